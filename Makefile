@@ -1,0 +1,35 @@
+# envoy-fuzz: `make fuzz` and `make test` set everything up themselves on a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+TIME ?= 120
+
+.PHONY: setup fuzz test bench lint protos clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+setup: $(STAMP)
+
+fuzz: setup  ## a short campaign over every in-process target, ending with a summary table
+	$(VENV)/bin/envoy-fuzz campaign --time $(TIME)
+
+test: setup  ## unit, property and corpus-regression tests
+	$(PY) -m pytest
+
+bench: setup  ## exec/s and throughput figures, written to bench/RESULTS.md
+	$(PY) -m bench
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+protos: setup  ## regenerate harness/proto/*_pb2.py after editing a .proto
+	$(PY) -m harness.proto.build
+
+clean:
+	rm -rf .envoy-fuzz artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,138 @@
+"""Load and store testcases: text-format protos and raw bytes.
+
+Proto testcases are parsed the way libprotobuf-mutator parses Envoy's corpora: text format,
+unknown fields skipped, partial messages allowed; a file that does not parse is skipped (the
+caller counts it), never a crash. Writes are content-addressed (sha1 of the bytes, as libFuzzer
+names files) and atomic (temp file + fsync + rename), so a killed run leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import message, text_format
+
+from harness.errors import TestcaseError
+from harness.targets import Target
+
+# Files in a corpus tree that are not testcases: triage sidecars and notes.
+NOT_TESTCASES = (".json", ".md", ".dict", ".options")
+
+
+def sha1(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def is_testcase(path: Path) -> bool:
+    return (
+        path.is_file()
+        and not path.name.startswith(".")
+        and not path.name.endswith(NOT_TESTCASES)
+    )
+
+
+def iter_files(root: Path) -> Iterator[Path]:
+    """Testcase files under ``root`` (recursively, sorted; hidden entries skipped)."""
+    if root.is_file():
+        yield root
+        return
+    if not root.is_dir():
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if is_testcase(path):
+                yield path
+
+
+def count_files(root: Path) -> int:
+    return sum(1 for _ in iter_files(root))
+
+
+def parse_text_proto(cls: type[message.Message], data: bytes) -> message.Message | None:
+    """Parse like libprotobuf-mutator's ParseTextMessage; None when the bytes do not parse."""
+    msg = cls()
+    try:
+        text_format.Parse(
+            data.decode("utf-8"),
+            msg,
+            allow_unknown_field=True,
+            allow_unknown_extension=True,
+            allow_field_number=True,
+        )
+    except (text_format.ParseError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return msg
+
+
+def to_text(msg: message.Message) -> bytes:
+    return text_format.MessageToString(msg, as_utf8=True).encode("utf-8")
+
+
+class Decoder:
+    """Turns a file's bytes into what a target's run function takes (bytes or a message)."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.proto_class: type[message.Message] | None = None
+        if target.proto_name is not None:
+            from harness.proto import message_class
+
+            self.proto_class = message_class(target.proto_name)
+
+    def decode(self, data: bytes) -> Any | None:
+        """The run function's input, or None when the file is not a valid testcase."""
+        if self.proto_class is None:
+            return data
+        return parse_text_proto(self.proto_class, data)
+
+    def decode_file(self, path: Path) -> Any:
+        """Like ``decode`` for a file the user named: unreadable or unparsable is an error."""
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise TestcaseError(f"cannot read {path}: {e.strerror}") from None
+        value = self.decode(data)
+        if value is None:
+            raise TestcaseError(
+                f"{path}: not a text-format {self.target.proto_name} testcase "
+                f"(target {self.target.name})"
+            )
+        return value
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temp file in the same directory and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def store(directory: Path, data: bytes, prefix: str = "") -> Path:
+    """Store a testcase content-addressed: ``<directory>/<prefix><sha1>``; idempotent."""
+    path = directory / f"{prefix}{sha1(data)}"
+    if not path.exists():
+        write_atomic(path, data)
+    return path
+
+
+def remove_stale_temps(directory: Path) -> None:
+    """Remove temp files a killed writer left behind (they are hidden, never testcases)."""
+    if directory.is_dir():
+        for tmp in directory.glob(".tmp-*"):
+            tmp.unlink(missing_ok=True)

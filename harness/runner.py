@@ -1,0 +1,70 @@
+"""The engine side of a fuzz run: hands one target to atheris (libFuzzer) in this process.
+
+``fuzzers/fuzz_<target>.py`` calls ``runner.main("<target>")``; so does the launcher that
+``envoy-fuzz fuzz`` writes for a user's target. Everything after the script name on the
+command line is passed to libFuzzer, so each fuzzer script also runs standalone
+(``python fuzzers/fuzz_x.py corpus/ -runs=1000``), which is what OSS-Fuzz packages.
+
+The environment carries what the command line cannot (libFuzzer re-executes the script for
+-fork/-jobs/-merge/-minimize_crash, and those children must see the same setup):
+
+* ``ENVOY_FUZZ_TARGETS``: a user's targets file to import first;
+* ``ENVOY_FUZZ_PLANE``: ``model`` or ``envoy`` (default: the target's first plane);
+* ``ENVOY_FUZZ_MUTATOR``: ``auto`` (structure-aware for proto targets) or ``bytes``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from harness import targets
+
+ENV_TARGETS = "ENVOY_FUZZ_TARGETS"
+ENV_PLANE = "ENVOY_FUZZ_PLANE"
+ENV_MUTATOR = "ENVOY_FUZZ_MUTATOR"
+
+
+def test_one_input(target: targets.Target, plane: str | None = None) -> Callable[[bytes], None]:
+    """The libFuzzer entry point for ``target``: decode the bytes, then run the target."""
+    from harness.corpus import Decoder
+
+    run = target.run_function(plane)
+    if target.proto_name is None:
+        return run  # bytes targets take the input as it is: nothing to add per input
+    decode = Decoder(target).decode
+
+    def one_input(data: bytes) -> None:
+        value = decode(data)
+        if value is not None:  # unparsable text: skipped, as libprotobuf-mutator does
+            run(value)
+
+    return one_input
+
+
+def main(name: str, argv: list[str] | None = None) -> None:
+    """Fuzz target ``name`` under atheris with libFuzzer flags from ``argv``."""
+    import atheris  # type: ignore[import-not-found]
+
+    argv = list(sys.argv if argv is None else argv)
+    plane = os.environ.get(ENV_PLANE) or None
+    targets_file = os.environ.get(ENV_TARGETS)
+    if targets_file:
+        # A user's file: instrument whatever it imports (their parser), not just harness.
+        with atheris.instrument_imports():
+            targets.load_file(targets_file)
+    target = targets.get(name)
+    with atheris.instrument_imports(include=["harness", *target.instrument]):
+        entry = test_one_input(target, plane)
+
+    hooks: dict[str, Any] = {}
+    if target.proto_name is not None and os.environ.get(ENV_MUTATOR, "auto") != "bytes":
+        from harness.mutate import ProtoMutator
+        from harness.proto import message_class
+
+        mutator = ProtoMutator(message_class(target.proto_name))
+        hooks = {"custom_mutator": mutator.mutate, "custom_crossover": mutator.crossover}
+    atheris.Setup(argv, entry, **hooks)
+    atheris.Fuzz()

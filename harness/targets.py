@@ -1,0 +1,236 @@
+"""The target registry: name -> Target(input kind, planes, run functions, corpus, dictionary).
+
+Built-in targets are declared in ``BUILTIN_TARGETS`` as entry-point strings and imported only
+when a run function is needed, so listing targets stays fast and atheris can instrument a
+target's module by importing it inside ``atheris.instrument_imports()``.
+
+Users add their own targets from a Python file passed with ``--targets FILE.py``::
+
+    import harness
+
+    def parse_thing(data: bytes) -> None:
+        ...
+
+    harness.register("thing", parse_thing, input="bytes")
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import re
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UserError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CORPORA_ROOT = PROJECT_ROOT / "corpora"
+FUZZERS_ROOT = PROJECT_ROOT / "fuzzers"
+
+PLANES = ("model", "envoy")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+RunFunction = Callable[[Any], None]
+
+
+@dataclass(frozen=True)
+class BuiltinSpec:
+    """One row of the built-in table; ``planes`` maps plane -> "module:function"."""
+
+    name: str
+    input: str
+    planes: dict[str, str]
+    envoy_corpora: tuple[str, ...] = ()
+    instrument: tuple[str, ...] = ()
+    summary: str = ""
+
+
+# The built-in targets. ``envoy_corpora`` names the folders of an Envoy checkout whose files
+# `envoy-fuzz import-envoy` copies into corpora/<name>/envoy/.
+BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
+    # --- built-in targets: keep one row per target, sorted by area ---
+)
+
+
+@dataclass
+class Target:
+    name: str
+    input: str
+    corpus: Path
+    dictionary: Path | None
+    source: str  # "builtin" or the path of the user's targets file
+    summary: str = ""
+    envoy_corpora: tuple[str, ...] = ()
+    instrument: tuple[str, ...] = ()
+    _entries: dict[str, str] = field(default_factory=dict)
+    _functions: dict[str, RunFunction] = field(default_factory=dict)
+
+    @property
+    def planes(self) -> tuple[str, ...]:
+        return tuple(p for p in PLANES if p in self._entries or p in self._functions)
+
+    @property
+    def proto_name(self) -> str | None:
+        return self.input.removeprefix("proto:") if self.input.startswith("proto:") else None
+
+    @property
+    def regressions(self) -> Path:
+        return self.corpus / "regressions"
+
+    @property
+    def fuzzer_script(self) -> Path | None:
+        """The checked-in `fuzzers/fuzz_<name>.py` of a built-in target."""
+        script = FUZZERS_ROOT / f"fuzz_{self.name}.py"
+        return script if self.source == "builtin" and script.exists() else None
+
+    def default_plane(self) -> str:
+        return "model" if "model" in self.planes else self.planes[0]
+
+    def run_function(self, plane: str | None = None) -> RunFunction:
+        """The run function of ``plane`` (imports a built-in target's module on first use)."""
+        plane = plane or self.default_plane()
+        if plane not in self.planes:
+            raise UserError(
+                f"target {self.name!r} has no {plane!r} plane (it has: {', '.join(self.planes)})"
+            )
+        if plane not in self._functions:
+            module_name, _, attr = self._entries[plane].partition(":")
+            self._functions[plane] = getattr(importlib.import_module(module_name), attr)
+        return self._functions[plane]
+
+
+_registry: dict[str, Target] = {}
+_loaded_files: set[Path] = set()
+
+
+def _validate(name: str, input: str, plane: str) -> None:
+    if not _NAME.match(name):
+        raise UserError(f"target name {name!r} must match [a-z][a-z0-9_]*")
+    if input != "bytes" and not (input.startswith("proto:") and len(input) > len("proto:")):
+        raise UserError(f"target {name!r}: input must be 'bytes' or 'proto:<message>', not {input!r}")
+    if plane not in PLANES:
+        raise UserError(f"target {name!r}: plane must be one of {', '.join(PLANES)}, not {plane!r}")
+
+
+def _add_builtins() -> None:
+    for spec in BUILTIN_TARGETS:
+        if spec.name in _registry:
+            continue
+        dictionary = FUZZERS_ROOT / f"{spec.name}.dict"
+        _registry[spec.name] = Target(
+            name=spec.name,
+            input=spec.input,
+            corpus=CORPORA_ROOT / spec.name,
+            dictionary=dictionary if dictionary.exists() else None,
+            source="builtin",
+            summary=spec.summary,
+            envoy_corpora=spec.envoy_corpora,
+            instrument=spec.instrument,
+            _entries=dict(spec.planes),
+        )
+
+
+def register(
+    name: str,
+    fn: RunFunction,
+    input: str = "bytes",
+    *,
+    plane: str = "model",
+    corpus: str | Path | None = None,
+    dictionary: str | Path | None = None,
+    instrument: Iterable[str] = (),
+    summary: str = "",
+) -> Target:
+    """Register a fuzz target (or another plane of one) from user code.
+
+    ``fn`` receives the raw bytes (``input="bytes"``) or the parsed message
+    (``input="proto:pkg.Message"``; import its ``_pb2`` module first). It returns normally
+    when the input is handled, raises ``harness.InvariantViolation`` when an oracle fails, and
+    any other exception is reported as an uncaught exception.
+    """
+    _validate(name, input, plane)
+    _add_builtins()
+    source = _current_file or "<python>"
+    base = Path(_current_file).parent if _current_file else Path.cwd()
+    existing = _registry.get(name)
+    if existing is not None:
+        if existing.source != source:
+            raise UserError(f"target {name!r} is already defined by {existing.source}")
+        if existing.input != input:
+            raise UserError(f"target {name!r}: planes disagree on input ({existing.input} vs {input})")
+        existing._functions[plane] = fn
+        return existing
+    corpus_dir = Path(corpus) if corpus is not None else base / "corpora" / name
+    dict_path = Path(dictionary) if dictionary is not None else None
+    target = Target(
+        name=name,
+        input=input,
+        corpus=corpus_dir if corpus_dir.is_absolute() else base / corpus_dir,
+        dictionary=(dict_path if dict_path is None or dict_path.is_absolute() else base / dict_path),
+        source=source,
+        summary=summary or _first_line(fn.__doc__),
+        instrument=tuple(instrument),
+        _functions={plane: fn},
+    )
+    _registry[name] = target
+    return target
+
+
+_current_file: str | None = None
+
+
+def _first_line(doc: str | None) -> str:
+    lines = (doc or "").strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def load_file(path: str | Path) -> list[Target]:
+    """Import a user's targets file; returns the targets it registered."""
+    global _current_file
+    file = Path(path).resolve()
+    if file in _loaded_files:
+        return [t for t in _registry.values() if t.source == str(file)]
+    if not file.is_file():
+        raise UserError(f"targets file not found: {path}")
+    _add_builtins()
+    spec = importlib.util.spec_from_file_location(f"envoy_fuzz_targets_{file.stem}", file)
+    if spec is None or spec.loader is None:
+        raise UserError(f"cannot import targets file {path} (is it a .py file?)")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    _current_file = str(file)
+    try:
+        spec.loader.exec_module(module)
+    except UserError:
+        raise
+    except SyntaxError as e:
+        raise UserError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
+    except Exception as e:
+        raise UserError(f"{path}: failed to import: {type(e).__name__}: {e}") from None
+    finally:
+        _current_file = None
+    _loaded_files.add(file)
+    found = [t for t in _registry.values() if t.source == str(file)]
+    if not found:
+        raise UserError(f"{path} registers no targets (call harness.register(name, fn, input=...))")
+    return found
+
+
+def all_targets() -> list[Target]:
+    _add_builtins()
+    return sorted(_registry.values(), key=lambda t: t.name)
+
+
+def get(name: str) -> Target:
+    _add_builtins()
+    target = _registry.get(name)
+    if target is None:
+        close = difflib.get_close_matches(name, list(_registry), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else " (see `envoy-fuzz targets`)"
+        raise UserError(f"unknown target {name!r}{hint}")
+    return target
