@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,55 @@ def to_text(msg: message.Message) -> bytes:
     return text_format.MessageToString(msg, as_utf8=True).encode("utf-8")
 
 
+class ParsedCache:
+    """Recently parsed (or produced) testcases, keyed by their exact bytes.
+
+    Text-format parsing is pure Python (~100 us for a small message) and libFuzzer hands the
+    same corpus entry to the mutator many times, then runs the mutator's output: both the
+    mutator and the decoder look here first. Callers get their own copy.
+    """
+
+    def __init__(self, cls: type[message.Message], size: int = 1024) -> None:
+        self.cls = cls
+        self.size = size
+        self._entries: OrderedDict[bytes, message.Message | None] = OrderedDict()
+
+    def parse(self, data: bytes) -> message.Message | None:
+        entries = self._entries
+        if data in entries:
+            entries.move_to_end(data)
+            cached = entries[data]
+        else:
+            cached = parse_text_proto(self.cls, data)
+            self._put(data, cached)
+        if cached is None:
+            return None
+        copy = self.cls()
+        copy.CopyFrom(cached)
+        return copy
+
+    def remember(self, data: bytes, msg: message.Message) -> None:
+        snapshot = self.cls()
+        snapshot.CopyFrom(msg)
+        self._put(data, snapshot)
+
+    def _put(self, data: bytes, msg: message.Message | None) -> None:
+        self._entries[data] = msg
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+_caches: dict[type[message.Message], ParsedCache] = {}
+
+
+def parsed_cache(cls: type[message.Message]) -> ParsedCache:
+    """The process-wide cache for ``cls`` (shared by the mutator and the decoder)."""
+    cache = _caches.get(cls)
+    if cache is None:
+        cache = _caches[cls] = ParsedCache(cls)
+    return cache
+
+
 class Decoder:
     """Turns a file's bytes into what a target's run function takes (bytes or a message)."""
 
@@ -90,7 +140,7 @@ class Decoder:
         """The run function's input, or None when the file is not a valid testcase."""
         if self.proto_class is None:
             return data
-        return parse_text_proto(self.proto_class, data)
+        return parsed_cache(self.proto_class).parse(data)
 
     def decode_file(self, path: Path) -> Any:
         """Like ``decode`` for a file the user named: unreadable or unparsable is an error."""

@@ -25,6 +25,8 @@ from harness import targets
 ENV_TARGETS = "ENVOY_FUZZ_TARGETS"
 ENV_PLANE = "ENVOY_FUZZ_PLANE"
 ENV_MUTATOR = "ENVOY_FUZZ_MUTATOR"
+NOT_INSTRUMENTED = ("google", "grpc", "envoy", "validate", "xds", "udpa", "atheris", "rich",
+                    "hypothesis", "pytest", "_pytest")
 
 
 def test_one_input(target: targets.Target, plane: str | None = None) -> Callable[[bytes], None]:
@@ -52,8 +54,9 @@ def main(name: str, argv: list[str] | None = None) -> None:
     plane = os.environ.get(ENV_PLANE) or None
     targets_file = os.environ.get(ENV_TARGETS)
     if targets_file:
-        # A user's file: instrument whatever it imports (their parser), not just harness.
-        with atheris.instrument_imports():
+        # A user's file: instrument it and what it imports (their parser), but not the
+        # standard library or the big libraries every run loads anyway.
+        with atheris.instrument_imports(exclude=[*sys.stdlib_module_names, *NOT_INSTRUMENTED]):
             targets.load_file(targets_file)
     target = targets.get(name)
     with atheris.instrument_imports(include=["harness", *target.instrument]):
@@ -64,7 +67,7 @@ def main(name: str, argv: list[str] | None = None) -> None:
         from harness.mutate import ProtoMutator
         from harness.proto import message_class
 
-        mutator = ProtoMutator(message_class(target.proto_name))
+        mutator = ProtoMutator(message_class(target.proto_name), byte_mutator=atheris.Mutate)
         hooks = {"custom_mutator": mutator.mutate, "custom_crossover": mutator.crossover}
     atheris.Setup(argv, entry, **hooks)
     atheris.Fuzz()

@@ -198,14 +198,9 @@ def load_file(path: str | Path) -> list[Target]:
     if not file.is_file():
         raise UserError(f"targets file not found: {path}")
     _add_builtins()
-    spec = importlib.util.spec_from_file_location(f"envoy_fuzz_targets_{file.stem}", file)
-    if spec is None or spec.loader is None:
-        raise UserError(f"cannot import targets file {path} (is it a .py file?)")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
     _current_file = str(file)
     try:
-        spec.loader.exec_module(module)
+        _import_file(file)
     except UserError:
         raise
     except SyntaxError as e:
@@ -219,6 +214,26 @@ def load_file(path: str | Path) -> list[Target]:
     if not found:
         raise UserError(f"{path} registers no targets (call harness.register(name, fn, input=...))")
     return found
+
+
+def _import_file(file: Path) -> None:
+    """Import through the import system when the name allows, so that atheris's import hook
+    instruments the file (and the modules beside it); else load it from its path."""
+    stem = file.stem
+    if stem.isidentifier() and stem not in sys.modules and stem not in sys.stdlib_module_names:
+        sys.path.insert(0, str(file.parent))
+        try:
+            module = importlib.import_module(stem)
+        finally:
+            sys.path.remove(str(file.parent))
+        if Path(module.__file__ or "").resolve() == file:
+            return
+    spec = importlib.util.spec_from_file_location(f"envoy_fuzz_targets_{stem}", file)
+    if spec is None or spec.loader is None:
+        raise UserError(f"cannot import targets file {file} (is it a .py file?)")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
 
 
 def all_targets() -> list[Target]:

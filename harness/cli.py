@@ -1,0 +1,63 @@
+"""`envoy-fuzz` command line.
+
+Each area contributes its subcommands through a ``register_commands(subparsers)`` function
+(listed in ``COMMAND_MODULES``); a subcommand's handler takes the parsed args and returns the
+exit status. A ``UserError`` anywhere becomes one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from harness.errors import UserError
+
+# Modules that add subcommands; each defines register_commands(subparsers).
+COMMAND_MODULES = (
+    "harness.commands",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line and exit status 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{self.prog.removeprefix('envoy-fuzz ')}: {message}".strip(": "))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="envoy-fuzz",
+        description="Envoy-compatible fuzzing and protocol test harness.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        args, extra = parser.parse_known_args(args_list)
+        if extra and not getattr(args, "accepts_extra", False):
+            raise UserError(f"unrecognized arguments: {' '.join(extra)}")
+        args.extra = extra
+        return int(args.handler(args))
+    except UserError as e:
+        print(f"envoy-fuzz: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("envoy-fuzz: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,327 @@
+"""The core subcommands: targets, fuzz, campaign, replay, import-envoy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harness import corpus, targets
+from harness.errors import UserError
+from harness.launch import FuzzOptions, FuzzResult, fuzz
+from harness.progress import Stats
+
+
+def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser("targets", help="list fuzz targets")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _targets_flag(p)
+    p.set_defaults(handler=cmd_targets)
+
+    p = sub.add_parser(
+        "fuzz",
+        help="fuzz one target under atheris",
+        description="Fuzz TARGET under atheris/libFuzzer. Flags after `--` go to libFuzzer.",
+    )
+    p.add_argument("target")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--time", type=_positive_float, metavar="S", help="seconds to fuzz")
+    budget.add_argument("--runs", type=_positive_int, metavar="N", help="inputs to run")
+    p.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                   help="parallel libFuzzer workers (-fork=N)")
+    p.add_argument("--corpus", type=Path, metavar="DIR",
+                   help="working corpus, written to (default .envoy-fuzz/corpus/TARGET)")
+    p.add_argument("--artifacts", type=Path, metavar="DIR",
+                   help="where crashers go (default artifacts/TARGET)")
+    p.add_argument("--plane", choices=targets.PLANES, help="model (in-process) or envoy")
+    p.add_argument("--mutator", choices=("auto", "bytes"), default="auto",
+                   help="auto: structure-aware for proto targets; bytes: libFuzzer's only")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _targets_flag(p)
+    p.set_defaults(handler=cmd_fuzz, accepts_extra=True)
+
+    p = sub.add_parser("campaign", help="fuzz every in-process target in turn")
+    p.add_argument("--time", type=_positive_float, default=120.0, metavar="S",
+                   help="total seconds, shared evenly by the targets (default 120)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _targets_flag(p)
+    p.set_defaults(handler=cmd_campaign)
+
+    p = sub.add_parser("replay", help="run corpus files once each")
+    p.add_argument("items", nargs="*", metavar="TARGET|PATH",
+                   help="target names and/or files/dirs (default: every target's corpus)")
+    p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
+    p.add_argument("--plane", choices=targets.PLANES, help="plane to replay on (default model)")
+    p.add_argument("--json", action="store_true", help="one JSON line per file")
+    _targets_flag(p)
+    p.set_defaults(handler=cmd_replay)
+
+    p = sub.add_parser("import-envoy", help="copy Envoy's corpora into corpora/<target>/envoy/")
+    p.add_argument("checkout", type=Path, metavar="ENVOY_CHECKOUT")
+    _targets_flag(p)
+    p.set_defaults(handler=cmd_import_envoy)
+
+
+# --- argument helpers -------------------------------------------------------------------------
+
+
+def _targets_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--targets", type=Path, metavar="FILE.py", action="append", default=[],
+                   help="also load targets a Python file registers with harness.register()")
+
+
+def _load_user_targets(args: argparse.Namespace) -> None:
+    for path in args.targets:
+        targets.load_file(path)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+# --- targets ----------------------------------------------------------------------------------
+
+
+def cmd_targets(args: argparse.Namespace) -> int:
+    _load_user_targets(args)
+    rows = [
+        {
+            "name": t.name,
+            "planes": list(t.planes),
+            "input": t.input,
+            "corpus": str(t.corpus),
+            "corpus_files": corpus.count_files(t.corpus),
+            "dictionary": str(t.dictionary) if t.dictionary else None,
+            "source": t.source,
+            "summary": t.summary,
+        }
+        for t in targets.all_targets()
+    ]
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        print()
+        return 0
+    from rich.table import Table
+
+    table = Table("target", "planes", "input", "corpus", "files", "dictionary", box=None)
+    for r in rows:
+        table.add_row(
+            r["name"], ",".join(r["planes"]), r["input"], _short(r["corpus"]),
+            str(r["corpus_files"]), _short(r["dictionary"]) if r["dictionary"] else "-",
+        )
+    _console().print(table)
+    return 0
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    # piped output (CI logs, `| less`) keeps whole rows instead of wrapping at 80 columns
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def _short(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path
+
+
+# --- fuzz and campaign ------------------------------------------------------------------------
+
+
+def _live_display(name: str, budget: str, quiet: bool) -> tuple[Callable[[Stats, float], None], Callable[[], None]]:
+    """A progress callback: one updating line on a terminal, a line every 10 s otherwise."""
+    stream = sys.stderr
+    tty = stream.isatty()
+    last = [-10.0]
+
+    def show(stats: Stats, elapsed: float) -> None:
+        if quiet:
+            return
+        findings = stats.crashes + stats.timeouts + stats.ooms + len(stats.artifacts)
+        line = (
+            f"{name}: {elapsed:5.0f}s{budget}  runs {stats.runs:>9,}  exec/s {stats.exec_per_sec:>6,}"
+            f"  cov {stats.cov:>5}  ft {stats.ft:>6}  corpus {stats.corpus_units:>5}"
+            f"  findings {findings}"
+        )
+        if tty:
+            stream.write("\r\x1b[2K" + line)
+            stream.flush()
+        elif elapsed - last[0] >= 10:
+            last[0] = elapsed
+            stream.write(line + "\n")
+
+    def finish() -> None:
+        if tty and not quiet:
+            stream.write("\n")
+
+    return show, finish
+
+
+def _run_one(options: FuzzOptions) -> FuzzResult:
+    budget = (
+        f"/{options.time:.0f}s" if options.time else (f" of {options.runs:,} runs" if options.runs else "")
+    )
+    show, finish = _live_display(options.target.name, budget, options.quiet)
+    try:
+        return fuzz(options, display=show)
+    finally:
+        finish()
+
+
+def _summary_table(results: list[FuzzResult], title: str) -> None:
+    from rich.table import Table
+
+    table = Table("target", "plane", "runs", "exec/s", "cov", "ft", "corpus", "new", "findings",
+                  "time", title=title)
+    for r in results:
+        table.add_row(
+            r.target, r.plane, f"{r.stats.runs:,}", f"{r.exec_per_sec:,.0f}", str(r.stats.cov),
+            str(r.stats.ft), str(r.corpus_files), str(r.stats.new_units),
+            str(len(r.findings)) if not r.findings else f"[bold red]{len(r.findings)}[/]",
+            f"{r.seconds:.0f}s" + (" (stopped)" if r.interrupted else ""),
+        )
+    console = _console()
+    console.print(table)
+    for r in results:
+        for f in r.findings:
+            console.print(f"[red]finding[/] {r.target}: {_short(str(f))}")
+        if not r.findings and r.exit_code not in (0, 130, -2) and not r.interrupted:
+            console.print(f"[yellow]{r.target}: fuzzer exited {r.exit_code}; log: {_short(str(r.log))}[/]")
+
+
+def _options(args: argparse.Namespace, target: targets.Target, **overrides: Any) -> FuzzOptions:
+    plane = args.plane or target.default_plane()
+    if plane not in target.planes:
+        raise UserError(f"target {target.name!r} has no {plane!r} plane (it has: {', '.join(target.planes)})")
+    extra = [a for a in args.extra if a != "--"]
+    bad = [a for a in extra if not a.startswith("-") or a.startswith("--")]
+    if bad:
+        raise UserError(f"unrecognized arguments: {' '.join(bad)} (libFuzzer flags go after --)")
+    values: dict[str, Any] = dict(
+        target=target, plane=plane, time=args.time, runs=args.runs, jobs=args.jobs,
+        corpus_dir=args.corpus, artifacts_dir=args.artifacts, libfuzzer_flags=extra,
+        mutator=args.mutator, quiet=args.json,
+    )
+    values.update(overrides)
+    return FuzzOptions(**values)
+
+
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    _load_user_targets(args)
+    target = targets.get(args.target)
+    result = _run_one(_options(args, target))
+    if args.json:
+        print(json.dumps(result.as_dict()))
+    else:
+        _summary_table([result], f"envoy-fuzz fuzz {target.name}")
+    if result.findings:
+        return 1
+    if result.interrupted:
+        return 130
+    if result.exit_code not in (0, 130) and result.stats.runs == 0:
+        raise UserError(f"the fuzzer for {target.name} failed to start; see {_short(str(result.log))}")
+    return 0
+
+
+def cmd_campaign(args: argparse.Namespace) -> int:
+    _load_user_targets(args)
+    selected = [t for t in targets.all_targets() if "model" in t.planes]
+    if not selected:
+        raise UserError("no in-process targets to fuzz")
+    share = max(1.0, args.time / len(selected))
+    results: list[FuzzResult] = []
+    ns = argparse.Namespace(plane="model", time=share, runs=None, jobs=1, corpus=None,
+                            artifacts=None, extra=[], mutator="auto", json=args.json)
+    for target in selected:
+        result = _run_one(_options(ns, target))
+        results.append(result)
+        if result.interrupted:
+            break
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results]))
+    else:
+        _summary_table(results, f"envoy-fuzz campaign ({args.time:.0f}s)")
+    if any(r.findings for r in results):
+        return 1
+    return 130 if any(r.interrupted for r in results) else 0
+
+
+# --- replay -----------------------------------------------------------------------------------
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from harness import replay
+
+    _load_user_targets(args)
+    named: list[targets.Target] = []
+    paths: list[Path] = []
+    for item in args.items:
+        path = Path(item)
+        if path.exists():
+            paths.append(path)
+        elif "/" in item or "." in item:
+            raise UserError(f"no such file or directory: {item}")
+        else:
+            named.append(targets.get(item))
+    groups: list[tuple[targets.Target, list[Path]]] = []
+    if named:
+        groups = [(t, paths) for t in named]
+    elif paths:
+        for path in paths:
+            owner = replay.infer_target(path)
+            if owner is None:
+                raise UserError(f"cannot tell which target {path} is for; name the target first")
+            groups.append((owner, [path]))
+    else:
+        groups = [(t, []) for t in targets.all_targets() if "model" in t.planes]
+    outcomes = []
+    for target, target_paths in groups:
+        plane = args.plane or target.default_plane()
+        for case in replay.cases([target], target_paths):
+            outcome = replay.run_case(case, plane)
+            outcomes.append(outcome)
+            if args.json:
+                print(json.dumps({"id": case.id, "status": outcome.status, "kind": outcome.kind,
+                                  "signature": outcome.signature, "message": outcome.message}))
+            elif outcome.status == "finding":
+                print(f"FINDING {case.id}: {outcome.kind}: {outcome.message.splitlines()[0]}")
+    if args.junit:
+        replay.write_junit(outcomes, args.junit)
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "skipped", "finding")}
+    if not args.json:
+        print(f"replayed {len(outcomes)} files: {counts['ok']} ok, {counts['skipped']} skipped "
+              f"(not parsable), {counts['finding']} findings")
+    return 1 if counts["finding"] else 0
+
+
+# --- import-envoy -----------------------------------------------------------------------------
+
+
+def cmd_import_envoy(args: argparse.Namespace) -> int:
+    from harness.importer import import_envoy
+
+    _load_user_targets(args)
+    for item in import_envoy(args.checkout):
+        print(f"{item.folder} -> corpora/{item.target}/envoy/: {item.files} files ({item.new} new)")
+    return 0

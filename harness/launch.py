@@ -1,0 +1,320 @@
+"""The command side of a fuzz run: starts the atheris child, shows progress, keeps corpora safe.
+
+One run = one child process running ``fuzzers/fuzz_<target>.py`` (or a generated launcher for
+a user's target) under libFuzzer. The child writes new inputs to a private *staging* dir; this
+process moves each complete one (its name is the sha1 of its bytes, as libFuzzer names them)
+into the working corpus with an atomic write, so no corpus dir ever holds a partial file, even
+when either process is killed with SIGKILL. The child dies with us (PR_SET_PDEATHSIG) and its
+process group (libFuzzer's -fork workers included) is stopped on every exit path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from harness import corpus, runner
+from harness.errors import UserError
+from harness.progress import Stats
+from harness.targets import Target
+
+WORK_ROOT = Path(".envoy-fuzz")
+
+# Defaults measured for text protocols (README "Engine defaults", tests/test_launch.py): value
+# profiling turns `int(field) == K` comparisons into a gradient libFuzzer can climb, which plain
+# defaults miss. -max_len is left to libFuzzer (max(4096, largest seed)): a smaller fixed value
+# would truncate large text-proto seeds into unparsable ones.
+DEFAULT_FLAGS = ("-use_value_profile=1", "-print_final_stats=1")
+ARTIFACT_PREFIXES = ("crash-", "timeout-", "oom-", "leak-", "slow-unit-")
+
+
+@dataclass
+class FuzzOptions:
+    target: Target
+    plane: str
+    time: float | None = None
+    runs: int | None = None
+    jobs: int = 1
+    corpus_dir: Path | None = None
+    artifacts_dir: Path | None = None
+    libfuzzer_flags: list[str] = field(default_factory=list)
+    mutator: str = "auto"
+    quiet: bool = False
+
+
+@dataclass
+class FuzzResult:
+    target: str
+    plane: str
+    seconds: float
+    stats: Stats
+    corpus_dir: Path
+    corpus_files: int
+    artifacts_dir: Path
+    findings: list[Path]
+    exit_code: int
+    interrupted: bool = False
+    log: Path | None = None
+
+    @property
+    def exec_per_sec(self) -> float:
+        """Runs per second of fuzzing (start-up and instrumentation excluded)."""
+        seconds = self.stats.fuzz_seconds if self.stats.fuzz_seconds >= 0.5 else self.seconds
+        return self.stats.runs / seconds if seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "plane": self.plane,
+            "seconds": round(self.seconds, 2),
+            "runs": self.stats.runs,
+            "exec_per_sec": round(self.exec_per_sec, 1),
+            "cov": self.stats.cov,
+            "ft": self.stats.ft,
+            "corpus_dir": str(self.corpus_dir),
+            "corpus_files": self.corpus_files,
+            "new_units": self.stats.new_units,
+            "findings": [str(p) for p in self.findings],
+            "artifacts_dir": str(self.artifacts_dir),
+            "log": str(self.log) if self.log else None,
+            "interrupted": self.interrupted,
+        }
+
+
+class _Stop(Exception):
+    """Raised in the main thread by SIGTERM/SIGHUP so cleanup runs as for Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise _Stop(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _die_with_parent() -> None:
+    """preexec_fn: the child gets SIGKILL when this process dies, however it dies."""
+    PR_SET_PDEATHSIG = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def fuzzer_command(options: FuzzOptions, work: Path) -> list[str]:
+    """The argv that runs the target's fuzzer script (a launcher for user targets)."""
+    target = options.target
+    script = target.fuzzer_script
+    if script is None:
+        script = work / f"fuzz_{target.name}.py"
+        script.write_text(
+            f"#!{sys.executable}\n"
+            f'"""Launcher for the user target {target.name!r} (written by envoy-fuzz)."""\n'
+            "import sys\nfrom harness import runner\n\n"
+            f"if __name__ == '__main__':\n    runner.main({target.name!r}, sys.argv)\n"
+        )
+        script.chmod(0o755)
+    return [sys.executable, str(script)]
+
+
+def _child_env(options: FuzzOptions) -> dict[str, str]:
+    env = dict(os.environ)
+    # libFuzzer re-executes the script by its shebang (`env python3`) for -fork/-merge:
+    # make that resolve to this interpreter, which has atheris.
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PYTHONUNBUFFERED"] = "1"
+    env[runner.ENV_PLANE] = options.plane
+    env[runner.ENV_MUTATOR] = options.mutator
+    if options.target.source not in ("builtin", "<python>"):
+        env[runner.ENV_TARGETS] = options.target.source
+    else:
+        env.pop(runner.ENV_TARGETS, None)
+    return env
+
+
+def _libfuzzer_args(options: FuzzOptions, staging: Path, work_corpus: Path, art: Path) -> list[str]:
+    args = [str(staging), str(work_corpus)]
+    if options.target.corpus.is_dir() and options.target.corpus.resolve() != work_corpus.resolve():
+        args.append(str(options.target.corpus))  # seeds: read, never written
+    args += list(DEFAULT_FLAGS)
+    args.append(f"-artifact_prefix={art}{os.sep}")
+    if options.target.dictionary is not None:
+        args.append(f"-dict={options.target.dictionary}")
+    if options.time is not None:
+        args.append(f"-max_total_time={max(1, round(options.time))}")
+    if options.runs is not None:
+        args.append(f"-runs={options.runs}")
+    if options.jobs > 1:
+        args.append(f"-fork={options.jobs}")
+    # the user's flags come last so they override ours (libFuzzer takes the last value)
+    return args + options.libfuzzer_flags
+
+
+def promote_staged(staging: Path, work_corpus: Path, *, final: bool = False) -> int:
+    """Move complete staged inputs into the working corpus (atomically); returns how many."""
+    moved = 0
+    if not staging.is_dir():
+        return 0
+    for path in staging.iterdir():
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if data and corpus.sha1(data) == path.name:
+            corpus.store(work_corpus, data)
+            moved += 1
+            path.unlink(missing_ok=True)
+        elif final:
+            path.unlink(missing_ok=True)  # partial or empty: never a testcase
+    return moved
+
+
+def recover_stale_staging(root: Path, work_corpus: Path, target: str) -> None:
+    """Finish what a killed run left: promote complete inputs, drop partial ones."""
+    for stale in root.glob(f"{target}.*"):
+        pid = stale.suffix.lstrip(".")
+        if pid.isdigit() and _pid_alive(int(pid)):
+            continue
+        promote_staged(stale, work_corpus, final=True)
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _artifact_files(art: Path) -> set[Path]:
+    if not art.is_dir():
+        return set()
+    return {p for p in art.iterdir() if p.name.startswith(ARTIFACT_PREFIXES) and p.is_file()}
+
+
+def _stop_child(proc: subprocess.Popen[str], grace: float = 5.0) -> None:
+    if proc.poll() is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # -fork workers left in the group
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGINT)  # libFuzzer prints final stats on SIGINT
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = None) -> FuzzResult:
+    """Run one target under atheris until its budget ends, a crash, or Ctrl-C/SIGTERM."""
+    target = options.target
+    name = target.name
+    work = WORK_ROOT.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    if options.corpus_dir is not None:
+        if not options.corpus_dir.is_dir():
+            raise UserError(f"corpus dir not found: {options.corpus_dir}")
+        work_corpus = options.corpus_dir.resolve()
+    else:
+        work_corpus = (work / "corpus" / name).resolve()
+        work_corpus.mkdir(parents=True, exist_ok=True)
+    art = (options.artifacts_dir or Path("artifacts") / name).resolve()
+    art.mkdir(parents=True, exist_ok=True)
+    staging_root = work / "staging"
+    staging_root.mkdir(exist_ok=True)
+    recover_stale_staging(staging_root, work_corpus, name)
+    corpus.remove_stale_temps(work_corpus)
+    staging = staging_root / f"{name}.{os.getpid()}"
+    staging.mkdir(exist_ok=True)
+
+    before = _artifact_files(art)
+    argv = fuzzer_command(options, work) + _libfuzzer_args(options, staging, work_corpus, art)
+    log_path = art / "fuzz.log"
+    stats = Stats()
+    started = time.monotonic()
+    interrupted = False
+    with open(log_path, "w") as log, _stop_on_signals():
+        log.write("$ " + " ".join(argv) + "\n")
+        log.flush()
+        proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            errors="replace",
+            env=_child_env(options),
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        reader = threading.Thread(target=_pump, args=(proc, stats, log), daemon=True)
+        reader.start()
+        try:
+            next_promote = 0.0
+            while proc.poll() is None:
+                time.sleep(0.2)
+                now = time.monotonic()
+                if now >= next_promote:
+                    promote_staged(staging, work_corpus)
+                    next_promote = now + 1.0
+                if display is not None:
+                    display(stats, now - started)
+        except (KeyboardInterrupt, _Stop):
+            interrupted = True
+        finally:
+            _stop_child(proc)
+            reader.join(timeout=5)
+            promote_staged(staging, work_corpus, final=True)
+            shutil.rmtree(staging, ignore_errors=True)
+    seconds = time.monotonic() - started
+    if display is not None:
+        display(stats, seconds)
+    findings = sorted(_artifact_files(art) - before)
+    return FuzzResult(
+        target=name,
+        plane=options.plane,
+        seconds=seconds,
+        stats=stats,
+        corpus_dir=work_corpus,
+        corpus_files=corpus.count_files(work_corpus),
+        artifacts_dir=art,
+        findings=findings,
+        exit_code=proc.returncode if proc.returncode is not None else -1,
+        interrupted=interrupted,
+        log=log_path,
+    )
+
+
+def _pump(proc: subprocess.Popen[str], stats: Stats, log: TextIO) -> None:
+    assert proc.stdout is not None
+    first_status: float | None = None
+    for line in proc.stdout:
+        log.write(line)
+        stats.feed(line)
+        if line.startswith("#"):
+            now = time.monotonic()
+            first_status = first_status or now
+            stats.fuzz_seconds = now - first_status
+    log.flush()

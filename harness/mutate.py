@@ -1,0 +1,341 @@
+"""Structure-aware mutation of text-format protobuf testcases (atheris custom_mutator/crossover).
+
+A mutation parses the testcase, changes the message tree in one or two places, and writes it
+back as text, so every output is a well-formed testcase for the target (libprotobuf-mutator does
+the same for Envoy's C++ fuzzers; its Python binding does not build here). Mutations:
+
+* repeated fields: insert (fresh or copied element), delete, duplicate, swap two elements;
+* singular fields: set an unset field (which switches a oneof's case), clear a set one;
+* scalars: integers towards boundaries, deltas and bit flips; enums to another value; bools
+  flipped; strings and bytes through libFuzzer's own byte mutator (``atheris.Mutate``, so
+  dictionary entries and recorded comparison operands are used);
+* crossover: a sub-message of the other testcase replaces or joins one of the same type.
+
+``google.protobuf.Any`` payloads are left opaque.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from google.protobuf import descriptor, message, message_factory
+
+from harness.corpus import parsed_cache, to_text
+
+FD = descriptor.FieldDescriptor
+ByteMutator = Callable[[bytes, int], bytes]
+
+_INT_RANGES = {
+    FD.TYPE_INT32: (-(2**31), 2**31 - 1),
+    FD.TYPE_SINT32: (-(2**31), 2**31 - 1),
+    FD.TYPE_SFIXED32: (-(2**31), 2**31 - 1),
+    FD.TYPE_INT64: (-(2**63), 2**63 - 1),
+    FD.TYPE_SINT64: (-(2**63), 2**63 - 1),
+    FD.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
+    FD.TYPE_UINT32: (0, 2**32 - 1),
+    FD.TYPE_FIXED32: (0, 2**32 - 1),
+    FD.TYPE_UINT64: (0, 2**64 - 1),
+    FD.TYPE_FIXED64: (0, 2**64 - 1),
+}
+_FLOATS = (0.0, -0.0, 1.0, -1.0, 0.5, 1e-300, 1e300, float("inf"), float("-inf"), float("nan"))
+_OPAQUE = {"google.protobuf.Any"}
+_MAX_DEPTH = 64  # below libprotobuf-mutator's recursion limit of 100
+
+
+def python_byte_mutator(data: bytes, max_size: int, rng: random.Random | None = None) -> bytes:
+    """A small byte mutator for use outside a libFuzzer run (tests, minimization)."""
+    rng = rng or random.Random()
+    buf = bytearray(data)
+    op = rng.randrange(5)
+    if op == 0 and buf:
+        buf[rng.randrange(len(buf))] ^= 1 << rng.randrange(8)
+    elif op == 1 and buf:
+        del buf[rng.randrange(len(buf))]
+    elif op == 2 and buf:
+        start = rng.randrange(len(buf))
+        chunk = buf[start : start + rng.randint(1, 8)]
+        at = rng.randrange(len(buf) + 1)
+        buf[at:at] = chunk
+    else:
+        at = rng.randrange(len(buf) + 1)
+        buf[at:at] = bytes([rng.choice(b"\r\n\t :;,/=0123456789-_aAzZ\x00\x7f\xff")])
+    return bytes(buf[:max_size])
+
+
+@dataclass
+class _Site:
+    """One place in the message tree a mutation can act on."""
+
+    msg: message.Message
+    field: descriptor.FieldDescriptor
+
+
+class ProtoMutator:
+    """Mutates and crosses over text-format testcases of one message type."""
+
+    def __init__(self, cls: type[message.Message], byte_mutator: ByteMutator | None = None) -> None:
+        self.cls = cls
+        self.cache = parsed_cache(cls)
+        if byte_mutator is None:
+            rng = random.Random(0)
+            byte_mutator = lambda data, size: python_byte_mutator(data, size, rng)  # noqa: E731
+        self.byte_mutator = byte_mutator
+
+    # --- atheris hooks -------------------------------------------------------------------
+
+    def mutate(self, data: bytes, max_size: int, seed: int) -> bytes:
+        rng = random.Random(seed)
+        msg = self.cache.parse(data) or self.cls()
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            self.mutate_message(msg, rng)
+        return self._fit(msg, max_size, rng, fallback=data)
+
+    def crossover(self, data1: bytes, data2: bytes, max_out: int, seed: int) -> bytes:
+        rng = random.Random(seed)
+        a = self.cache.parse(data1) or self.cls()
+        b = self.cache.parse(data2) or self.cls()
+        donors = list(_submessages(b, 0))
+        rng.shuffle(donors)
+        for donor in donors[:8]:
+            sites = [
+                s
+                for s in self._sites(a)
+                if s.field.type == FD.TYPE_MESSAGE
+                and s.field.message_type.full_name == donor.DESCRIPTOR.full_name
+                and not _is_map(s.field)
+            ]
+            if sites:
+                site = rng.choice(sites)
+                if site.field.is_repeated:
+                    items = getattr(site.msg, site.field.name)
+                    _insert_message(items, rng.randint(0, len(items)), donor)
+                else:
+                    getattr(site.msg, site.field.name).CopyFrom(donor)
+                break
+        else:
+            self.mutate_message(a, rng)
+        return self._fit(a, max_out, rng, fallback=data1)
+
+    # --- the mutations -------------------------------------------------------------------
+
+    def mutate_message(self, root: message.Message, rng: random.Random) -> None:
+        """Apply one structural or scalar mutation somewhere in ``root``."""
+        sites = list(self._sites(root))
+        if not sites:
+            return
+        site = rng.choice(sites)
+        msg, fd = site.msg, site.field
+        if _is_map(fd):
+            self._mutate_map(msg, fd, rng)
+        elif fd.is_repeated:
+            self._mutate_repeated(msg, fd, rng)
+        elif fd.type == FD.TYPE_MESSAGE:
+            if msg.HasField(fd.name) and rng.random() < 0.15:
+                msg.ClearField(fd.name)
+            else:
+                sub = getattr(msg, fd.name)
+                sub.SetInParent()  # sets an unset field; switches the oneof case if in one
+                if rng.random() < 0.5:
+                    self._fill_one(sub, rng)
+        else:
+            setattr(msg, fd.name, self._scalar(fd, getattr(msg, fd.name), rng))
+
+    def _sites(self, root: message.Message) -> Iterator[_Site]:
+        for msg in _submessages(root, 0):
+            for fd in msg.DESCRIPTOR.fields:
+                yield _Site(msg, fd)
+
+    def _fill_one(self, msg: message.Message, rng: random.Random) -> None:
+        fields = msg.DESCRIPTOR.fields
+        if not fields or msg.DESCRIPTOR.full_name in _OPAQUE:
+            return
+        fd = rng.choice(fields)
+        if _is_map(fd):
+            self._mutate_map(msg, fd, rng)
+        elif fd.is_repeated:
+            self._mutate_repeated(msg, fd, rng, insert_only=True)
+        elif fd.type == FD.TYPE_MESSAGE:
+            getattr(msg, fd.name).SetInParent()
+        else:
+            setattr(msg, fd.name, self._scalar(fd, _zero(fd), rng))
+
+    def _mutate_repeated(
+        self, msg: message.Message, fd: descriptor.FieldDescriptor, rng: random.Random,
+        insert_only: bool = False,
+    ) -> None:
+        items = getattr(msg, fd.name)
+        n = len(items)
+        op = "insert" if insert_only or n == 0 else rng.choice(
+            ("insert", "insert", "delete", "duplicate", "swap", "mutate")
+        )
+        is_msg = fd.type == FD.TYPE_MESSAGE
+        if op == "insert":
+            at = rng.randint(0, n)
+            if is_msg:
+                new = message_factory.GetMessageClass(fd.message_type)()
+                if n and rng.random() < 0.5:
+                    new.CopyFrom(items[rng.randrange(n)])
+                self._fill_one(new, rng)
+                _insert_message(items, at, new)
+            else:
+                base = items[rng.randrange(n)] if n else _zero(fd)
+                items.insert(at, self._scalar(fd, base, rng))
+        elif op == "delete":
+            del items[rng.randrange(n)]
+        elif op == "duplicate":
+            i = rng.randrange(n)
+            if is_msg:
+                _insert_message(items, rng.randint(0, n), items[i])
+            else:
+                items.insert(rng.randint(0, n), items[i])
+        elif op == "swap":
+            i, j = rng.randrange(n), rng.randrange(n)
+            if is_msg:
+                copies = [type(m)() for m in items]
+                for c, m in zip(copies, items, strict=True):
+                    c.CopyFrom(m)
+                copies[i], copies[j] = copies[j], copies[i]
+                del items[:]
+                for c in copies:
+                    items.add().CopyFrom(c)
+            else:
+                items[i], items[j] = items[j], items[i]
+        elif is_msg:
+            self.mutate_message(items[rng.randrange(n)], rng)
+        else:
+            i = rng.randrange(n)
+            items[i] = self._scalar(fd, items[i], rng)
+
+    def _mutate_map(self, msg: message.Message, fd: descriptor.FieldDescriptor, rng: random.Random) -> None:
+        container = getattr(msg, fd.name)
+        key_fd = fd.message_type.fields_by_name["key"]
+        value_fd = fd.message_type.fields_by_name["value"]
+        keys = list(container.keys())
+        if keys and rng.random() < 0.3:
+            del container[rng.choice(keys)]
+            return
+        key = rng.choice(keys) if keys and rng.random() < 0.5 else self._scalar(key_fd, _zero(key_fd), rng)
+        if value_fd.type == FD.TYPE_MESSAGE:
+            self._fill_one(container[key], rng)
+        else:
+            current = container[key] if key in container else _zero(value_fd)
+            container[key] = self._scalar(value_fd, current, rng)
+
+    def _scalar(self, fd: descriptor.FieldDescriptor, value: object, rng: random.Random) -> object:
+        t = fd.type
+        if t == FD.TYPE_BOOL:
+            return not value
+        if t == FD.TYPE_ENUM:
+            numbers = [v.number for v in fd.enum_type.values]
+            if rng.random() < 0.9 or fd.enum_type.is_closed:
+                return rng.choice(numbers)
+            return rng.randint(-1, 2 * max(numbers) + 2)
+        if t in (FD.TYPE_FLOAT, FD.TYPE_DOUBLE):
+            assert isinstance(value, float)
+            return rng.choice((*_FLOATS, value * 2, value + 1, -value))
+        if t in _INT_RANGES:
+            assert isinstance(value, int)
+            lo, hi = _INT_RANGES[t]
+            return _mutate_int(value, lo, hi, rng)
+        if t == FD.TYPE_BYTES:
+            assert isinstance(value, bytes)
+            return self.byte_mutator(value, max(64, 2 * len(value)))
+        assert isinstance(value, str)
+        raw = self.byte_mutator(value.encode("utf-8"), max(64, 2 * len(value)))
+        return raw.decode("utf-8", "ignore")  # proto3 strings must be valid UTF-8
+
+    def _fit(self, msg: message.Message, max_size: int, rng: random.Random, fallback: bytes) -> bytes:
+        """Serialize; while too large, drop repeated elements (a quarter of a field at a time)."""
+        out = to_text(msg)
+        for _ in range(64):
+            if len(out) <= max_size:
+                self.cache.remember(out, msg)  # the decoder runs this output next
+                return out
+            repeated = [
+                s for s in self._sites(msg)
+                if s.field.is_repeated and len(getattr(s.msg, s.field.name))
+            ]
+            if not repeated:
+                break
+            site = rng.choice(repeated)
+            items = getattr(site.msg, site.field.name)
+            for _ in range(max(1, len(items) // 4)):
+                if _is_map(site.field):
+                    del items[rng.choice(list(items.keys()))]
+                else:
+                    del items[rng.randrange(len(items))]
+            out = to_text(msg)
+        # still too large (one huge scalar): keep the input if it fits, else an empty testcase
+        if len(fallback) <= max_size and self.cache.parse(fallback) is not None:
+            return fallback
+        return to_text(self.cls())[:max_size]
+
+
+def _zero(fd: descriptor.FieldDescriptor) -> object:
+    """The zero value of a scalar field (``default_value`` is ``[]`` for repeated ones)."""
+    if fd.type == FD.TYPE_ENUM:
+        return fd.enum_type.values[0].number
+    if fd.type in (FD.TYPE_FLOAT, FD.TYPE_DOUBLE):
+        return 0.0
+    if fd.type == FD.TYPE_BOOL:
+        return False
+    if fd.type == FD.TYPE_STRING:
+        return ""
+    if fd.type == FD.TYPE_BYTES:
+        return b""
+    return 0
+
+
+def _is_map(fd: descriptor.FieldDescriptor) -> bool:
+    return fd.type == FD.TYPE_MESSAGE and fd.message_type.GetOptions().map_entry
+
+
+def _submessages(msg: message.Message, depth: int) -> Iterator[message.Message]:
+    """``msg`` and every message below it (set fields only), Any payloads excluded."""
+    yield msg
+    if depth >= _MAX_DEPTH or msg.DESCRIPTOR.full_name in _OPAQUE:
+        return
+    for fd, value in msg.ListFields():
+        if fd.type != FD.TYPE_MESSAGE:
+            continue
+        if _is_map(fd):
+            if fd.message_type.fields_by_name["value"].type == FD.TYPE_MESSAGE:
+                for sub in value.values():
+                    yield from _submessages(sub, depth + 1)
+        elif fd.is_repeated:
+            for sub in value:
+                yield from _submessages(sub, depth + 1)
+        else:
+            yield from _submessages(value, depth + 1)
+
+
+def _insert_message(items: object, at: int, value: message.Message) -> None:
+    """Insert a copy of ``value`` at index ``at`` of a repeated message field."""
+    snapshot = type(value)()
+    snapshot.CopyFrom(value)
+    tail = [type(m)() for m in items[at:]]  # type: ignore[index]
+    for c, m in zip(tail, items[at:], strict=True):  # type: ignore[index]
+        c.CopyFrom(m)
+    del items[at:]  # type: ignore[attr-defined]
+    items.add().CopyFrom(snapshot)  # type: ignore[attr-defined]
+    for c in tail:
+        items.add().CopyFrom(c)  # type: ignore[attr-defined]
+
+
+def _mutate_int(value: int, lo: int, hi: int, rng: random.Random) -> int:
+    choice = rng.randrange(5)
+    if choice == 0:
+        candidates = [lo, hi, 0, 1, max(lo, -1), hi // 2, hi // 2 + 1]
+        candidates += [min(hi, 2**k + d) for k in (7, 8, 15, 16, 31, 32, 63) for d in (-1, 0, 1)]
+        out = rng.choice(candidates)
+    elif choice == 1:
+        out = value + rng.choice((-1, 1)) * rng.randint(1, 16)
+    elif choice == 2:
+        out = value ^ (1 << rng.randrange(hi.bit_length()))
+    elif choice == 3:
+        out = value * rng.choice((2, 10, -1)) + rng.randint(-1, 1)
+    else:
+        out = rng.randint(lo, hi)
+    return min(hi, max(lo, out))

@@ -1,0 +1,83 @@
+"""Reading libFuzzer's status output (what atheris prints) into numbers.
+
+Rules are data: each regex names the fields it fills, in the spirit of ClusterFuzz's
+stack-trace tables. Covers single-process lines (``#4096 pulse cov: 10 ft: 12 corp: 3/40b
+... exec/s: 2048 rss: 40Mb``), -fork lines (``#900: cov: 10 ft: 12 corp: 3 exec/s: 300
+oom/timeout/crash: 0/0/1 time: 3s job: 2``) and -print_final_stats lines.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+_STATUS_RULES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"^#(\d+)\s*:?\s"), ("runs",)),
+    (re.compile(r"\bcov: (\d+)"), ("cov",)),
+    (re.compile(r"\bft: (\d+)"), ("ft",)),
+    (re.compile(r"\bcorp: (\d+)(?:/(\d+)([bKM]b))?"), ("corpus_units", "_size", "_unit")),
+    (re.compile(r"\bexec/s: (\d+)"), ("exec_per_sec",)),
+    (re.compile(r"\brss: (\d+)Mb"), ("rss_mb",)),
+    (re.compile(r"\boom/timeout/crash: (\d+)/(\d+)/(\d+)"), ("ooms", "timeouts", "crashes")),
+)
+_FINAL_STAT = re.compile(r"^stat::(\w+):\s+(\d+)")
+_FINAL_FIELDS = {
+    "number_of_executed_units": "runs",
+    "average_exec_per_sec": "exec_per_sec",
+    "new_units_added": "new_units",
+    "peak_rss_mb": "rss_mb",
+}
+_ARTIFACT = re.compile(r"Test unit written to (\S+)")
+_CRASH_MARKERS = (
+    "=== Uncaught Python exception: ===",
+    "ERROR: libFuzzer:",
+    "=== Timeout:",
+    "==ERROR: AddressSanitizer",
+)
+
+
+@dataclass
+class Stats:
+    """What is known so far about one fuzzing run."""
+
+    runs: int = 0
+    cov: int = 0
+    ft: int = 0
+    corpus_units: int = 0
+    exec_per_sec: int = 0
+    rss_mb: int = 0
+    new_units: int = 0
+    crashes: int = 0
+    timeouts: int = 0
+    ooms: int = 0
+    fuzz_seconds: float = 0.0  # from the first status line (INITED) to the last line
+    artifacts: list[str] = field(default_factory=list)
+    crash_lines: list[str] = field(default_factory=list)
+
+    def feed(self, line: str) -> None:
+        """Update from one line of libFuzzer/atheris output."""
+        line = line.rstrip("\n")
+        if line.startswith("#"):
+            self._status(line)
+        elif line.startswith("stat::"):
+            m = _FINAL_STAT.match(line)
+            if m and m.group(1) in _FINAL_FIELDS:
+                setattr(self, _FINAL_FIELDS[m.group(1)], int(m.group(2)))
+        elif (m := _ARTIFACT.search(line)) is not None:
+            self.artifacts.append(m.group(1))
+        elif any(marker in line for marker in _CRASH_MARKERS):
+            self.crash_lines.append(line.strip())
+
+    def _status(self, line: str) -> None:
+        for pattern, names in _STATUS_RULES:
+            m = pattern.search(line)
+            if m is None:
+                continue
+            for name, value in zip(names, m.groups(), strict=True):
+                if not name.startswith("_") and value is not None:
+                    # cov/ft only grow; a -fork line reports the merged corpus
+                    setattr(self, name, int(value))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,31 @@
+"""Shared fixtures: the CLI as a subprocess, and the user-targets file the CLI tests load."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+USER_TARGETS = FIXTURES / "user_targets.py"
+
+
+def envoy_fuzz(*args: str, cwd: Path | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """Run `envoy-fuzz ARGS` the way a user does (a child process, output captured)."""
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args],
+        cwd=cwd or ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A scratch working directory (the CLI writes .envoy-fuzz/ and artifacts/ under it)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

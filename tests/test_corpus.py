@@ -1,0 +1,75 @@
+"""The corpus store: libprotobuf-mutator-like parsing, content addressing, atomic writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness import corpus
+from harness.proto import common_pb2, message_class
+
+
+def test_text_proto_parses_partial_messages_and_skips_unknown_fields() -> None:
+    data = b'headers { key: "a" value: "b" } no_such_field: 3 other { nested: "x" }'
+    msg = corpus.parse_text_proto(common_pb2.Headers, data)
+    assert msg is not None
+    assert [(h.key, h.value) for h in msg.headers] == [("a", "b")]
+
+
+@pytest.mark.parametrize("data", [b"headers {", b"\xff\xfe", b'headers { key: 3 }', b"}}"])
+def test_unparsable_text_is_none_not_an_exception(data: bytes) -> None:
+    assert corpus.parse_text_proto(common_pb2.Headers, data) is None
+
+
+def test_store_is_content_addressed_and_idempotent(tmp_path: Path) -> None:
+    first = corpus.store(tmp_path, b"GET / HTTP/1.1\r\n\r\n")
+    again = corpus.store(tmp_path, b"GET / HTTP/1.1\r\n\r\n")
+    assert first == again
+    assert first.name == corpus.sha1(b"GET / HTTP/1.1\r\n\r\n")
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]
+
+
+def test_write_atomic_leaves_no_temp_file_when_the_write_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(corpus.os, "fsync", disk_full)
+    with pytest.raises(OSError):
+        corpus.write_atomic(tmp_path / "x", b"abc")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_iter_files_skips_sidecars_notes_and_hidden_files(tmp_path: Path) -> None:
+    (tmp_path / "regressions").mkdir()
+    (tmp_path / "regressions" / "crash-1").write_bytes(b"x")
+    (tmp_path / "regressions" / "crash-1.json").write_text("{}")
+    (tmp_path / ".tmp-123").write_bytes(b"partial")
+    (tmp_path / "README.md").write_text("notes")
+    (tmp_path / "seed").write_bytes(b"y")
+    names = [p.relative_to(tmp_path).as_posix() for p in corpus.iter_files(tmp_path)]
+    assert names == ["seed", "regressions/crash-1"]
+
+
+def test_parsed_cache_hands_out_copies() -> None:
+    cache = corpus.ParsedCache(common_pb2.Headers)
+    data = b'headers { key: "a" value: "b" }'
+    first = cache.parse(data)
+    assert first is not None
+    first.headers[0].key = "changed"
+    second = cache.parse(data)
+    assert second is not None and second.headers[0].key == "a"
+
+
+@given(st.lists(st.tuples(st.text(max_size=20), st.text(max_size=20)), max_size=8))
+def test_text_round_trip(pairs: list[tuple[str, str]]) -> None:
+    cls = message_class("test.fuzz.Headers")
+    msg = cls()
+    for k, v in pairs:
+        h = msg.headers.add()
+        h.key, h.value = k, v
+    assert corpus.parse_text_proto(cls, corpus.to_text(msg)) == msg
