@@ -295,11 +295,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
             groups.append((owner, [path]))
     else:
         groups = [(t, []) for t in targets.all_targets() if "model" in t.planes]
+    explicit_files = {p for p in paths if p.is_file()}
     outcomes = []
     for target, target_paths in groups:
         plane = args.plane or target.default_plane()
         for case in replay.cases([target], target_paths):
-            outcome = replay.run_case(case, plane)
+            outcome = replay.run_case(case, plane, strict=case.path in explicit_files)
             outcomes.append(outcome)
             if args.json:
                 print(json.dumps({"id": case.id, "status": outcome.status, "kind": outcome.kind,

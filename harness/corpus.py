@@ -157,10 +157,26 @@ class Decoder:
         return value
 
 
+# Temp files are written here, outside every corpus tree, then renamed into place; a
+# SIGKILL between the two leaves the partial file here, never in a corpus dir.
+TMP_DIR = Path(".envoy-fuzz") / "tmp"
+
+
+def _temp_dir_for(directory: Path) -> Path:
+    tmp = TMP_DIR.resolve()
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        if tmp.stat().st_dev == directory.stat().st_dev:
+            return tmp
+    except OSError:
+        pass
+    return directory  # another filesystem: rename must stay within it (hidden .tmp- name)
+
+
 def write_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temp file in the same directory and a rename."""
+    """Write ``data`` to ``path`` via a temp file (fsynced) and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    fd, tmp = tempfile.mkstemp(dir=_temp_dir_for(path.parent), prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -69,13 +69,16 @@ def cases(selected: Iterable[Target], paths: Iterable[Path] = ()) -> Iterator[Ca
                 yield Case(target, path)
 
 
-def run_case(case: Case, plane: str | None = None) -> Outcome:
-    """Decode and run one file; exceptions become a ``finding`` outcome, never propagate."""
+def run_case(case: Case, plane: str | None = None, *, strict: bool = False) -> Outcome:
+    """Decode and run one file; exceptions become a ``finding`` outcome, never propagate.
+
+    ``strict``: the user named this file, so an unparsable one is an error, not a skip.
+    """
     from harness.corpus import Decoder
 
     start = time.perf_counter()
     decoder = Decoder(case.target)
-    value = decoder.decode(case.path.read_bytes())
+    value = decoder.decode_file(case.path) if strict else decoder.decode(case.path.read_bytes())
     if value is None:
         return Outcome(case, "skipped", message=f"not a text-format {case.target.proto_name}")
     run = case.target.run_function(plane)

@@ -1,0 +1,77 @@
+"""`make bench`: run the benchmarks and write bench/RESULTS.md (date and machine included).
+
+python -m bench [--only NAME ...] [--quick]
+Each benchmark measures its baseline in the same run, so ratios hold on a noisy machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import engine
+from bench.report import Report
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+# name -> (function taking a Report); area benchmarks live in bench/bench_<area>.py with run(report)
+BENCHMARKS: dict[str, Callable[[Report], None]] = {
+    "exec": engine.exec_per_sec,
+    "mutator": engine.mutator_coverage,
+}
+AREA_MODULES = ("bench_http1", "bench_http2", "bench_envoy", "bench_minimize")
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--only", nargs="*", help="run only these benchmarks")
+    args = parser.parse_args(argv)
+    benchmarks = dict(BENCHMARKS)
+    for name in AREA_MODULES:
+        try:
+            module = importlib.import_module(f"bench.{name}")
+        except ModuleNotFoundError:
+            continue
+        benchmarks[name.removeprefix("bench_")] = module.run
+    report = Report()
+    started = time.monotonic()
+    for name, run in benchmarks.items():
+        if args.only and name not in args.only:
+            continue
+        print(f"== {name}", flush=True)
+        run(report)
+    header = (
+        "# Benchmark results\n\n"
+        f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC\n"
+        f"- machine: {_machine()}\n"
+        f"- command: `make bench` ({time.monotonic() - started:.0f} s)"
+        + (f", only {', '.join(args.only)}" if args.only else "")
+        + "\n- this machine is shared and noisy: compare ratios measured in the same run, not "
+        "absolute figures across runs.\n\n"
+    )
+    RESULTS.write_text(header + "\n".join(report.sections))
+    print(f"\nwrote {RESULTS}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,169 @@
+"""`envoy-fuzz fuzz` end to end: real atheris runs in a child process.
+
+These run the real engine for a few seconds each; budgets are run counts, not wall time, so
+they do not depend on the machine's speed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import corpus
+from tests.conftest import FIXTURES, ROOT, USER_TARGETS, envoy_fuzz
+
+LAUNCH_TARGETS = FIXTURES / "launch_targets.py"
+SEEDS = FIXTURES / "corpora" / "user_kv"
+pytestmark = pytest.mark.slow
+
+
+def _fuzz_json(*args: str, cwd: Path) -> tuple[int, dict]:
+    result = envoy_fuzz("fuzz", "--json", *args, cwd=cwd)
+    assert result.stdout.strip(), result.stderr
+    return result.returncode, json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+def _listing(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _assert_clean_corpus(directory: Path) -> None:
+    for path in directory.iterdir():
+        data = path.read_bytes()
+        assert data, f"empty file {path}"
+        assert path.name == corpus.sha1(data), f"partial or foreign file {path}"
+
+
+def _fuzzer_processes(marker: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline and "pytest" not in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def test_fuzz_runs_a_user_target_and_never_writes_the_seed_dir(tmp_path: Path) -> None:
+    seeds_before = _listing(SEEDS)
+    code, summary = _fuzz_json("user_kv", "--runs", "3000", "--targets", str(USER_TARGETS), cwd=tmp_path)
+    assert code == 0
+    assert summary["runs"] == 3000
+    assert summary["findings"] == []
+    assert summary["corpus_files"] > 1  # the working corpus grew
+    work = Path(summary["corpus_dir"])
+    assert work.is_relative_to(tmp_path / ".envoy-fuzz")
+    _assert_clean_corpus(work)
+    assert _listing(SEEDS) == seeds_before
+
+
+def test_a_finding_is_written_as_libfuzzer_names_it_and_exits_1(tmp_path: Path) -> None:
+    code, summary = _fuzz_json(
+        "shallow_bug", "--runs", "200000", "--targets", str(LAUNCH_TARGETS), "--", "-seed=1",
+        cwd=tmp_path,
+    )
+    assert code == 1
+    [crash] = [Path(p) for p in summary["findings"]]
+    assert crash.parent == tmp_path / "artifacts" / "shallow_bug"
+    assert crash.name == "crash-" + corpus.sha1(crash.read_bytes())
+    assert crash.read_bytes().startswith(b"boom")
+
+
+def test_jobs_runs_parallel_workers(tmp_path: Path) -> None:
+    code, summary = _fuzz_json(
+        "user_kv", "--runs", "3000", "--jobs", "2", "--targets", str(USER_TARGETS), cwd=tmp_path
+    )
+    assert code == 0
+    assert summary["runs"] >= 3000
+    _assert_clean_corpus(Path(summary["corpus_dir"]))
+
+
+def test_value_profile_default_finds_numeric_boundaries_plain_defaults_miss(tmp_path: Path) -> None:
+    """`int(field) == K` in text: our default (-use_value_profile=1) finds it; plain atheris
+    defaults do not, with the same seed and run budget."""
+    budget = ["--runs", "400000", "--targets", str(LAUNCH_TARGETS)]
+    code, ours = _fuzz_json("numeric_boundary", *budget, "--", "-seed=7", cwd=_mkdir(tmp_path / "a"))
+    assert code == 1, ours
+    code, plain = _fuzz_json(
+        "numeric_boundary", *budget, "--", "-seed=7", "-use_value_profile=0", cwd=_mkdir(tmp_path / "b")
+    )
+    assert code == 0 and plain["findings"] == []
+
+
+def _start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "fuzz", *args],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )
+
+
+def _wait_for_corpus(work: Path, minimum: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if work.is_dir() and len(list(work.iterdir())) >= minimum:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"corpus {work} did not grow to {minimum} files")
+
+
+def _wait_gone(marker: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while _fuzzer_processes(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _fuzzer_processes(marker) == [], "a fuzzer process outlived the command"
+
+
+def test_sigkill_leaves_no_partial_files_and_no_child(tmp_path: Path) -> None:
+    work = tmp_path / ".envoy-fuzz" / "corpus" / "user_kv"
+    marker = str(tmp_path / ".envoy-fuzz")
+    for round_ in range(3):
+        proc = _start(tmp_path, "user_kv", "--time", "120", "--targets", str(USER_TARGETS))
+        _wait_for_corpus(work, 2 + 3 * round_)
+        time.sleep(0.05 * round_)  # kill at different moments of the write cycle
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        _wait_gone(marker)
+        _assert_clean_corpus(work)
+        assert not list(work.glob(".tmp-*"))
+    # the next run recovers what the killed ones staged, then ends normally
+    code, summary = _fuzz_json("user_kv", "--runs", "500", "--targets", str(USER_TARGETS), cwd=tmp_path)
+    assert code == 0
+    assert not list((tmp_path / ".envoy-fuzz" / "staging").iterdir())
+    _assert_clean_corpus(work)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_stops_cleanly_with_a_summary(tmp_path: Path, sig: signal.Signals) -> None:
+    proc = _start(tmp_path, "user_kv", "--time", "120", "--targets", str(USER_TARGETS))
+    _wait_for_corpus(tmp_path / ".envoy-fuzz" / "corpus" / "user_kv", 2)
+    os.kill(proc.pid, sig)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "user_kv" in out and "(stopped)" in out  # the summary table
+    assert "Traceback" not in err
+    _wait_gone(str(tmp_path / ".envoy-fuzz"))
+
+
+def test_fuzzer_scripts_are_executable_with_a_shebang() -> None:
+    scripts = sorted((ROOT / "fuzzers").glob("fuzz_*.py"))
+    for script in scripts:
+        assert os.access(script, os.X_OK), script
+        assert script.read_text().startswith("#!"), script
