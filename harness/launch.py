@@ -139,6 +139,9 @@ def _child_env(options: FuzzOptions) -> dict[str, str]:
     # make that resolve to this interpreter, which has atheris.
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     env["PYTHONUNBUFFERED"] = "1"
+    # a fixed hash seed makes `-- -seed=N` reproduce a run (str/bytes hashing order otherwise
+    # differs per process); libFuzzer's own seed still varies per run unless given
+    env.setdefault("PYTHONHASHSEED", "0")
     env[runner.ENV_PLANE] = options.plane
     env[runner.ENV_MUTATOR] = options.mutator
     if options.target.source not in ("builtin", "<python>"):
