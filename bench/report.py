@@ -13,7 +13,9 @@ class Report:
     def section(self, title: str, body: str) -> None:
         self.sections.append(f"## {title}\n\n{body.strip()}\n")
 
-    def table(self, title: str, headers: Sequence[str], rows: Sequence[Sequence[object]], note: str = "") -> None:
+    def table(
+        self, title: str, headers: Sequence[str], rows: Sequence[Sequence[object]], note: str = ""
+    ) -> None:
         lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
         lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
         self.section(title, "\n".join(lines) + (f"\n\n{note}" if note else ""))

@@ -30,29 +30,52 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--time", type=_positive_float, metavar="S", help="seconds to fuzz")
     budget.add_argument("--runs", type=_positive_int, metavar="N", help="inputs to run")
-    p.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
-                   help="parallel libFuzzer workers (-fork=N)")
-    p.add_argument("--corpus", type=Path, metavar="DIR",
-                   help="working corpus, written to (default .envoy-fuzz/corpus/TARGET)")
-    p.add_argument("--artifacts", type=Path, metavar="DIR",
-                   help="where crashers go (default artifacts/TARGET)")
+    p.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="parallel libFuzzer workers (-fork=N)",
+    )
+    p.add_argument(
+        "--corpus",
+        type=Path,
+        metavar="DIR",
+        help="working corpus, written to (default .envoy-fuzz/corpus/TARGET)",
+    )
+    p.add_argument(
+        "--artifacts", type=Path, metavar="DIR", help="where crashers go (default artifacts/TARGET)"
+    )
     p.add_argument("--plane", choices=targets.PLANES, help="model (in-process) or envoy")
-    p.add_argument("--mutator", choices=("auto", "bytes"), default="auto",
-                   help="auto: structure-aware for proto targets; bytes: libFuzzer's only")
+    p.add_argument(
+        "--mutator",
+        choices=("auto", "bytes"),
+        default="auto",
+        help="auto: structure-aware for proto targets; bytes: libFuzzer's only",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     _targets_flag(p)
     p.set_defaults(handler=cmd_fuzz, accepts_extra=True)
 
     p = sub.add_parser("campaign", help="fuzz every in-process target in turn")
-    p.add_argument("--time", type=_positive_float, default=120.0, metavar="S",
-                   help="total seconds, shared evenly by the targets (default 120)")
+    p.add_argument(
+        "--time",
+        type=_positive_float,
+        default=120.0,
+        metavar="S",
+        help="total seconds, shared evenly by the targets (default 120)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     _targets_flag(p)
     p.set_defaults(handler=cmd_campaign)
 
     p = sub.add_parser("replay", help="run corpus files once each")
-    p.add_argument("items", nargs="*", metavar="TARGET|PATH",
-                   help="target names and/or files/dirs (default: every target's corpus)")
+    p.add_argument(
+        "items",
+        nargs="*",
+        metavar="TARGET|PATH",
+        help="target names and/or files/dirs (default: every target's corpus)",
+    )
     p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
     p.add_argument("--plane", choices=targets.PLANES, help="plane to replay on (default model)")
     p.add_argument("--json", action="store_true", help="one JSON line per file")
@@ -69,8 +92,14 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def _targets_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--targets", type=Path, metavar="FILE.py", action="append", default=[],
-                   help="also load targets a Python file registers with harness.register()")
+    p.add_argument(
+        "--targets",
+        type=Path,
+        metavar="FILE.py",
+        action="append",
+        default=[],
+        help="also load targets a Python file registers with harness.register()",
+    )
 
 
 def _load_user_targets(args: argparse.Namespace) -> None:
@@ -103,7 +132,7 @@ def _positive_float(text: str) -> float:
 
 def cmd_targets(args: argparse.Namespace) -> int:
     _load_user_targets(args)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": t.name,
             "planes": list(t.planes),
@@ -123,10 +152,14 @@ def cmd_targets(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table("target", "planes", "input", "corpus", "files", "dictionary", box=None)
-    for r in rows:
+    for t in targets.all_targets():
         table.add_row(
-            r["name"], ",".join(r["planes"]), r["input"], _short(r["corpus"]),
-            str(r["corpus_files"]), _short(r["dictionary"]) if r["dictionary"] else "-",
+            t.name,
+            ",".join(t.planes),
+            t.input,
+            _short(str(t.corpus)),
+            str(corpus.count_files(t.corpus)),
+            _short(str(t.dictionary)) if t.dictionary else "-",
         )
     _console().print(table)
     return 0
@@ -149,7 +182,9 @@ def _short(path: str) -> str:
 # --- fuzz and campaign ------------------------------------------------------------------------
 
 
-def _live_display(name: str, budget: str, quiet: bool) -> tuple[Callable[[Stats, float], None], Callable[[], None]]:
+def _live_display(
+    name: str, budget: str, quiet: bool
+) -> tuple[Callable[[Stats, float], None], Callable[[], None]]:
     """A progress callback: one updating line on a terminal, a line every 10 s otherwise."""
     stream = sys.stderr
     tty = stream.isatty()
@@ -160,7 +195,8 @@ def _live_display(name: str, budget: str, quiet: bool) -> tuple[Callable[[Stats,
             return
         findings = stats.crashes + stats.timeouts + stats.ooms + len(stats.artifacts)
         line = (
-            f"{name}: {elapsed:5.0f}s{budget}  runs {stats.runs:>9,}  exec/s {stats.exec_per_sec:>6,}"
+            f"{name}: {elapsed:5.0f}s{budget}  runs {stats.runs:>9,}"
+            f"  exec/s {stats.exec_per_sec:>6,}"
             f"  cov {stats.cov:>5}  ft {stats.ft:>6}  corpus {stats.corpus_units:>5}"
             f"  findings {findings}"
         )
@@ -180,7 +216,9 @@ def _live_display(name: str, budget: str, quiet: bool) -> tuple[Callable[[Stats,
 
 def _run_one(options: FuzzOptions) -> FuzzResult:
     budget = (
-        f"/{options.time:.0f}s" if options.time else (f" of {options.runs:,} runs" if options.runs else "")
+        f"/{options.time:.0f}s"
+        if options.time
+        else (f" of {options.runs:,} runs" if options.runs else "")
     )
     show, finish = _live_display(options.target.name, budget, options.quiet)
     try:
@@ -192,12 +230,29 @@ def _run_one(options: FuzzOptions) -> FuzzResult:
 def _summary_table(results: list[FuzzResult], title: str) -> None:
     from rich.table import Table
 
-    table = Table("target", "plane", "runs", "exec/s", "cov", "ft", "corpus", "new", "findings",
-                  "time", title=title)
+    table = Table(
+        "target",
+        "plane",
+        "runs",
+        "exec/s",
+        "cov",
+        "ft",
+        "corpus",
+        "new",
+        "findings",
+        "time",
+        title=title,
+    )
     for r in results:
         table.add_row(
-            r.target, r.plane, f"{r.stats.runs:,}", f"{r.exec_per_sec:,.0f}", str(r.stats.cov),
-            str(r.stats.ft), str(r.corpus_files), str(r.stats.new_units),
+            r.target,
+            r.plane,
+            f"{r.stats.runs:,}",
+            f"{r.exec_per_sec:,.0f}",
+            str(r.stats.cov),
+            str(r.stats.ft),
+            str(r.corpus_files),
+            str(r.stats.new_units),
             str(len(r.findings)) if not r.findings else f"[bold red]{len(r.findings)}[/]",
             f"{r.seconds:.0f}s" + (" (stopped)" if r.interrupted else ""),
         )
@@ -207,21 +262,32 @@ def _summary_table(results: list[FuzzResult], title: str) -> None:
         for f in r.findings:
             console.print(f"[red]finding[/] {r.target}: {_short(str(f))}")
         if not r.findings and r.exit_code not in (0, 130, -2) and not r.interrupted:
-            console.print(f"[yellow]{r.target}: fuzzer exited {r.exit_code}; log: {_short(str(r.log))}[/]")
+            console.print(
+                f"[yellow]{r.target}: fuzzer exited {r.exit_code}; log: {_short(str(r.log))}[/]"
+            )
 
 
 def _options(args: argparse.Namespace, target: targets.Target, **overrides: Any) -> FuzzOptions:
     plane = args.plane or target.default_plane()
     if plane not in target.planes:
-        raise UserError(f"target {target.name!r} has no {plane!r} plane (it has: {', '.join(target.planes)})")
+        raise UserError(
+            f"target {target.name!r} has no {plane!r} plane (it has: {', '.join(target.planes)})"
+        )
     extra = [a for a in args.extra if a != "--"]
     bad = [a for a in extra if not a.startswith("-") or a.startswith("--")]
     if bad:
         raise UserError(f"unrecognized arguments: {' '.join(bad)} (libFuzzer flags go after --)")
     values: dict[str, Any] = dict(
-        target=target, plane=plane, time=args.time, runs=args.runs, jobs=args.jobs,
-        corpus_dir=args.corpus, artifacts_dir=args.artifacts, libfuzzer_flags=extra,
-        mutator=args.mutator, quiet=args.json,
+        target=target,
+        plane=plane,
+        time=args.time,
+        runs=args.runs,
+        jobs=args.jobs,
+        corpus_dir=args.corpus,
+        artifacts_dir=args.artifacts,
+        libfuzzer_flags=extra,
+        mutator=args.mutator,
+        quiet=args.json,
     )
     values.update(overrides)
     return FuzzOptions(**values)
@@ -240,7 +306,9 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     if result.interrupted:
         return 130
     if result.exit_code not in (0, 130) and result.stats.runs == 0:
-        raise UserError(f"the fuzzer for {target.name} failed to start; see {_short(str(result.log))}")
+        raise UserError(
+            f"the fuzzer for {target.name} failed to start; see {_short(str(result.log))}"
+        )
     return 0
 
 
@@ -251,8 +319,17 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         raise UserError("no in-process targets to fuzz")
     share = max(1.0, args.time / len(selected))
     results: list[FuzzResult] = []
-    ns = argparse.Namespace(plane="model", time=share, runs=None, jobs=1, corpus=None,
-                            artifacts=None, extra=[], mutator="auto", json=args.json)
+    ns = argparse.Namespace(
+        plane="model",
+        time=share,
+        runs=None,
+        jobs=1,
+        corpus=None,
+        artifacts=None,
+        extra=[],
+        mutator="auto",
+        json=args.json,
+    )
     for target in selected:
         result = _run_one(_options(ns, target))
         results.append(result)
@@ -303,16 +380,27 @@ def cmd_replay(args: argparse.Namespace) -> int:
             outcome = replay.run_case(case, plane, strict=case.path in explicit_files)
             outcomes.append(outcome)
             if args.json:
-                print(json.dumps({"id": case.id, "status": outcome.status, "kind": outcome.kind,
-                                  "signature": outcome.signature, "message": outcome.message}))
+                print(
+                    json.dumps(
+                        {
+                            "id": case.id,
+                            "status": outcome.status,
+                            "kind": outcome.kind,
+                            "signature": outcome.signature,
+                            "message": outcome.message,
+                        }
+                    )
+                )
             elif outcome.status == "finding":
                 print(f"FINDING {case.id}: {outcome.kind}: {outcome.message.splitlines()[0]}")
     if args.junit:
         replay.write_junit(outcomes, args.junit)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "skipped", "finding")}
     if not args.json:
-        print(f"replayed {len(outcomes)} files: {counts['ok']} ok, {counts['skipped']} skipped "
-              f"(not parsable), {counts['finding']} findings")
+        print(
+            f"replayed {len(outcomes)} files: {counts['ok']} ok, {counts['skipped']} skipped "
+            f"(not parsable), {counts['finding']} findings"
+        )
     return 1 if counts["finding"] else 0
 
 

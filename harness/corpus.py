@@ -31,9 +31,7 @@ def sha1(data: bytes) -> str:
 
 def is_testcase(path: Path) -> bool:
     return (
-        path.is_file()
-        and not path.name.startswith(".")
-        and not path.name.endswith(NOT_TESTCASES)
+        path.is_file() and not path.name.startswith(".") and not path.name.endswith(NOT_TESTCASES)
     )
 
 

@@ -82,6 +82,12 @@ class ProtoMutator:
             rng = random.Random(0)
             byte_mutator = lambda data, size: python_byte_mutator(data, size, rng)  # noqa: E731
         self.byte_mutator = byte_mutator
+        # libFuzzer's byte mutator belongs to the mutator callback; scalar changes made
+        # during crossover use our own, so crossover never re-enters the engine.
+        rng_crossover = random.Random(1)
+        self._crossover_bytes: ByteMutator = lambda data, size: python_byte_mutator(
+            data, size, rng_crossover
+        )
 
     # --- atheris hooks -------------------------------------------------------------------
 
@@ -115,7 +121,11 @@ class ProtoMutator:
                     getattr(site.msg, site.field.name).CopyFrom(donor)
                 break
         else:
-            self.mutate_message(a, rng)
+            mutator, self.byte_mutator = self.byte_mutator, self._crossover_bytes
+            try:
+                self.mutate_message(a, rng)
+            finally:
+                self.byte_mutator = mutator
         return self._fit(a, max_out, rng, fallback=data1)
 
     # --- the mutations -------------------------------------------------------------------
@@ -162,13 +172,18 @@ class ProtoMutator:
             setattr(msg, fd.name, self._scalar(fd, _zero(fd), rng))
 
     def _mutate_repeated(
-        self, msg: message.Message, fd: descriptor.FieldDescriptor, rng: random.Random,
+        self,
+        msg: message.Message,
+        fd: descriptor.FieldDescriptor,
+        rng: random.Random,
         insert_only: bool = False,
     ) -> None:
         items = getattr(msg, fd.name)
         n = len(items)
-        op = "insert" if insert_only or n == 0 else rng.choice(
-            ("insert", "insert", "delete", "duplicate", "swap", "mutate")
+        op = (
+            "insert"
+            if insert_only or n == 0
+            else rng.choice(("insert", "insert", "delete", "duplicate", "swap", "mutate"))
         )
         is_msg = fd.type == FD.TYPE_MESSAGE
         if op == "insert":
@@ -208,7 +223,9 @@ class ProtoMutator:
             i = rng.randrange(n)
             items[i] = self._scalar(fd, items[i], rng)
 
-    def _mutate_map(self, msg: message.Message, fd: descriptor.FieldDescriptor, rng: random.Random) -> None:
+    def _mutate_map(
+        self, msg: message.Message, fd: descriptor.FieldDescriptor, rng: random.Random
+    ) -> None:
         container = getattr(msg, fd.name)
         key_fd = fd.message_type.fields_by_name["key"]
         value_fd = fd.message_type.fields_by_name["value"]
@@ -216,7 +233,11 @@ class ProtoMutator:
         if keys and rng.random() < 0.3:
             del container[rng.choice(keys)]
             return
-        key = rng.choice(keys) if keys and rng.random() < 0.5 else self._scalar(key_fd, _zero(key_fd), rng)
+        key = (
+            rng.choice(keys)
+            if keys and rng.random() < 0.5
+            else self._scalar(key_fd, _zero(key_fd), rng)
+        )
         if value_fd.type == FD.TYPE_MESSAGE:
             self._fill_one(container[key], rng)
         else:
@@ -246,7 +267,9 @@ class ProtoMutator:
         raw = self.byte_mutator(value.encode("utf-8"), max(64, 2 * len(value)))
         return raw.decode("utf-8", "ignore")  # proto3 strings must be valid UTF-8
 
-    def _fit(self, msg: message.Message, max_size: int, rng: random.Random, fallback: bytes) -> bytes:
+    def _fit(
+        self, msg: message.Message, max_size: int, rng: random.Random, fallback: bytes
+    ) -> bytes:
         """Serialize; while too large, drop repeated elements (a quarter of a field at a time)."""
         out = to_text(msg)
         for _ in range(64):
@@ -254,7 +277,8 @@ class ProtoMutator:
                 self.cache.remember(out, msg)  # the decoder runs this output next
                 return out
             repeated = [
-                s for s in self._sites(msg)
+                s
+                for s in self._sites(msg)
                 if s.field.is_repeated and len(getattr(s.msg, s.field.name))
             ]
             if not repeated:

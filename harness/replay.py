@@ -117,7 +117,10 @@ def write_junit(outcomes: list[Outcome], path: Path) -> None:
     )
     for o in outcomes:
         tc = ElementTree.SubElement(
-            suite, "testcase", classname=o.case.target.name, name=o.case.id,
+            suite,
+            "testcase",
+            classname=o.case.target.name,
+            name=o.case.id,
             time=f"{o.seconds:.4f}",
         )
         if o.status == "finding":

@@ -25,8 +25,19 @@ from harness import targets
 ENV_TARGETS = "ENVOY_FUZZ_TARGETS"
 ENV_PLANE = "ENVOY_FUZZ_PLANE"
 ENV_MUTATOR = "ENVOY_FUZZ_MUTATOR"
-NOT_INSTRUMENTED = ("google", "grpc", "envoy", "validate", "xds", "udpa", "atheris", "rich",
-                    "hypothesis", "pytest", "_pytest")
+NOT_INSTRUMENTED = (
+    "google",
+    "grpc",
+    "envoy",
+    "validate",
+    "xds",
+    "udpa",
+    "atheris",
+    "rich",
+    "hypothesis",
+    "pytest",
+    "_pytest",
+)
 
 
 def test_one_input(target: targets.Target, plane: str | None = None) -> Callable[[bytes], None]:
@@ -48,7 +59,7 @@ def test_one_input(target: targets.Target, plane: str | None = None) -> Callable
 
 def main(name: str, argv: list[str] | None = None) -> None:
     """Fuzz target ``name`` under atheris with libFuzzer flags from ``argv``."""
-    import atheris  # type: ignore[import-not-found]
+    import atheris
 
     argv = list(sys.argv if argv is None else argv)
     plane = os.environ.get(ENV_PLANE) or None
@@ -67,7 +78,10 @@ def main(name: str, argv: list[str] | None = None) -> None:
         from harness.mutate import ProtoMutator
         from harness.proto import message_class
 
-        mutator = ProtoMutator(message_class(target.proto_name), byte_mutator=atheris.Mutate)
+        # looked up per call: atheris.Setup rebinds atheris.Mutate to the loaded engine's
+        mutator = ProtoMutator(
+            message_class(target.proto_name), byte_mutator=lambda d, n: atheris.Mutate(d, n)
+        )
         hooks = {"custom_mutator": mutator.mutate, "custom_crossover": mutator.crossover}
     atheris.Setup(argv, entry, **hooks)
     atheris.Fuzz()

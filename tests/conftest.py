@@ -14,13 +14,19 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 USER_TARGETS = FIXTURES / "user_targets.py"
 
 
-def envoy_fuzz(*args: str, cwd: Path | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def envoy_fuzz(
+    *args: str, cwd: Path | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
     """Run `envoy-fuzz ARGS` the way a user does (a child process, output captured)."""
     env = dict(os.environ)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     return subprocess.run(
         [sys.executable, "-m", "harness.cli", *args],
-        cwd=cwd or ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd or ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

@@ -73,11 +73,20 @@ def test_replay_of_user_target_runs_every_file_and_reports_findings(tmp_path: Pa
     crashing.write_bytes(b"len=7331\n")
     junit = tmp_path / "junit.xml"
     result = envoy_fuzz(
-        "replay", "user_kv", str(good), str(crashing), "--junit", str(junit),
-        "--targets", str(USER_TARGETS),
+        "replay",
+        "user_kv",
+        str(good),
+        str(crashing),
+        "--junit",
+        str(junit),
+        "--targets",
+        str(USER_TARGETS),
     )
     assert result.returncode == 1
-    assert "FINDING user_kv/crash: uncaught-exception: ValueError: planted: len == 7331" in result.stdout
+    assert (
+        "FINDING user_kv/crash: uncaught-exception: ValueError: planted: len == 7331"
+        in result.stdout
+    )
     assert "replayed 2 files: 1 ok, 0 skipped (not parsable), 1 findings" in result.stdout
     xml = junit.read_text()
     assert 'tests="2"' in xml and 'failures="1"' in xml

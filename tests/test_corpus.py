@@ -19,7 +19,7 @@ def test_text_proto_parses_partial_messages_and_skips_unknown_fields() -> None:
     assert [(h.key, h.value) for h in msg.headers] == [("a", "b")]
 
 
-@pytest.mark.parametrize("data", [b"headers {", b"\xff\xfe", b'headers { key: 3 }', b"}}"])
+@pytest.mark.parametrize("data", [b"headers {", b"\xff\xfe", b"headers { key: 3 }", b"}}"])
 def test_unparsable_text_is_none_not_an_exception(data: bytes) -> None:
     assert corpus.parse_text_proto(common_pb2.Headers, data) is None
 

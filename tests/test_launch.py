@@ -62,7 +62,9 @@ def _fuzzer_processes(marker: str) -> list[int]:
 
 def test_fuzz_runs_a_user_target_and_never_writes_the_seed_dir(tmp_path: Path) -> None:
     seeds_before = _listing(SEEDS)
-    code, summary = _fuzz_json("user_kv", "--runs", "3000", "--targets", str(USER_TARGETS), cwd=tmp_path)
+    code, summary = _fuzz_json(
+        "user_kv", "--runs", "3000", "--targets", str(USER_TARGETS), cwd=tmp_path
+    )
     assert code == 0
     assert summary["runs"] == 3000
     assert summary["findings"] == []
@@ -75,7 +77,13 @@ def test_fuzz_runs_a_user_target_and_never_writes_the_seed_dir(tmp_path: Path) -
 
 def test_a_finding_is_written_as_libfuzzer_names_it_and_exits_1(tmp_path: Path) -> None:
     code, summary = _fuzz_json(
-        "shallow_bug", "--runs", "200000", "--targets", str(LAUNCH_TARGETS), "--", "-seed=1",
+        "shallow_bug",
+        "--runs",
+        "200000",
+        "--targets",
+        str(LAUNCH_TARGETS),
+        "--",
+        "-seed=1",
         cwd=tmp_path,
     )
     assert code == 1
@@ -113,7 +121,11 @@ def _start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     return subprocess.Popen(
         [sys.executable, "-m", "harness.cli", "fuzz", *args],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
 
@@ -147,7 +159,9 @@ def test_sigkill_leaves_no_partial_files_and_no_child(tmp_path: Path) -> None:
         _assert_clean_corpus(work)
         assert not list(work.glob(".tmp-*"))
     # the next run recovers what the killed ones staged, then ends normally
-    code, summary = _fuzz_json("user_kv", "--runs", "500", "--targets", str(USER_TARGETS), cwd=tmp_path)
+    code, _ = _fuzz_json(
+        "user_kv", "--runs", "500", "--targets", str(USER_TARGETS), cwd=tmp_path
+    )
     assert code == 0
     assert not list((tmp_path / ".envoy-fuzz" / "staging").iterdir())
     _assert_clean_corpus(work)

@@ -19,10 +19,11 @@ CASES = list(replay.cases([t for t in targets.all_targets() if "model" in t.plan
 def test_corpus_file_replays_cleanly(case: replay.Case) -> None:
     outcome = replay.run_case(case)
     if outcome.status == "skipped":
-        pytest.skip(f"{case.id}: {outcome.message} (skipped as libprotobuf-mutator skips it)")
+        pytest.skip(f"{case.id}: {outcome.message} (libprotobuf-mutator skips it too)")
     if outcome.status == "finding":
         pytest.fail(
-            f"{case.id}: {outcome.kind} [{outcome.signature}]: {outcome.message}\n{outcome.traceback}",
+            f"{case.id}: {outcome.kind} [{outcome.signature}]: {outcome.message}\n"
+            + outcome.traceback,
             pytrace=False,
         )
 

@@ -54,4 +54,6 @@ def _envoy_module_candidates(package: str) -> list[str]:
         pkg = importlib.import_module(package)
     except ImportError:
         return []
-    return [f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if m.name.endswith("_pb2")]
+    return [
+        f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if m.name.endswith("_pb2")
+    ]

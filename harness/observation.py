@@ -1,0 +1,64 @@
+"""What a proxy visibly did with one input: downstream statuses, upstream requests, close.
+
+Both planes produce an ``Observation``; ``diff`` names the differing fields as paths
+(``statuses``, ``upstream[0].headers``, ...) that become divergence signatures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class UpstreamRequest:
+    """One request as the upstream saw it; header names lower-case as sent, body = its length."""
+
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+    body: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "target": self.target,
+            "headers": [[n, v] for n, v in self.headers],
+            "body": self.body,
+        }
+
+
+@dataclass(frozen=True)
+class Observation:
+    statuses: list[int] = field(default_factory=list)
+    upstream: list[UpstreamRequest] = field(default_factory=list)
+    closed: bool = False
+
+    def to_json(self, name: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "statuses": list(self.statuses),
+            "upstream": [r.to_json() for r in self.upstream],
+            "closed": self.closed,
+        }
+
+
+_REQUEST_FIELDS = ("method", "target", "headers", "body")
+
+
+def diff(a: Observation, b: Observation) -> list[str]:
+    """Paths of the fields where ``a`` and ``b`` differ (empty when they agree)."""
+    paths: list[str] = []
+    if a.statuses != b.statuses:
+        paths.append("statuses")
+    if len(a.upstream) != len(b.upstream):
+        paths.append("upstream")
+    for i, (ra, rb) in enumerate(zip(a.upstream, b.upstream, strict=False)):
+        paths.extend(
+            f"upstream[{i}].{name}"
+            for name in _REQUEST_FIELDS
+            if getattr(ra, name) != getattr(rb, name)
+        )
+    if a.closed != b.closed:
+        paths.append("closed")
+    return paths
