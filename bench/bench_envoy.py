@@ -1,0 +1,148 @@
+"""Real-Envoy lane throughput: ``EnvoyLane.observe`` vs a naive loop, in the same run.
+
+Naive = what a harness without the lane's tricks does: Envoy proxying to Python's
+``http.server`` (threaded, keep-alive) and, per input, a fresh connection whose response is
+read with ``http.client``. ``observe`` does more per input (parses the upstream requests, Envoy's
+answers, checks Envoy is alive) yet stops as soon as the input's answers are in. Both run over
+the same small HTTP/1 requests, alternating in sweeps so machine load hits both alike. Also
+measured: inputs that need the settle path (incomplete request, Envoy's 400) and replay of
+Envoy's h1_corpus captures.
+"""
+
+from __future__ import annotations
+
+import http.client
+import http.server
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harness.config.proxy import ProxyConfig, render_bootstrap
+from harness.corpus import parse_text_proto
+from harness.envoy.lane import EnvoyLane
+from harness.envoy.process import EnvoyProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+H1_CORPUS = ROOT / "corpora" / "h1_capture" / "envoy"
+
+SMALL_REQUESTS = [
+    b"GET / HTTP/1.1\r\nhost: example\r\n\r\n",
+    b"GET /a/b?c=d HTTP/1.1\r\nhost: example\r\nuser-agent: bench\r\naccept: */*\r\n\r\n",
+    b"POST /submit HTTP/1.1\r\nhost: example\r\ncontent-length: 11\r\n\r\nhello world",
+    b"DELETE /item/7 HTTP/1.1\r\nhost: example\r\nx-trace: 1\r\n\r\n",
+]
+SETTLE_INPUTS = [
+    b"GET / HTTP/1.1\r\nhost: example\r\n",  # incomplete: Envoy waits for more
+    b"GET / HTTP/1.1\r\n\r\n",  # no host: 400 + close
+    b"\x16\x03\x01garbage\r\n\r\n",  # not HTTP: 400 + close
+]
+
+
+class _Ok(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else Nagle + delayed ACK cost 40 ms a response
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        if length:
+            self.rfile.read(length)
+        self.send_response(200)
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    do_GET = do_POST = do_DELETE = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _naive(port: int) -> Callable[[bytes], int]:
+    def send(data: bytes) -> int:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=2)
+        try:
+            sock.sendall(data)
+            response = http.client.HTTPResponse(sock)
+            response.begin()
+            response.read()
+            return response.status
+        finally:
+            sock.close()
+
+    return send
+
+
+def _sweep(fn: Callable[[bytes], Any], inputs: list[bytes], rounds: int) -> float:
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for data in inputs:
+            fn(data)
+    return time.perf_counter() - start
+
+
+def run(report: Callable[..., Any] | None = None, seconds: float = 6.0) -> dict:
+    """Measure; ``report(name, value, unit)`` is called for each figure if given."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    naive_envoy = EnvoyProcess(render_bootstrap(ProxyConfig(), 0, server.server_address[1], 0))
+    try:
+        with naive_envoy, EnvoyLane() as lane:
+            naive = _naive(naive_envoy.listener_port)
+            for data in SMALL_REQUESTS:  # warm both: upstream connections, first-use costs
+                assert naive(data) == 200 and lane.observe(data).statuses == [200]
+            spent = {"observe": 0.0, "naive": 0.0}
+            count = 0
+            deadline = time.perf_counter() + seconds
+            while time.perf_counter() < deadline or count == 0:
+                spent["observe"] += _sweep(lane.observe, SMALL_REQUESTS, 25)
+                spent["naive"] += _sweep(naive, SMALL_REQUESTS, 25)
+                count += 25 * len(SMALL_REQUESTS)
+            settle_rounds = 30
+            settle_time = _sweep(lane.observe, SETTLE_INPUTS, settle_rounds)
+            cases = [
+                c
+                for c in (parse_text_proto(_capture_class(), p.read_bytes())
+                          for p in sorted(H1_CORPUS.iterdir()))
+                if c is not None
+            ]  # fmt: skip
+            replay_start = time.perf_counter()
+            for _ in range(5):
+                for case in cases:
+                    lane.replay_capture(case)
+            replay_time = time.perf_counter() - replay_start
+            restarts = lane.restarts
+    finally:
+        server.shutdown()
+        server.server_close()
+    rate = {k: count / v for k, v in spent.items()}
+    result = {
+        "inputs": count,
+        "observe_per_s": round(rate["observe"]),
+        "naive_per_s": round(rate["naive"]),
+        "ratio": round(rate["observe"] / rate["naive"], 2),
+        "settle_path_per_s": round(settle_rounds * len(SETTLE_INPUTS) / settle_time),
+        "h1_corpus_replays_per_s": round(5 * len(cases) / replay_time, 1),
+        "h1_corpus_files": len(cases),
+        "restarts": restarts,
+    }
+    if report is not None:
+        report("envoy.observe_small_http1", result["observe_per_s"], "inputs/s")
+        report("envoy.naive_http_server_loop", result["naive_per_s"], "inputs/s")
+        report("envoy.observe_vs_naive", result["ratio"], "x")
+        report("envoy.observe_settle_path", result["settle_path_per_s"], "inputs/s")
+        report("envoy.h1_corpus_replay", result["h1_corpus_replays_per_s"], "cases/s")
+    return result
+
+
+def _capture_class() -> Any:
+    from harness.proto.capture_fuzz_pb2 import CaptureFuzzTestCase
+
+    return CaptureFuzzTestCase
+
+
+if __name__ == "__main__":
+    print(run())

