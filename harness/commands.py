@@ -293,14 +293,27 @@ def _options(args: argparse.Namespace, target: targets.Target, **overrides: Any)
     return FuzzOptions(**values)
 
 
+def _triage(result: FuzzResult, target: targets.Target) -> Any:
+    """Group and minimize what the run found (bounded), so a run leaves triaged findings."""
+    from harness.triage import summarize_run
+
+    return summarize_run(target, result.artifacts_dir, plane=result.plane)
+
+
 def cmd_fuzz(args: argparse.Namespace) -> int:
     _load_user_targets(args)
     target = targets.get(args.target)
     result = _run_one(_options(args, target))
+    summary = result.as_dict()
+    triage = _triage(result, target) if result.findings else None
     if args.json:
-        print(json.dumps(result.as_dict()))
+        if triage is not None:
+            summary["triage"] = triage.to_json()
+        print(json.dumps(summary))
     else:
         _summary_table([result], f"envoy-fuzz fuzz {target.name}")
+        if triage is not None:
+            triage.show(title=f"{target.name}: findings, grouped and minimized")
     if result.findings:
         return 1
     if result.interrupted:
@@ -335,10 +348,17 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         results.append(result)
         if result.interrupted:
             break
+    triaged = {r.target: _triage(r, targets.get(r.target)) for r in results if r.findings}
     if args.json:
-        print(json.dumps([r.as_dict() for r in results]))
+        rows = [r.as_dict() for r in results]
+        for row in rows:
+            if row["target"] in triaged:
+                row["triage"] = triaged[row["target"]].to_json()
+        print(json.dumps(rows))
     else:
         _summary_table(results, f"envoy-fuzz campaign ({args.time:.0f}s)")
+        for name, triage in triaged.items():
+            triage.show(title=f"{name}: findings, grouped and minimized")
     if any(r.findings for r in results):
         return 1
     return 130 if any(r.interrupted for r in results) else 0
