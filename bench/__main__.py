@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib
+import json
 import os
 import platform
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -42,6 +44,19 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {system}"
 
 
+def _previous_sections() -> dict[str, str]:
+    """Sections of the existing RESULTS.md by benchmark, so `--only` updates just its own."""
+    if not RESULTS.exists():
+        return {}
+    parts = re.split(r"(?m)^(?=<!-- bench:)", RESULTS.read_text())
+    found = {}
+    for part in parts[1:]:
+        m = re.match(r"<!-- bench:(\S+)", part)
+        if m:
+            found[m.group(1)] = part.rstrip() + "\n"
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--only", nargs="*", help="run only these benchmarks")
@@ -53,23 +68,40 @@ def main(argv: list[str] | None = None) -> int:
         except ModuleNotFoundError:
             continue
         benchmarks[name.removeprefix("bench_")] = module.run
-    report = Report()
+    previous = _previous_sections()
     started = time.monotonic()
+    done: dict[str, str] = {}
     for name, run in benchmarks.items():
         if args.only and name not in args.only:
             continue
         print(f"== {name}", flush=True)
-        run(report)
+        report = Report()
+        bench_started = time.monotonic()
+        returned = run(report)
+        report.flush_figures(f"{name}: figures")
+        if not report.sections and isinstance(returned, dict):
+            report.section(f"{name}: figures", "```\n" + json.dumps(returned, indent=2) + "\n```")
+        stamp = f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC"
+        done[name] = (
+            f"<!-- bench:{name} measured {stamp} in {time.monotonic() - bench_started:.0f} s -->\n"
+            + "\n".join(report.sections)
+        )
     header = (
         "# Benchmark results\n\n"
         f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC\n"
         f"- machine: {_machine()}\n"
         f"- command: `make bench` ({time.monotonic() - started:.0f} s)"
-        + (f", only {', '.join(args.only)}" if args.only else "")
+        + (
+            f", only {', '.join(args.only)} (other sections kept from earlier runs)"
+            if args.only
+            else ""
+        )
         + "\n- this machine is shared and noisy: compare ratios measured in the same run, not "
-        "absolute figures across runs.\n\n"
+        "absolute figures across runs. Each section says when it was measured.\n\n"
     )
-    RESULTS.write_text(header + "\n".join(report.sections))
+    sections = {**previous, **done} if args.only else done
+    order = [n for n in benchmarks if n in sections] + [n for n in sections if n not in benchmarks]
+    RESULTS.write_text(header + "\n".join(sections[n] for n in order))
     print(f"\nwrote {RESULTS}", file=sys.stderr)
     return 0
 

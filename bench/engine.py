@@ -72,7 +72,7 @@ def exec_per_sec(report: Report, runs: int = 20000) -> None:
     )
 
 
-def mutator_coverage(report: Report, seconds: float = 45.0) -> None:
+def mutator_coverage(report: Report, seconds: float = 40.0) -> None:
     rows = []
     for target in targets.all_targets():
         if target.source != "builtin" or target.proto_name is None or "model" not in target.planes:

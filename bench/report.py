@@ -8,7 +8,23 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Report:
+    """Collects markdown sections; also callable as ``report(name, value, unit)`` for single
+    figures, which ``flush_figures`` turns into one table per benchmark."""
+
     sections: list[str] = field(default_factory=list)
+    figures: list[tuple[str, object, str]] = field(default_factory=list)
+
+    def __call__(self, name: str, value: object, unit: str = "") -> None:
+        if isinstance(value, float):
+            value = f"{value:,.2f}"
+        elif isinstance(value, int):
+            value = f"{value:,}"
+        self.figures.append((name, value, unit))
+
+    def flush_figures(self, title: str) -> None:
+        if self.figures:
+            self.table(title, ["figure", "value", "unit"], self.figures)
+            self.figures = []
 
     def section(self, title: str, body: str) -> None:
         self.sections.append(f"## {title}\n\n{body.strip()}\n")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from google.protobuf import descriptor, message, message_factory
 
@@ -64,14 +63,6 @@ def python_byte_mutator(data: bytes, max_size: int, rng: random.Random | None = 
     return bytes(buf[:max_size])
 
 
-@dataclass
-class _Site:
-    """One place in the message tree a mutation can act on."""
-
-    msg: message.Message
-    field: descriptor.FieldDescriptor
-
-
 class ProtoMutator:
     """Mutates and crosses over text-format testcases of one message type."""
 
@@ -104,21 +95,21 @@ class ProtoMutator:
         b = self.cache.parse(data2) or self.cls()
         donors = list(_submessages(b, 0))
         rng.shuffle(donors)
+        # where in `a` a message of each type can go (singular or repeated message fields)
+        slots: dict[str, list[tuple[message.Message, descriptor.FieldDescriptor]]] = {}
+        for msg in _submessages(a, 0):
+            for fd in msg.DESCRIPTOR.fields:
+                if fd.type == FD.TYPE_MESSAGE and not _is_map(fd):
+                    slots.setdefault(fd.message_type.full_name, []).append((msg, fd))
         for donor in donors[:8]:
-            sites = [
-                s
-                for s in self._sites(a)
-                if s.field.type == FD.TYPE_MESSAGE
-                and s.field.message_type.full_name == donor.DESCRIPTOR.full_name
-                and not _is_map(s.field)
-            ]
-            if sites:
-                site = rng.choice(sites)
-                if site.field.is_repeated:
-                    items = getattr(site.msg, site.field.name)
+            candidates = slots.get(donor.DESCRIPTOR.full_name)
+            if candidates:
+                msg, fd = rng.choice(candidates)
+                if fd.is_repeated:
+                    items = getattr(msg, fd.name)
                     _insert_message(items, rng.randint(0, len(items)), donor)
                 else:
-                    getattr(site.msg, site.field.name).CopyFrom(donor)
+                    getattr(msg, fd.name).CopyFrom(donor)
                 break
         else:
             mutator, self.byte_mutator = self.byte_mutator, self._crossover_bytes
@@ -132,11 +123,12 @@ class ProtoMutator:
 
     def mutate_message(self, root: message.Message, rng: random.Random) -> None:
         """Apply one structural or scalar mutation somewhere in ``root``."""
-        sites = list(self._sites(root))
-        if not sites:
+        # uniform over (message, field) sites, without materializing them all
+        msgs = [m for m in _submessages(root, 0) if m.DESCRIPTOR.fields]
+        if not msgs:
             return
-        site = rng.choice(sites)
-        msg, fd = site.msg, site.field
+        msg = rng.choices(msgs, weights=[len(m.DESCRIPTOR.fields) for m in msgs])[0]
+        fd = rng.choice(msg.DESCRIPTOR.fields)
         if _is_map(fd):
             self._mutate_map(msg, fd, rng)
         elif fd.is_repeated:
@@ -152,10 +144,15 @@ class ProtoMutator:
         else:
             setattr(msg, fd.name, self._scalar(fd, getattr(msg, fd.name), rng))
 
-    def _sites(self, root: message.Message) -> Iterator[_Site]:
-        for msg in _submessages(root, 0):
-            for fd in msg.DESCRIPTOR.fields:
-                yield _Site(msg, fd)
+    def _repeated_sites(
+        self, root: message.Message
+    ) -> list[tuple[message.Message, descriptor.FieldDescriptor]]:
+        return [
+            (msg, fd)
+            for msg in _submessages(root, 0)
+            for fd in msg.DESCRIPTOR.fields
+            if fd.is_repeated and len(getattr(msg, fd.name))
+        ]
 
     def _fill_one(self, msg: message.Message, rng: random.Random) -> None:
         fields = msg.DESCRIPTOR.fields
@@ -276,17 +273,13 @@ class ProtoMutator:
             if len(out) <= max_size:
                 self.cache.remember(out, msg)  # the decoder runs this output next
                 return out
-            repeated = [
-                s
-                for s in self._sites(msg)
-                if s.field.is_repeated and len(getattr(s.msg, s.field.name))
-            ]
+            repeated = self._repeated_sites(msg)
             if not repeated:
                 break
-            site = rng.choice(repeated)
-            items = getattr(site.msg, site.field.name)
+            owner, fd = rng.choice(repeated)
+            items = getattr(owner, fd.name)
             for _ in range(max(1, len(items) // 4)):
-                if _is_map(site.field):
+                if _is_map(fd):
                     del items[rng.choice(list(items.keys()))]
                 else:
                     del items[rng.randrange(len(items))]

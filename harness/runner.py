@@ -20,7 +20,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from harness import targets
+# Imported here, before any instrumentation block, so that atheris does not instrument the
+# harness's own machinery (decoding, mutation): coverage and speed belong to the target.
+from harness import corpus, mutate, proto, targets
 
 ENV_TARGETS = "ENVOY_FUZZ_TARGETS"
 ENV_PLANE = "ENVOY_FUZZ_PLANE"
@@ -42,12 +44,10 @@ NOT_INSTRUMENTED = (
 
 def test_one_input(target: targets.Target, plane: str | None = None) -> Callable[[bytes], None]:
     """The libFuzzer entry point for ``target``: decode the bytes, then run the target."""
-    from harness.corpus import Decoder
-
     run = target.run_function(plane)
     if target.proto_name is None:
         return run  # bytes targets take the input as it is: nothing to add per input
-    decode = Decoder(target).decode
+    decode = corpus.Decoder(target).decode
 
     def one_input(data: bytes) -> None:
         value = decode(data)
@@ -75,12 +75,9 @@ def main(name: str, argv: list[str] | None = None) -> None:
 
     hooks: dict[str, Any] = {}
     if target.proto_name is not None and os.environ.get(ENV_MUTATOR, "auto") != "bytes":
-        from harness.mutate import ProtoMutator
-        from harness.proto import message_class
-
         # looked up per call: atheris.Setup rebinds atheris.Mutate to the loaded engine's
-        mutator = ProtoMutator(
-            message_class(target.proto_name), byte_mutator=lambda d, n: atheris.Mutate(d, n)
+        mutator = mutate.ProtoMutator(
+            proto.message_class(target.proto_name), byte_mutator=lambda d, n: atheris.Mutate(d, n)
         )
         hooks = {"custom_mutator": mutator.mutate, "custom_crossover": mutator.crossover}
     atheris.Setup(argv, entry, **hooks)
