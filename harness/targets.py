@@ -54,6 +54,99 @@ class BuiltinSpec:
 # `envoy-fuzz import-envoy` copies into corpora/<name>/envoy/.
 BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
     # --- built-in targets: keep one row per target, sorted by area ---
+    BuiltinSpec(
+        "h1_capture",
+        "proto:test.integration.CaptureFuzzTestCase",
+        {"envoy": "harness.envoy.fuzz:h1_capture"},
+        envoy_corpora=("test/integration/h1_corpus",),
+        summary="HTTP/1 capture replay through a real Envoy to a scripted upstream",
+    ),
+    BuiltinSpec(
+        "h1_capture_direct_response",
+        "proto:test.integration.CaptureFuzzTestCase",
+        {"envoy": "harness.envoy.fuzz:h1_capture_direct_response"},
+        envoy_corpora=("test/integration/h1_corpus",),
+        summary="HTTP/1 capture replay through a real Envoy with a direct-response route",
+    ),
+    BuiltinSpec(
+        "http1_connection",
+        "bytes",
+        {"model": "harness.codec.fuzz_http1:http1_connection"},
+        envoy_corpora=("test/common/http/http1/http1_connection_corpus",),
+        summary="Envoy-compatible HTTP/1 codec on raw streams, as requests and as responses",
+    ),
+    BuiltinSpec(
+        "request_header",
+        "bytes",
+        {"model": "harness.codec.fuzz_http2:request_header"},
+        envoy_corpora=("test/common/http/http2/request_header_corpus",),
+        instrument=("h2", "hpack", "hyperframe"),
+        summary="HTTP/2 server codec on raw frames (Envoy frame_replay, two passes)",
+    ),
+    BuiltinSpec(
+        "response_header",
+        "bytes",
+        {"model": "harness.codec.fuzz_http2:response_header"},
+        envoy_corpora=("test/common/http/http2/response_header_corpus",),
+        instrument=("h2", "hpack", "hyperframe"),
+        summary="HTTP/2 client codec on raw frames (Envoy frame_replay, two passes)",
+    ),
+    BuiltinSpec(
+        "http2_connection",
+        "proto:test.common.http.http2.Http2ConnectionFuzzCase",
+        {"model": "harness.codec.fuzz_http2:http2_connection"},
+        envoy_corpora=("test/common/http/http2/http2_connection_corpus",),
+        instrument=("h2", "hpack", "hyperframe"),
+        summary="HTTP/2 server codec on Http2ConnectionFuzzCase frames",
+    ),
+    BuiltinSpec(
+        "hpack",
+        "proto:test.common.http.http2.HpackTestCase",
+        {"model": "harness.codec.fuzz_http2:hpack"},
+        envoy_corpora=("test/common/http/http2/hpack_corpus",),
+        instrument=("hpack",),
+        summary="HPACK encode/decode round trip",
+    ),
+    BuiltinSpec(
+        "h2_frames",
+        "bytes",
+        {"model": "harness.codec.fuzz_http2:h2_frames_roundtrip"},
+        instrument=("hyperframe",),
+        summary="HTTP/2 frame parse/serialize/re-parse fixpoint",
+    ),
+    BuiltinSpec(
+        "string_utility",
+        "bytes",
+        {"model": "harness.util.fuzz:run_string_utility"},
+        summary="Envoy StringUtil: atoull, escape, trim, crop, findToken",
+    ),
+    BuiltinSpec(
+        "base64",
+        "bytes",
+        {"model": "harness.util.fuzz:run_base64"},
+        summary="Envoy Base64/Base64Url encode and strict decode",
+    ),
+    BuiltinSpec(
+        "http_utility",
+        "proto:test.common.http.UtilityTestCase",
+        {"model": "harness.util.fuzz:run_http_utility"},
+        envoy_corpora=("test/common/http/utility_corpus",),
+        summary="Envoy Http::Utility: query, cookies, XFF, percent-encoding, authority, H2 options",
+    ),
+    BuiltinSpec(
+        "path_utility",
+        "proto:test.common.http.PathUtilityTestCase",
+        {"model": "harness.util.fuzz:run_path_utility"},
+        envoy_corpora=("test/common/http/path_utility_corpus",),
+        summary="Envoy PathUtil: canonicalPath, mergeSlashes, removeQueryAndFragment",
+    ),
+    BuiltinSpec(
+        "header_map",
+        "proto:test.common.http.HeaderMapImplFuzzTestCase",
+        {"model": "harness.util.fuzz:run_header_map"},
+        envoy_corpora=("test/common/http/header_map_impl_corpus",),
+        summary="Envoy-like request header map under HeaderMapImplFuzzTestCase actions",
+    ),
 )
 
 
@@ -112,7 +205,9 @@ def _validate(name: str, input: str, plane: str) -> None:
     if not _NAME.match(name):
         raise UserError(f"target name {name!r} must match [a-z][a-z0-9_]*")
     if input != "bytes" and not (input.startswith("proto:") and len(input) > len("proto:")):
-        raise UserError(f"target {name!r}: input must be 'bytes' or 'proto:<message>', not {input!r}")
+        raise UserError(
+            f"target {name!r}: input must be 'bytes' or 'proto:<message>', not {input!r}"
+        )
     if plane not in PLANES:
         raise UserError(f"target {name!r}: plane must be one of {', '.join(PLANES)}, not {plane!r}")
 
@@ -145,13 +240,15 @@ def register(
     dictionary: str | Path | None = None,
     instrument: Iterable[str] = (),
     summary: str = "",
+    envoy_corpora: Iterable[str] = (),
 ) -> Target:
     """Register a fuzz target (or another plane of one) from user code.
 
     ``fn`` receives the raw bytes (``input="bytes"``) or the parsed message
     (``input="proto:pkg.Message"``; import its ``_pb2`` module first). It returns normally
     when the input is handled, raises ``harness.InvariantViolation`` when an oracle fails, and
-    any other exception is reported as an uncaught exception.
+    any other exception is reported as an uncaught exception. ``envoy_corpora`` names
+    folders of an Envoy checkout that `envoy-fuzz import-envoy` copies into the corpus.
     """
     _validate(name, input, plane)
     _add_builtins()
@@ -162,7 +259,9 @@ def register(
         if existing.source != source:
             raise UserError(f"target {name!r} is already defined by {existing.source}")
         if existing.input != input:
-            raise UserError(f"target {name!r}: planes disagree on input ({existing.input} vs {input})")
+            raise UserError(
+                f"target {name!r}: planes disagree on input ({existing.input} vs {input})"
+            )
         existing._functions[plane] = fn
         return existing
     corpus_dir = Path(corpus) if corpus is not None else base / "corpora" / name
@@ -171,10 +270,13 @@ def register(
         name=name,
         input=input,
         corpus=corpus_dir if corpus_dir.is_absolute() else base / corpus_dir,
-        dictionary=(dict_path if dict_path is None or dict_path.is_absolute() else base / dict_path),
+        dictionary=(
+            dict_path if dict_path is None or dict_path.is_absolute() else base / dict_path
+        ),
         source=source,
         summary=summary or _first_line(fn.__doc__),
         instrument=tuple(instrument),
+        envoy_corpora=tuple(envoy_corpora),
         _functions={plane: fn},
     )
     _registry[name] = target

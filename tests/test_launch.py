@@ -159,9 +159,7 @@ def test_sigkill_leaves_no_partial_files_and_no_child(tmp_path: Path) -> None:
         _assert_clean_corpus(work)
         assert not list(work.glob(".tmp-*"))
     # the next run recovers what the killed ones staged, then ends normally
-    code, _ = _fuzz_json(
-        "user_kv", "--runs", "500", "--targets", str(USER_TARGETS), cwd=tmp_path
-    )
+    code, _ = _fuzz_json("user_kv", "--runs", "500", "--targets", str(USER_TARGETS), cwd=tmp_path)
     assert code == 0
     assert not list((tmp_path / ".envoy-fuzz" / "staging").iterdir())
     _assert_clean_corpus(work)
