@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,12 @@ def envoy_fuzz(
         text=True,
         timeout=timeout,
     )
+
+
+def default_sigint() -> None:
+    """preexec_fn for children a test interrupts: a shell running a job in the background
+    starts it with SIGINT ignored, and children inherit that; Ctrl-C must behave as usual."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import default_sigint
+
 pytestmark = pytest.mark.envoy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +81,7 @@ def test_signal_to_the_python_process_leaves_no_envoy(script: str, sig: signal.S
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
     try:
         assert child.stdout is not None

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness import corpus, targets
-from tests.conftest import FIXTURES, ROOT, USER_TARGETS, envoy_fuzz
+from tests.conftest import FIXTURES, ROOT, USER_TARGETS, default_sigint, envoy_fuzz
 
 LAUNCH_TARGETS = FIXTURES / "launch_targets.py"
 SEEDS = FIXTURES / "corpora" / "user_kv"
@@ -127,6 +127,7 @@ def _start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=default_sigint,
     )
 
 
