@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import corpus, targets
+from harness.cli_args import load_user_targets, positive_float, positive_int, targets_flag
 from harness.errors import UserError
 from harness.launch import FuzzOptions, FuzzResult, fuzz
 from harness.progress import Stats
@@ -18,7 +19,7 @@ from harness.progress import Stats
 def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("targets", help="list fuzz targets")
     p.add_argument("--json", action="store_true", help="print JSON")
-    _targets_flag(p)
+    targets_flag(p)
     p.set_defaults(handler=cmd_targets)
 
     p = sub.add_parser(
@@ -28,11 +29,11 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("target")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--time", type=_positive_float, metavar="S", help="seconds to fuzz")
-    budget.add_argument("--runs", type=_positive_int, metavar="N", help="inputs to run")
+    budget.add_argument("--time", type=positive_float, metavar="S", help="seconds to fuzz")
+    budget.add_argument("--runs", type=positive_int, metavar="N", help="inputs to run")
     p.add_argument(
         "--jobs",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         metavar="N",
         help="parallel libFuzzer workers (-fork=N)",
@@ -54,19 +55,19 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
         help="auto: structure-aware for proto targets; bytes: libFuzzer's only",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    _targets_flag(p)
+    targets_flag(p)
     p.set_defaults(handler=cmd_fuzz, accepts_extra=True)
 
     p = sub.add_parser("campaign", help="fuzz every in-process target in turn")
     p.add_argument(
         "--time",
-        type=_positive_float,
+        type=positive_float,
         default=120.0,
         metavar="S",
         help="total seconds, shared evenly by the targets (default 120)",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    _targets_flag(p)
+    targets_flag(p)
     p.set_defaults(handler=cmd_campaign)
 
     p = sub.add_parser("replay", help="run corpus files once each")
@@ -79,59 +80,20 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
     p.add_argument("--plane", choices=targets.PLANES, help="plane to replay on (default model)")
     p.add_argument("--json", action="store_true", help="one JSON line per file")
-    _targets_flag(p)
+    targets_flag(p)
     p.set_defaults(handler=cmd_replay)
 
     p = sub.add_parser("import-envoy", help="copy Envoy's corpora into corpora/<target>/envoy/")
     p.add_argument("checkout", type=Path, metavar="ENVOY_CHECKOUT")
-    _targets_flag(p)
+    targets_flag(p)
     p.set_defaults(handler=cmd_import_envoy)
-
-
-# --- argument helpers -------------------------------------------------------------------------
-
-
-def _targets_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--targets",
-        type=Path,
-        metavar="FILE.py",
-        action="append",
-        default=[],
-        help="also load targets a Python file registers with harness.register()",
-    )
-
-
-def _load_user_targets(args: argparse.Namespace) -> None:
-    for path in args.targets:
-        targets.load_file(path)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
 
 
 # --- targets ----------------------------------------------------------------------------------
 
 
 def cmd_targets(args: argparse.Namespace) -> int:
-    _load_user_targets(args)
+    load_user_targets(args)
     rows: list[dict[str, Any]] = [
         {
             "name": t.name,
@@ -301,7 +263,7 @@ def _triage(result: FuzzResult, target: targets.Target) -> Any:
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
-    _load_user_targets(args)
+    load_user_targets(args)
     target = targets.get(args.target)
     result = _run_one(_options(args, target))
     summary = result.as_dict()
@@ -326,7 +288,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
 
 def cmd_campaign(args: argparse.Namespace) -> int:
-    _load_user_targets(args)
+    load_user_targets(args)
     selected = [t for t in targets.all_targets() if "model" in t.planes]
     if not selected:
         raise UserError("no in-process targets to fuzz")
@@ -370,7 +332,7 @@ def cmd_campaign(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from harness import replay
 
-    _load_user_targets(args)
+    load_user_targets(args)
     named: list[targets.Target] = []
     paths: list[Path] = []
     for item in args.items:
@@ -430,7 +392,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_import_envoy(args: argparse.Namespace) -> int:
     from harness.importer import import_envoy
 
-    _load_user_targets(args)
+    load_user_targets(args)
     for item in import_envoy(args.checkout):
         print(f"{item.folder} -> corpora/{item.target}/envoy/: {item.files} files ({item.new} new)")
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import targets
+from harness.cli_args import load_user_targets, positive_float, positive_int, targets_flag
 from harness.errors import UserError
 
 
@@ -30,12 +31,16 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--target", metavar="NAME", help="the target of every file (default: inferred)")
     p.add_argument("--plane", choices=targets.PLANES, help="plane to reproduce on")
-    p.add_argument("--tries", type=_count, default=3, metavar="N", help="replays per file")
-    p.add_argument("--timeout", type=_seconds, default=5.0, metavar="S", help="per replay")
+    p.add_argument("--tries", type=positive_int, default=3, metavar="N", help="replays per file")
+    p.add_argument("--timeout", type=positive_float, default=5.0, metavar="S", help="per replay")
     p.add_argument(
-        "--budget", type=_seconds, default=30.0, metavar="S", help="minimization time per group"
+        "--budget",
+        type=positive_float,
+        default=30.0,
+        metavar="S",
+        help="minimization time per group",
     )
-    _targets_flag(p)
+    targets_flag(p)
     p.set_defaults(handler=cmd_triage)
 
     p = sub.add_parser(
@@ -48,11 +53,11 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "-o", "--output", type=Path, metavar="OUT", help="default: minimized-<sha1> beside FILE"
     )
-    p.add_argument("--time", type=_seconds, default=60.0, metavar="S", help="total budget")
-    p.add_argument("--timeout", type=_seconds, default=5.0, metavar="S", help="per attempt")
+    p.add_argument("--time", type=positive_float, default=60.0, metavar="S", help="total budget")
+    p.add_argument("--timeout", type=positive_float, default=5.0, metavar="S", help="per attempt")
     p.add_argument("--plane", choices=targets.PLANES)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    _targets_flag(p)
+    targets_flag(p)
     p.set_defaults(handler=cmd_minimize)
 
     p = sub.add_parser(
@@ -78,47 +83,11 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="also print libFuzzer's cov/ft for the sources and the result (slower)",
     )
-    p.add_argument("--timeout", type=_seconds, default=5.0, metavar="S", help="per input")
+    p.add_argument("--timeout", type=positive_float, default=5.0, metavar="S", help="per input")
     p.add_argument("--plane", choices=targets.PLANES)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    _targets_flag(p)
+    targets_flag(p)
     p.set_defaults(handler=cmd_merge)
-
-
-def _targets_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--targets",
-        type=Path,
-        metavar="FILE.py",
-        action="append",
-        default=[],
-        help="also load targets a Python file registers with harness.register()",
-    )
-
-
-def _load(args: argparse.Namespace) -> None:
-    for path in args.targets:
-        targets.load_file(path)
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
 
 
 def _target(name: str, plane: str | None) -> targets.Target:
@@ -133,7 +102,7 @@ def _target(name: str, plane: str | None) -> targets.Target:
 def cmd_triage(args: argparse.Namespace) -> int:
     from harness.triage import pipeline, report
 
-    _load(args)
+    load_user_targets(args)
     target = _target(args.target, args.plane) if args.target else None
     dirs = list(args.dirs)
     if not dirs:
@@ -163,7 +132,7 @@ def cmd_minimize(args: argparse.Namespace) -> int:
     from harness.triage.minimize import minimize
     from harness.triage.reproduce import Reproducer
 
-    _load(args)
+    load_user_targets(args)
     target = _target(args.target, args.plane)
     try:
         data = args.file.read_bytes()
@@ -201,7 +170,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from harness import corpus
     from harness.triage import merge as m
 
-    _load(args)
+    load_user_targets(args)
     target = _target(args.target, args.plane)
     for src in args.sources:
         if not src.exists():

@@ -1,0 +1,45 @@
+"""Argument types and flags shared by every subcommand module."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harness import targets
+
+
+def targets_flag(p: argparse.ArgumentParser) -> None:
+    """``--targets FILE.py`` (repeatable): load a user's targets file first."""
+    p.add_argument(
+        "--targets",
+        type=Path,
+        metavar="FILE.py",
+        action="append",
+        default=[],
+        help="also load targets a Python file registers with harness.register()",
+    )
+
+
+def load_user_targets(args: argparse.Namespace) -> None:
+    for path in args.targets:
+        targets.load_file(path)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
