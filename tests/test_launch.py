@@ -94,10 +94,19 @@ def test_a_finding_is_written_as_libfuzzer_names_it_and_exits_1(tmp_path: Path) 
 
 
 def test_jobs_runs_parallel_workers(tmp_path: Path) -> None:
+    # user_headers cannot crash (user_kv's planted bug is within reach of -fork's extra runs),
+    # and it exercises the proto mutator in re-executed workers
     code, summary = _fuzz_json(
-        "user_kv", "--runs", "3000", "--jobs", "2", "--targets", str(USER_TARGETS), cwd=tmp_path
+        "user_headers",
+        "--runs",
+        "3000",
+        "--jobs",
+        "2",
+        "--targets",
+        str(USER_TARGETS),
+        cwd=tmp_path,
     )
-    assert code == 0
+    assert code == 0, Path(summary["log"]).read_text()[-3000:]
     assert summary["runs"] >= 3000
     _assert_clean_corpus(Path(summary["corpus_dir"]))
 
