@@ -92,23 +92,23 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
 # --- targets ----------------------------------------------------------------------------------
 
 
+def _target_row(t: targets.Target) -> dict[str, Any]:
+    return {
+        "name": t.name,
+        "planes": list(t.planes),
+        "input": t.input,
+        "corpus": str(t.corpus),
+        "corpus_files": corpus.count_files(t.corpus),
+        "dictionary": str(t.dictionary) if t.dictionary else None,
+        "source": t.source,
+        "summary": t.summary,
+    }
+
+
 def cmd_targets(args: argparse.Namespace) -> int:
     load_user_targets(args)
-    rows: list[dict[str, Any]] = [
-        {
-            "name": t.name,
-            "planes": list(t.planes),
-            "input": t.input,
-            "corpus": str(t.corpus),
-            "corpus_files": corpus.count_files(t.corpus),
-            "dictionary": str(t.dictionary) if t.dictionary else None,
-            "source": t.source,
-            "summary": t.summary,
-        }
-        for t in targets.all_targets()
-    ]
     if args.json:
-        json.dump(rows, sys.stdout, indent=2)
+        json.dump([_target_row(t) for t in targets.all_targets()], sys.stdout, indent=2)
         print()
         return 0
     from rich.table import Table

@@ -15,6 +15,7 @@ from xml.etree import ElementTree
 
 from harness import corpus, targets
 from harness.targets import Target
+from harness.triage import kind_of_exception, signature_of_exception
 
 
 @dataclass(frozen=True)
@@ -41,23 +42,6 @@ class Outcome:
     signature: str = ""
     traceback: str = ""
     seconds: float = 0.0
-
-
-def kind_of(exc: BaseException) -> str:
-    """The finding kind an exception escaping a target stands for."""
-    try:
-        from harness.triage import kind_of_exception
-    except ImportError:
-        return str(getattr(exc, "kind", "uncaught-exception"))
-    return kind_of_exception(exc)
-
-
-def signature_of(exc: BaseException, target: str) -> str:
-    try:
-        from harness.triage import signature_of_exception
-    except ImportError:
-        return f"{kind_of(exc)}:{type(exc).__name__}"
-    return signature_of_exception(exc, target)
 
 
 def cases(selected: Iterable[Target], paths: Iterable[Path] = ()) -> Iterator[Case]:
@@ -88,9 +72,9 @@ def run_case(case: Case, plane: str | None = None, *, strict: bool = False) -> O
         return Outcome(
             case,
             "finding",
-            kind=kind_of(exc),
+            kind=kind_of_exception(exc),
             message=f"{type(exc).__name__}: {exc}"[:2000],
-            signature=signature_of(exc, case.target.name),
+            signature=signature_of_exception(exc, case.target.name),
             traceback="".join(traceback.format_exception(exc)),
             seconds=time.perf_counter() - start,
         )
