@@ -7,7 +7,10 @@ Both planes produce an ``Observation``; ``diff`` names the differing fields as p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
+
+# What an x-request-id Envoy generated (a random UUID) reads as in observations.
+GENERATED_ID: Final = "<generated-uuid>"
 
 
 @dataclass(frozen=True)

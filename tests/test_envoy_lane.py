@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from harness.config.proxy import ProxyConfig
 from harness.corpus import parse_text_proto
 from harness.envoy.errors import EnvoyCrash, EnvoyHang
-from harness.envoy.lane import GENERATED_ID, EnvoyLane
+from harness.envoy.lane import EnvoyLane
 from harness.envoy.process import stats_delta
+from harness.observation import GENERATED_ID
 from harness.proto.capture_fuzz_pb2 import CaptureFuzzTestCase
 
 pytestmark = pytest.mark.envoy

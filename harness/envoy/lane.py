@@ -31,10 +31,8 @@ from harness.envoy.downstream import H1Responses, H2Responses, count_simple_requ
 from harness.envoy.errors import EnvoyCrash, EnvoyHang
 from harness.envoy.process import EnvoyProcess
 from harness.envoy.upstream import FakeUpstream, UpstreamConnection
-from harness.observation import Observation, UpstreamRequest
+from harness.observation import GENERATED_ID, Observation, UpstreamRequest
 
-# What an x-request-id Envoy generated (a random UUID) reads as in observations.
-GENERATED_ID = "<generated-uuid>"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 _LINGER_ZERO = struct.pack("ii", 1, 0)
