@@ -529,6 +529,9 @@ class Parser:
         if is_request:
             method, target, version = part1, part2, part3
             is_connect = method == b"CONNECT"
+            if not version and target.endswith(b"HTTP/1.1"):
+                # Observed on 1.40: a version-less line ending in "HTTP/1.1" is a 400, not 426.
+                return _codec("HPE_INVALID_VERSION")
             if version != b"HTTP/1.1":
                 if not opts.accept_http_10:
                     return Error(426, "low_version", "Upgrade required for HTTP/1.0 or HTTP/0.9")
@@ -539,7 +542,8 @@ class Parser:
                     return Error(400, "http1.invalid_url", "http/1.1 protocol error: invalid url")
             elif (
                 target[:1] != b"/"
-                and not (method == b"OPTIONS" and target == b"*")
+                # Envoy checks only the first byte of an OPTIONS asterisk-form ("*x" passes)
+                and not (method == b"OPTIONS" and target[:1] == b"*")
                 and opts.allow_absolute_url
             ):
                 # Absolute form (Envoy's handlePath); without allow_absolute_url the target

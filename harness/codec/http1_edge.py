@@ -27,15 +27,9 @@ from harness.codec.http1 import (
 )
 
 # Headers Envoy does not forward (hop-by-hop) or regenerates when it encodes upstream.
+# ``content-length`` stays in Envoy's header map and is written where it stands.
 HOP_BY_HOP: Final = frozenset(
-    (
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "transfer-encoding",
-        "upgrade",
-        "content-length",
-    )
+    ("connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade")
 )
 # nghttp2_check_authority's characters (Envoy's HeaderUtility::authorityIsValid).
 _AUTHORITY: Final = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,;=:@\[\]%]+")
@@ -43,10 +37,17 @@ _AUTHORITY: Final = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,;=:@\[\]%]+")
 
 @dataclass(frozen=True)
 class Forwarded:
+    """A request as the connection manager hands it to the router (before Envoy's headers).
+
+    ``chunked``: the client framed the body with chunked encoding, so the request did not end
+    with its headers (the upstream encoder then frames it itself).
+    """
+
     method: str
     target: str
     headers: list[tuple[str, str]]
     body: int
+    chunked: bool = False
 
 
 @dataclass
@@ -54,6 +55,8 @@ class EdgeResult:
     statuses: list[int] = field(default_factory=list)
     upstream: list[Forwarded] = field(default_factory=list)
     details: list[str] = field(default_factory=list)
+    # Envoy closed the connection or announced it would (``connection: close``).
+    closed: bool = False
 
 
 def envoy_header_map(headers: tuple[tuple[bytes, bytes], ...]) -> list[tuple[bytes, bytes]]:
@@ -81,10 +84,15 @@ def forwarded_headers(head: RequestHead, host: bytes | None) -> list[tuple[str, 
     out: list[tuple[str, str]] = []
     for name, value in hmap:
         n = name.decode("latin-1")
-        if n in HOP_BY_HOP or n in nominated or n == "expect":
+        if n in HOP_BY_HOP or n in nominated:
             continue
-        if n == "te" and value.lower() != b"trailers":
-            continue
+        if n == "expect" and value.lower() == b"100-continue":
+            continue  # answered by Envoy itself
+        if n == "te":
+            # sanitizeTEHeader: "trailers" (exactly, as one of the list's items) or nothing
+            if b"trailers" not in (t.strip() for t in value.split(b",")):
+                continue
+            value = b"trailers"
         if n == "host":
             # Host becomes :authority, a pseudo-header: first in Envoy's map and upstream.
             out.insert(0, (n, (host if host is not None else value).decode("latin-1")))
@@ -96,7 +104,8 @@ def forwarded_headers(head: RequestHead, host: bytes | None) -> list[tuple[str, 
 def _local_reply(head: RequestHead, options: Options) -> tuple[int, str] | tuple[str, bytes | None]:
     """A connection-manager rejection (status, details) or ("forward", host override)."""
     hmap = dict(envoy_header_map(head.headers))
-    host = hmap.get(b"host")
+    # A CONNECT's request-target is its authority (the codec sets :authority from it).
+    host = head.target if head.method == b"CONNECT" else hmap.get(b"host")
     path = head.target
     override: bytes | None = None
     if head.method != b"CONNECT" and path[:1] != b"/" and options.allow_absolute_url:
@@ -120,66 +129,112 @@ def _local_reply(head: RequestHead, options: Options) -> tuple[int, str] | tuple
     return "forward", override
 
 
-def observe(data: bytes, options: Options = DEFAULT_OPTIONS) -> EdgeResult:
-    """Feed ``data`` on one connection, then EOF; what Envoy would answer and forward.
+def observe(data: bytes, options: Options = DEFAULT_OPTIONS, direct: bool = False) -> EdgeResult:
+    """Feed ``data`` on one connection that then stays open; Envoy's answers and forwards.
 
     Envoy streams: a request that passes the connection manager's checks reaches the upstream
     with its head at once and its body as it arrives, even if the client never finishes it;
-    the upstream's 200 comes only after the whole request.
+    the upstream's 200 comes only after the whole request. ``direct``: the route answers 200
+    itself as soon as the head passed the checks (a direct-response route).
+
+    A local reply (a rejection, a direct response) sent before the request ended makes Envoy
+    close the connection, as does every 400; a complete request answered locally leaves the
+    connection open for the next one. Input that ends mid-message is waited on, not answered
+    (the client has not closed), unless the part already seen is wrong.
     """
     parser = Parser("request", options)
-    events = normalize(parser.feed(data) + parser.close())
+    fed = normalize(parser.feed(data))
+    events = fed + normalize(parser.close()) if not parser.errored else fed
+    at_eof = len(fed)  # events from here on come from the end of input
     result = EdgeResult()
     pending: RequestHead | None = None  # forwarded, body still arriving
     path = b""
     override: bytes | None = None
+    chunked = False
     body = 0
-    for ev in events:
+    for i, ev in enumerate(events):
         if isinstance(ev, Data):
             body += len(ev.data)
             continue
         if isinstance(ev, Error):
-            if pending is not None:
-                result.upstream.append(_forwarded(pending, path, override, body))
-                pending = None
+            # A request whose body turns out bad in the bytes Envoy read with its head is reset
+            # before its upstream connection is ready: nothing reaches the upstream. (Had a
+            # pooled connection been ready, the head would have gone out first.)
+            if pending is not None and i >= at_eof:
+                result.upstream.append(_forwarded(pending, path, override, body, chunked))
+            pending = None
             if ev.status:
                 result.statuses.append(ev.status)
                 result.details.append(ev.details)
-            break
+            result.closed = bool(ev.status) or i < at_eof
+            return result
         if isinstance(ev, RequestHead):
+            hmap = dict(envoy_header_map(ev.headers))
+            # CONNECT and upgrades never end at their head: what follows is tunnelled.
+            tunnel = ev.method == b"CONNECT" or (
+                b"upgrade" in hmap and b"upgrade" in _tokens(hmap.get(b"connection", b""))
+            )
+            complete = (
+                not tunnel and i + 1 < len(events) and isinstance(events[i + 1], EndOfMessage)
+            )
+            if hmap.get(b"expect", b"").lower() == b"100-continue":
+                result.statuses.append(100)
+                result.details.append("100_continue")
             verdict = _local_reply(ev, options)
-            if isinstance(verdict[0], int):
-                result.statuses.append(verdict[0])
-                result.details.append(str(verdict[1]))
-                break
+            if isinstance(verdict[0], int) or direct:
+                status, details = (
+                    verdict if isinstance(verdict[0], int) else (200, "direct_response")
+                )
+                if result.statuses[-1:] == [100] and isinstance(verdict[0], int):
+                    result.statuses.pop()  # a rejection comes before the 100-continue
+                    result.details.pop()
+                result.statuses.append(int(status))
+                result.details.append(str(details))
+                if status == 400 or not complete or _closes(ev, hmap):
+                    result.closed = True
+                    return result
+                continue
             override = verdict[1] if isinstance(verdict[1], bytes) else None
             path = ev.target
             if override is not None:
                 url = split_absolute_url(path)
                 path = url[2] if url else path
-            if dict(envoy_header_map(ev.headers)).get(b"expect", b"").lower() == b"100-continue":
-                result.statuses.append(100)
-                result.details.append("100_continue")
             pending, body = ev, 0
+            chunked = b"chunked" in hmap.get(b"transfer-encoding", b"").lower()
         elif isinstance(ev, EndOfMessage) and pending is not None:
             head = pending
-            result.upstream.append(_forwarded(head, path, override, body))
+            result.upstream.append(_forwarded(head, path, override, body, chunked))
             pending = None
             result.statuses.append(200)
             result.details.append("via_upstream")
-            conn = dict(envoy_header_map(head.headers)).get(b"connection", b"").lower()
-            if b"close" in conn or (head.version != b"HTTP/1.1" and b"keep-alive" not in conn):
-                break
-    else:
-        if pending is not None:
-            result.upstream.append(_forwarded(pending, path, override, body))
+            if _closes(head, dict(envoy_header_map(head.headers))):
+                result.closed = True
+                return result
+    if pending is not None:
+        result.upstream.append(_forwarded(pending, path, override, body, chunked))
     return result
 
 
-def _forwarded(head: RequestHead, path: bytes, host: bytes | None, body: int) -> Forwarded:
+def _closes(head: RequestHead, hmap: dict[bytes, bytes]) -> bool:
+    """The client asked for the connection to end after this request (Envoy's
+    HeaderUtility::shouldCloseConnection: whole comma-separated tokens, any case)."""
+    conn = _tokens(hmap.get(b"connection", b""))
+    if head.version != b"HTTP/1.1":
+        return b"keep-alive" not in conn
+    return b"close" in conn or b"close" in _tokens(hmap.get(b"proxy-connection", b""))
+
+
+def _tokens(value: bytes) -> set[bytes]:
+    return {t.strip().lower() for t in value.split(b",")}
+
+
+def _forwarded(
+    head: RequestHead, path: bytes, host: bytes | None, body: int, chunked: bool
+) -> Forwarded:
     return Forwarded(
         head.method.decode("latin-1"),
         path.decode("latin-1"),
         forwarded_headers(head, host),
         body,
+        chunked,
     )

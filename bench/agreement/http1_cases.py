@@ -1,0 +1,162 @@
+"""Hand-written HTTP/1 edge cases for the model-vs-Envoy agreement figure.
+
+Each case is the raw bytes one client sends on a fresh connection (which then stays open), at
+the harness's default proxy config. Two sources: the default-option inputs of the HTTP/1
+table (tests/data/http1_envoy_table.json, written for the codec work: framing, smuggling,
+header syntax, limits) and the cases below, about what the connection manager and router do
+after the codec: keep-alive after local replies, Envoy's added and stripped headers, body
+framing upstream, pipelining.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+TABLE = Path(__file__).resolve().parents[2] / "tests" / "data" / "http1_envoy_table.json"
+
+_NEXT = b"GET /next HTTP/1.1\r\nhost: x\r\n\r\n"
+
+
+def _get(*headers: str, target: str = "/", method: str = "GET", body: bytes = b"") -> bytes:
+    lines = "".join(f"{h}\r\n" for h in headers)
+    return f"{method} {target} HTTP/1.1\r\nhost: x\r\n{lines}\r\n".encode() + body
+
+
+_ROUTER = [
+    # every x-envoy-* header a client might send: stripped, or passed through
+    (f"client_{name}", _get(f"{name}: 1", "z: 2"))
+    for name in (
+        "x-envoy-expected-rq-timeout-ms",
+        "x-envoy-upstream-rq-timeout-ms",
+        "x-envoy-upstream-rq-per-try-timeout-ms",
+        "x-envoy-max-retries",
+        "x-envoy-retry-on",
+        "x-envoy-retry-grpc-on",
+        "x-envoy-retriable-status-codes",
+        "x-envoy-retriable-header-names",
+        "x-envoy-internal",
+        "x-envoy-force-trace",
+        "x-envoy-ip-tags",
+        "x-envoy-original-url",
+        "x-envoy-hedge-on-per-try-timeout",
+        "x-envoy-upstream-alt-stat-name",
+        "x-envoy-upstream-rq-timeout-alt-response",
+        "x-envoy-upstream-stream-duration-ms",
+        "x-envoy-decorator-operation",
+        "x-envoy-attempt-count",
+        "x-envoy-original-path",
+        "x-envoy-external-address",
+        "x-envoy-downstream-service-cluster",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-port",
+        "x-client-trace-id",
+        "traceparent",
+        "via",
+    )
+]
+
+_CASES: list[tuple[str, bytes]] = [
+    *_ROUTER,
+    ("client_request_id_kept", _get("x-request-id: abc")),
+    ("client_request_id_uuid_like", _get("x-request-id: 00000000-0000-0000-0000-000000000000")),
+    ("client_xfp_kept_in_place", _get("x-forwarded-proto: https", "a: 1")),
+    ("client_xfp_and_id_last", _get("a: 1", "x-forwarded-proto: ftp", "x-request-id: q")),
+    ("two_request_ids", _get("x-request-id: a", "x-request-id: b")),
+    # body framing the upstream encoder chooses, per method
+    *[(f"{m.lower()}_no_body", _get(method=m)) for m in ("POST", "PUT", "PATCH", "OPTIONS")],
+    *[(f"{m.lower()}_no_body_bodiless", _get(method=m)) for m in ("DELETE", "TRACE", "HEAD")],
+    *[
+        (
+            f"{m.lower()}_chunked_no_data",
+            _get("transfer-encoding: chunked", method=m, body=b"0\r\n\r\n"),
+        )
+        for m in ("GET", "POST", "DELETE", "OPTIONS")
+    ],
+    ("post_cl0", _get("content-length: 0", method="POST")),
+    ("get_cl0", _get("content-length: 0")),
+    ("cl_before_host", b"POST / HTTP/1.1\r\ncontent-length: 2\r\nhost: x\r\n\r\nab"),
+    ("cl_between_headers", _get("a: 1", "content-length: 3", "b: 2", method="PUT", body=b"abc")),
+    (
+        "chunked_two_chunks",
+        _get("transfer-encoding: chunked", method="POST", body=b"2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n"),
+    ),
+    (
+        "chunked_with_trailers",
+        _get("transfer-encoding: chunked", method="POST", body=b"1\r\na\r\n0\r\nt: v\r\n\r\n"),
+    ),
+    # keep-alive after local replies: complete requests stay open, the rest close
+    ("options_star_then_next", b"OPTIONS * HTTP/1.1\r\nhost: x\r\n\r\n" + _NEXT),
+    (
+        "options_star_body_then_next",
+        b"OPTIONS * HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\nab" + _NEXT,
+    ),
+    ("options_star_partial_body", b"OPTIONS * HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\nab"),
+    ("missing_host_then_next", b"GET / HTTP/1.1\r\n\r\n" + _NEXT),
+    ("bad_authority_then_next", b"GET / HTTP/1.1\r\nhost: a b\r\n\r\n" + _NEXT),
+    ("connect_then_next", b"CONNECT a:80 HTTP/1.1\r\nhost: a:80\r\n\r\n" + _NEXT),
+    ("upgrade_then_next", _get("upgrade: foo", "connection: upgrade") + _NEXT),
+    (
+        "upgrade_with_body",
+        _get("upgrade: foo", "connection: upgrade", "content-length: 9", body=b"ab"),
+    ),
+    ("fragment_then_next", _get(target="/a#f") + _NEXT),
+    ("asterisk_get_then_next", _get(target="*") + _NEXT),
+    (
+        "expect_then_next",
+        _get("expect: 100-continue", "content-length: 2", method="POST", body=b"ab") + _NEXT,
+    ),
+    ("expect_no_body_yet", _get("expect: 100-continue", "content-length: 2", method="POST")),
+    (
+        "expect_uppercase",
+        _get("expect: 100-CONTINUE", "content-length: 1", method="POST", body=b"a"),
+    ),
+    ("expect_other", _get("expect: something", "content-length: 1", method="POST", body=b"a")),
+    (
+        "grpc_then_next",
+        _get("content-type: application/grpc", "content-length: 2", method="POST", body=b"ab")
+        + _NEXT,
+    ),
+    ("te_gzip_then_next", _get("te: gzip") + _NEXT),
+    ("te_trailers_kept", _get("te: trailers")),
+    ("te_trailers_upper", _get("te: TRAILERS")),
+    ("close_then_next", _get("connection: close") + _NEXT),
+    ("close_upper_then_next", _get("connection: CLOSE") + _NEXT),
+    ("keep_alive_then_next", _get("connection: keep-alive") + _NEXT),
+    ("nominated_header_removed", _get("connection: foo", "foo: 1", "bar: 2")),
+    ("nominated_list", _get("connection: foo, bar", "foo: 1", "bar: 2", "baz: 3")),
+    ("proxy_connection_removed", _get("proxy-connection: keep-alive", "a: 1")),
+    ("keep_alive_header_removed", _get("keep-alive: timeout=5", "a: 1")),
+    ("upgrade_without_connection", _get("upgrade: foo")),
+    ("three_pipelined", _get(target="/1") + _get(target="/2", method="DELETE") + _get(target="/3")),
+    ("pipelined_post_then_get", _get("content-length: 3", method="POST", body=b"abc") + _NEXT),
+    ("pipelined_second_incomplete", _NEXT + b"GET /x HTTP/1.1\r\nhost: x\r\n"),
+    ("pipelined_second_partial_body", _NEXT + _get("content-length: 5", method="POST", body=b"ab")),
+    ("incomplete_head", b"GET / HTTP/1.1\r\nhost: x\r\n"),
+    ("incomplete_body", _get("content-length: 10", method="POST", body=b"ab")),
+    ("incomplete_chunk", _get("transfer-encoding: chunked", method="POST", body=b"5\r\nab")),
+    ("absolute_url_then_next", b"GET http://h/p?q HTTP/1.1\r\nhost: x\r\n\r\n" + _NEXT),
+    ("absolute_url_port", b"GET http://h:8080/p HTTP/1.1\r\nhost: x\r\n\r\n"),
+    ("host_port_81", b"GET / HTTP/1.1\r\nhost: x:81\r\n\r\n"),
+    ("host_upper", b"GET / HTTP/1.1\r\nhost: EXAMPLE.com\r\n\r\n"),
+    ("query_and_encoded", _get(target="/a%20b?x=1&y=%2F")),
+    ("dot_segments", _get(target="/a/../b/./c")),
+    ("double_slash", _get(target="//a//b")),
+    ("backslash_path", _get(target="/a\\b")),
+    ("cookie_twice", _get("cookie: a=1", "cookie: b=2")),
+    ("user_agent_twice", _get("user-agent: a", "user-agent: b")),
+    ("many_custom_headers", _get(*[f"h{i}: {i}" for i in range(40)])),
+    ("header_value_utf8", _get("x: caf\u00e9")),
+    ("empty_value", _get("x:")),
+    ("long_value", _get("x: " + "v" * 8000)),
+]
+
+
+def cases() -> list[tuple[str, bytes]]:
+    """The table's default-option inputs, then the cases above; names are unique."""
+    table = json.loads(TABLE.read_text())["cases"]
+    found = [(c["name"], c["input"].encode("latin-1")) for c in table if not c["options"]]
+    found += _CASES
+    assert len({n for n, _ in found}) == len(found), "duplicate case name"
+    return found
