@@ -16,7 +16,12 @@ from typing import NoReturn
 from harness.errors import UserError
 
 # Modules that add subcommands; each defines register_commands(subparsers).
-COMMAND_MODULES = ("harness.commands", "harness.envoy.commands", "harness.triage.commands")
+COMMAND_MODULES = (
+    "harness.commands",
+    "harness.envoy.commands",
+    "harness.model.commands",
+    "harness.triage.commands",
+)
 
 
 class _Parser(argparse.ArgumentParser):

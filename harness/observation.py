@@ -37,6 +37,17 @@ class Observation:
     upstream: list[UpstreamRequest] = field(default_factory=list)
     closed: bool = False
 
+    @classmethod
+    def from_json(cls, row: dict[str, Any]) -> Observation:
+        """The observation in a ``to_json`` row (what ``predict``/``observe --json`` print)."""
+        upstream = [
+            UpstreamRequest(
+                r["method"], r["target"], [(n, v) for n, v in r["headers"]], int(r["body"])
+            )
+            for r in row["upstream"]
+        ]
+        return cls([int(s) for s in row["statuses"]], upstream, bool(row["closed"]))
+
     def to_json(self, name: str) -> dict[str, Any]:
         return {
             "name": name,

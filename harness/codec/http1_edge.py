@@ -57,6 +57,7 @@ class EdgeResult:
     details: list[str] = field(default_factory=list)
     # Envoy closed the connection or announced it would (``connection: close``).
     closed: bool = False
+    begun: int = 0  # request heads the codec parsed (each a request the client began)
 
 
 def envoy_header_map(headers: tuple[tuple[bytes, bytes], ...]) -> list[tuple[bytes, bytes]]:
@@ -169,6 +170,7 @@ def observe(data: bytes, options: Options = DEFAULT_OPTIONS, direct: bool = Fals
             result.closed = bool(ev.status) or i < at_eof
             return result
         if isinstance(ev, RequestHead):
+            result.begun += 1
             hmap = dict(envoy_header_map(ev.headers))
             # CONNECT and upgrades never end at their head: what follows is tunnelled.
             tunnel = ev.method == b"CONNECT" or (

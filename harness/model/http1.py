@@ -8,6 +8,8 @@ every complete request with a 200.
 
 from __future__ import annotations
 
+import functools
+
 from harness.codec import http1_edge
 from harness.codec.http1 import ALLOW, DROP_HEADER, REJECT_REQUEST, Options
 from harness.config.proxy import ProxyConfig
@@ -17,6 +19,7 @@ from harness.observation import Observation, UpstreamRequest
 _UNDERSCORES = {"ALLOW": ALLOW, "REJECT_REQUEST": REJECT_REQUEST, "DROP_HEADER": DROP_HEADER}
 
 
+@functools.cache
 def codec_options(config: ProxyConfig) -> Options:
     """The HTTP/1 codec knobs of ``config`` (the same fields the bootstrap renders)."""
     return Options(
@@ -41,7 +44,11 @@ def upstream_request(forwarded: http1_edge.Forwarded) -> UpstreamRequest:
 
 def predict_http1(data: bytes, config: ProxyConfig) -> Observation:
     """What Envoy does with ``data`` sent on a fresh HTTP/1 connection that stays open."""
+    return predict_http1_counted(data, config)[0]
+
+
+def predict_http1_counted(data: bytes, config: ProxyConfig) -> tuple[Observation, int]:
+    """``predict_http1`` and the number of requests the client began (heads parsed)."""
     edge = http1_edge.observe(data, codec_options(config), direct=config.direct_response)
-    return Observation(
-        list(edge.statuses), [upstream_request(f) for f in edge.upstream], edge.closed
-    )
+    upstream = [upstream_request(f) for f in edge.upstream]
+    return Observation(edge.statuses, upstream, edge.closed), edge.begun

@@ -1,0 +1,91 @@
+"""Model-plane run functions of the capture targets (in-process, coverage-guided).
+
+A capture's downstream bytes go through the Envoy model as one connection; its scripted
+upstream bytes go through the response codec, as Envoy's upstream codec would read them. The
+direct-response variants ignore upstream events, as Envoy's fuzzers do. Oracles:
+``harness.model.oracles`` (no smuggling, forwarded requests re-parse, limits).
+
+Replay semantics follow Envoy's h1_fuzz.cc / h2_fuzz.cc where the model can: events in order,
+``*_recv_bytes`` are no-ops, the HTTP/2 preface goes before the first downstream event. Where
+Envoy would stop early (the downstream closed), the model stops on its own: it processes
+nothing after the close it predicts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from harness.codec.h2_connection import EnvoyH2Connection
+from harness.codec.h2_frames import PREFACE, h2_capture_event_bytes
+from harness.codec.http1 import Parser
+from harness.config.proxy import ProxyConfig
+from harness.model import predict, speaks_http2
+from harness.model.http1 import codec_options, predict_http1_counted
+from harness.model.oracles import check_observation, streams_begun
+from harness.observation import Observation
+
+H1: Final = ProxyConfig(downstream="http1")
+H1_DIRECT: Final = ProxyConfig(downstream="http1", direct_response=True)
+H2: Final = ProxyConfig(downstream="http2", upstream="http2")
+H2_DIRECT: Final = ProxyConfig(downstream="http2", upstream="http2", direct_response=True)
+
+
+def h1_capture_bytes(case: Any) -> tuple[bytes, bytes]:
+    """(downstream, upstream) bytes of a CaptureFuzzTestCase, each side's sends in order."""
+    down: list[bytes] = []
+    up: list[bytes] = []
+    for event in case.events:
+        which = event.WhichOneof("event_selector")
+        if which == "downstream_send_bytes":
+            down.append(event.downstream_send_bytes)
+        elif which == "upstream_send_bytes":
+            up.append(event.upstream_send_bytes)
+    return b"".join(down), b"".join(up)
+
+
+def h2_capture_bytes(case: Any) -> tuple[bytes, bytes]:
+    """(downstream, upstream) bytes of an H2CaptureFuzzTestCase (preface included if any)."""
+    down: list[bytes] = []
+    up: list[bytes] = []
+    for event in case.events:
+        side, data = h2_capture_event_bytes(event)
+        if side == "downstream":
+            down.append(data if down else PREFACE + data)
+        elif side == "upstream":
+            up.append(data)
+    return b"".join(down), b"".join(up)
+
+
+def _run(downstream: bytes, upstream: bytes, config: ProxyConfig) -> Observation:
+    options = codec_options(config)
+    if speaks_http2(downstream, config):
+        observation = predict(downstream, config)
+        begun = streams_begun(downstream)
+    else:
+        observation, begun = predict_http1_counted(downstream, config)
+    check_observation(observation, begun, options)
+    if upstream and observation.upstream:
+        # Envoy's upstream codec reads the scripted answers.
+        if config.upstream == "http1":
+            parser = Parser("response", options)
+            parser.feed(upstream)
+            parser.close()
+        else:
+            EnvoyH2Connection(client=True).receive(upstream)
+    return observation
+
+
+def h1_capture(case: Any) -> None:
+    _run(*h1_capture_bytes(case), H1)
+
+
+def h1_capture_direct_response(case: Any) -> None:
+    _run(h1_capture_bytes(case)[0], b"", H1_DIRECT)
+
+
+def h2_capture(case: Any) -> None:
+    _run(*h2_capture_bytes(case), H2)
+
+
+def h2_capture_direct_response(case: Any) -> None:
+    _run(h2_capture_bytes(case)[0], b"", H2_DIRECT)

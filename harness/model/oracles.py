@@ -1,0 +1,99 @@
+"""The model plane's oracles for a predicted ``Observation`` (beyond "nothing raised").
+
+* no smuggling: the upstream never gets more requests than the client began downstream
+  (request heads the downstream codec parsed; HTTP/2: streams opened by HEADERS frames);
+* every forwarded request re-parses under the strict HTTP/1 codec to the same method, target,
+  headers and body length (what Envoy writes upstream is a well-formed message);
+* limits hold: a forwarded request has no more headers, and no bigger head, than the
+  connection manager admits plus the headers Envoy itself adds.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from harness.codec import http2
+from harness.codec.http1 import (
+    Data,
+    EndOfMessage,
+    Error,
+    Options,
+    Parser,
+    RequestHead,
+    serialize_head,
+)
+from harness.observation import Observation, UpstreamRequest
+from harness.oracle import check
+
+# Envoy adds at most these to a forwarded request: x-forwarded-proto, x-request-id,
+# x-envoy-expected-rq-timeout-ms and a body-length header.
+ADDED_BY_ENVOY: Final = 4
+# Upstream requests are re-parsed without the downstream limits (those are checked apart).
+_REPARSE: Final = Options(max_request_headers_kb=8192, max_headers_count=1 << 30)
+
+
+def streams_begun(data: bytes) -> int:
+    """HTTP/2 streams a client opened in ``data`` (preface first): distinct stream ids of its
+    HEADERS frames, counted from the frame headers alone."""
+    body = data[len(http2.PREFACE) :] if data.startswith(http2.PREFACE) else data
+    return len(
+        {sid & 0x7FFFFFFF for _, t, _, sid in http2.iter_frame_headers(body) if t == http2.HEADERS}
+    )
+
+
+def wire_bytes(request: UpstreamRequest) -> bytes:
+    """``request`` as Envoy's HTTP/1 upstream codec writes it (body as ``x`` bytes)."""
+    head = RequestHead(
+        request.method.encode("latin-1"),
+        request.target.encode("latin-1"),
+        b"HTTP/1.1",
+        tuple((n.encode("latin-1"), v.encode("latin-1")) for n, v in request.headers),
+    )
+    body = b"x" * request.body
+    if any(n == "transfer-encoding" for n, _ in request.headers):
+        chunk = b"%x\r\n%s\r\n" % (len(body), body) if body else b""
+        return serialize_head(head) + chunk + b"0\r\n\r\n"
+    return serialize_head(head) + body
+
+
+def check_forwarded(request: UpstreamRequest, options: Options) -> None:
+    """``request`` re-parses to itself, and stays within ``options``' limits."""
+    wire = wire_bytes(request)
+    parser = Parser("request", _REPARSE)
+    events = parser.feed(wire) + parser.close()
+    check(
+        not any(isinstance(e, Error) for e in events),
+        f"forwarded request does not re-parse: {wire[:200]!r}",
+    )
+    heads = [e for e in events if isinstance(e, RequestHead)]
+    check(len(heads) == 1, f"forwarded request parses as {len(heads)} requests: {wire[:200]!r}")
+    head = heads[0]
+    sent = tuple((n.encode("latin-1"), v.encode("latin-1")) for n, v in request.headers)
+    check(
+        (head.method, head.target, head.headers)
+        == (request.method.encode("latin-1"), request.target.encode("latin-1"), sent),
+        f"forwarded head changes when re-parsed: {wire[:200]!r}",
+    )
+    declared = dict(request.headers).get("content-length", "")
+    if not declared.isdigit() or int(declared) == request.body:  # else the body is arriving
+        body = sum(len(e.data) for e in events if isinstance(e, Data))
+        check(body == request.body, f"forwarded body re-parses as {body} bytes, not {request.body}")
+        check(any(isinstance(e, EndOfMessage) for e in events), "forwarded request does not end")
+    check(
+        len(request.headers) <= options.max_headers_count + ADDED_BY_ENVOY,
+        f"{len(request.headers)} headers forwarded, over the limit of {options.max_headers_count}",
+    )
+    head_size = sum(len(n) + len(v) for n, v in request.headers)
+    check(
+        head_size <= options.max_request_headers_kb * 1024 + 256,
+        f"forwarded head of {head_size} bytes, over {options.max_request_headers_kb} KiB",
+    )
+
+
+def check_observation(observation: Observation, begun: int, options: Options) -> None:
+    check(
+        len(observation.upstream) <= begun,
+        f"smuggling: {len(observation.upstream)} requests upstream, {begun} begun downstream",
+    )
+    for request in observation.upstream:
+        check_forwarded(request, options)
