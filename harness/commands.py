@@ -47,7 +47,17 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--artifacts", type=Path, metavar="DIR", help="where crashers go (default artifacts/TARGET)"
     )
-    p.add_argument("--plane", choices=targets.PLANES, help="model (in-process) or envoy")
+    p.add_argument(
+        "--plane",
+        choices=targets.PLANES,
+        help="model (in-process), envoy (a real Envoy) or differential (both, compared)",
+    )
+    p.add_argument(
+        "--differential",
+        action="store_true",
+        help="fuzz the model; replay every new corpus input and crasher on a real Envoy too "
+        "(a mismatch is a divergence finding)",
+    )
     p.add_argument(
         "--mutator",
         choices=("auto", "bytes"),
@@ -251,6 +261,12 @@ def _options(args: argparse.Namespace, target: targets.Target, **overrides: Any)
         mutator=args.mutator,
         quiet=args.json,
     )
+    if getattr(args, "differential", False):
+        if "differential" not in target.planes:
+            raise UserError(f"target {target.name!r} has no differential plane (no Envoy model)")
+        if plane != "model":
+            raise UserError("--differential fuzzes the model plane: leave --plane out")
+        values["differential"] = True
     values.update(overrides)
     return FuzzOptions(**values)
 
@@ -259,7 +275,9 @@ def _triage(result: FuzzResult, target: targets.Target) -> Any:
     """Group and minimize what the run found (bounded), so a run leaves triaged findings."""
     from harness.triage import summarize_run
 
-    return summarize_run(target, result.artifacts_dir, plane=result.plane)
+    # A differential run's findings reproduce on the differential plane (model crashers too).
+    plane = "differential" if result.differential is not None else result.plane
+    return summarize_run(target, result.artifacts_dir, plane=plane)
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:

@@ -52,6 +52,9 @@ class FuzzOptions:
     libfuzzer_flags: list[str] = field(default_factory=list)
     mutator: str = "auto"
     quiet: bool = False
+    # Replay every new corpus input and crasher on the target's differential plane (a real
+    # Envoy against the model) while the fuzzer runs on the model plane.
+    differential: bool = False
 
 
 @dataclass
@@ -67,6 +70,7 @@ class FuzzResult:
     exit_code: int
     interrupted: bool = False
     log: Path | None = None
+    differential: dict[str, Any] | None = None  # replayed, findings, seconds (--differential)
 
     @property
     def exec_per_sec(self) -> float:
@@ -90,6 +94,7 @@ class FuzzResult:
             "artifacts_dir": str(self.artifacts_dir),
             "log": str(self.log) if self.log else None,
             "interrupted": self.interrupted,
+            **({"differential": self.differential} if self.differential is not None else {}),
         }
 
 
@@ -169,19 +174,18 @@ def _libfuzzer_args(options: FuzzOptions, staging: Path, work_corpus: Path, art:
     return args + options.libfuzzer_flags
 
 
-def promote_staged(staging: Path, work_corpus: Path, *, final: bool = False) -> int:
-    """Move complete staged inputs into the working corpus (atomically); returns how many."""
-    moved = 0
+def promote_staged(staging: Path, work_corpus: Path, *, final: bool = False) -> list[Path]:
+    """Move complete staged inputs into the working corpus (atomically); returns them."""
+    moved: list[Path] = []
     if not staging.is_dir():
-        return 0
+        return moved
     for path in staging.iterdir():
         try:
             data = path.read_bytes()
         except OSError:
             continue
         if data and corpus.sha1(data) == path.name:
-            corpus.store(work_corpus, data)
-            moved += 1
+            moved.append(corpus.store(work_corpus, data))
             path.unlink(missing_ok=True)
         elif final:
             path.unlink(missing_ok=True)  # partial or empty: never a testcase
@@ -211,7 +215,11 @@ def _pid_alive(pid: int) -> bool:
 def _artifact_files(art: Path) -> set[Path]:
     if not art.is_dir():
         return set()
-    return {p for p in art.iterdir() if p.name.startswith(ARTIFACT_PREFIXES) and p.is_file()}
+    return {
+        p
+        for p in art.iterdir()
+        if p.name.startswith(ARTIFACT_PREFIXES) and p.suffix != ".json" and p.is_file()
+    }  # (a .json beside a crash file is triage's sidecar, not a finding)
 
 
 def _stop_child(proc: subprocess.Popen[str], grace: float = 5.0) -> None:
@@ -274,13 +282,16 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
         )
         reader = threading.Thread(target=_pump, args=(proc, stats, log), daemon=True)
         reader.start()
+        replay = _differential(options, art)
         try:
             next_promote = 0.0
             while proc.poll() is None:
                 time.sleep(0.2)
                 now = time.monotonic()
                 if now >= next_promote:
-                    promote_staged(staging, work_corpus)
+                    promoted = promote_staged(staging, work_corpus)
+                    if replay is not None:
+                        replay.replay(promoted)
                     next_promote = now + 1.0
                 if display is not None:
                     display(stats, now - started)
@@ -289,8 +300,18 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
         finally:
             _stop_child(proc)
             reader.join(timeout=5)
-            promote_staged(staging, work_corpus, final=True)
+            promoted = promote_staged(staging, work_corpus, final=True)
             shutil.rmtree(staging, ignore_errors=True)
+            if replay is not None and interrupted:
+                replay.close()
+        if replay is not None and not interrupted:
+            try:  # the rest of the corpus additions, then the model plane's crashers
+                replay.replay(promoted)
+                replay.replay(sorted(_artifact_files(art) - before - set(replay.findings)))
+            except (KeyboardInterrupt, _Stop):
+                interrupted = True
+            finally:
+                replay.close()
     seconds = time.monotonic() - started
     if display is not None:
         display(stats, seconds)
@@ -307,7 +328,23 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
         exit_code=proc.returncode if proc.returncode is not None else -1,
         interrupted=interrupted,
         log=log_path,
+        differential=None
+        if replay is None
+        else {
+            "replayed": replay.replayed,
+            "findings": [str(p) for p in replay.findings],
+            "seconds": round(replay.seconds, 2),
+        },
     )
+
+
+def _differential(options: FuzzOptions, art: Path) -> Any:
+    """The Envoy replay beside a ``--differential`` run (Envoy starts on first use)."""
+    if not options.differential:
+        return None
+    from harness.model.differential import EnvoyReplay
+
+    return EnvoyReplay(options.target, art)
 
 
 def _pump(proc: subprocess.Popen[str], stats: Stats, log: TextIO) -> None:

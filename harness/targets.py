@@ -32,7 +32,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CORPORA_ROOT = PROJECT_ROOT / "corpora"
 FUZZERS_ROOT = PROJECT_ROOT / "fuzzers"
 
-PLANES = ("model", "envoy")
+# model: in-process (the Envoy model, codecs, utilities); envoy: a real Envoy; differential:
+# both, compared (a mismatch is a divergence).
+PLANES = ("model", "envoy", "differential")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 RunFunction = Callable[[Any], None]
@@ -57,16 +59,48 @@ BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
     BuiltinSpec(
         "h1_capture",
         "proto:test.integration.CaptureFuzzTestCase",
-        {"envoy": "harness.envoy.fuzz:h1_capture"},
+        {
+            "model": "harness.model.fuzz:h1_capture",
+            "envoy": "harness.envoy.fuzz:h1_capture",
+            "differential": "harness.model.differential:h1_capture",
+        },
         envoy_corpora=("test/integration/h1_corpus",),
-        summary="HTTP/1 capture replay through a real Envoy to a scripted upstream",
+        summary="HTTP/1 capture replay through the Envoy model or a real Envoy",
     ),
     BuiltinSpec(
         "h1_capture_direct_response",
         "proto:test.integration.CaptureFuzzTestCase",
-        {"envoy": "harness.envoy.fuzz:h1_capture_direct_response"},
+        {
+            "model": "harness.model.fuzz:h1_capture_direct_response",
+            "envoy": "harness.envoy.fuzz:h1_capture_direct_response",
+            "differential": "harness.model.differential:h1_capture_direct_response",
+        },
         envoy_corpora=("test/integration/h1_corpus",),
-        summary="HTTP/1 capture replay through a real Envoy with a direct-response route",
+        summary="HTTP/1 capture replay against a direct-response route (model or real Envoy)",
+    ),
+    BuiltinSpec(
+        "h2_capture",
+        "proto:test.integration.h2.H2CaptureFuzzTestCase",
+        {
+            "model": "harness.model.fuzz:h2_capture",
+            "envoy": "harness.envoy.fuzz:h2_capture",
+            "differential": "harness.model.differential:h2_capture",
+        },
+        envoy_corpora=("test/integration/h2_corpus",),
+        instrument=("h2", "hpack", "hyperframe"),
+        summary="HTTP/2 capture replay through the Envoy model or a real Envoy",
+    ),
+    BuiltinSpec(
+        "h2_capture_direct_response",
+        "proto:test.integration.h2.H2CaptureFuzzTestCase",
+        {
+            "model": "harness.model.fuzz:h2_capture_direct_response",
+            "envoy": "harness.envoy.fuzz:h2_capture_direct_response",
+            "differential": "harness.model.differential:h2_capture_direct_response",
+        },
+        envoy_corpora=("test/integration/h2_corpus",),
+        instrument=("h2", "hpack", "hyperframe"),
+        summary="HTTP/2 capture replay against a direct-response route (model or real Envoy)",
     ),
     BuiltinSpec(
         "http1_connection",

@@ -61,14 +61,18 @@ class EdgeResult:
 
 
 def envoy_header_map(headers: tuple[tuple[bytes, bytes], ...]) -> list[tuple[bytes, bytes]]:
-    """Envoy's header map: repeated inline headers joined with ',' at the first position."""
+    """Envoy's header map: repeated inline headers joined with ',' at the first position
+    (HeaderMapImpl::appendToHeader: an empty value adds nothing, and no ',' follows an empty
+    one)."""
     out: list[tuple[bytes, bytes]] = []
     where: dict[bytes, int] = {}
     for name, value in headers:
         if name in INLINE_HEADERS:
             i = where.get(name)
             if i is not None:
-                out[i] = (name, out[i][1] + b"," + value)
+                if value:
+                    old = out[i][1]
+                    out[i] = (name, old + b"," + value if old else value)
                 continue
             where[name] = len(out)
         out.append((name, value))
@@ -114,9 +118,9 @@ def _local_reply(head: RequestHead, options: Options) -> tuple[int, str] | tuple
         if url is not None:
             override = host = url[1]
             path = url[2]
-    if not host:
+    if host is None or (not host and override is not None):
         return 400, "missing_host_header"
-    if _AUTHORITY.fullmatch(host) is None:
+    if host and _AUTHORITY.fullmatch(host) is None:
         return 400, "http.invalid_authority"
     if head.method == b"CONNECT":
         return 404, "route_not_found"
@@ -190,7 +194,8 @@ def observe(data: bytes, options: Options = DEFAULT_OPTIONS, direct: bool = Fals
                 if result.statuses[-1:] == [100] and isinstance(verdict[0], int):
                     result.statuses.pop()  # a rejection comes before the 100-continue
                     result.details.pop()
-                result.statuses.append(int(status))
+                # A gRPC client gets a local reply as a 200 carrying grpc-status.
+                result.statuses.append(200 if _is_grpc(hmap) else int(status))
                 result.details.append(str(details))
                 if status == 400 or not complete or _closes(ev, hmap):
                     result.closed = True
@@ -224,6 +229,13 @@ def _closes(head: RequestHead, hmap: dict[bytes, bytes]) -> bool:
     if head.version != b"HTTP/1.1":
         return b"keep-alive" not in conn
     return b"close" in conn or b"close" in _tokens(hmap.get(b"proxy-connection", b""))
+
+
+def _is_grpc(hmap: dict[bytes, bytes]) -> bool:
+    """Grpc::Common::isGrpcRequestHeaders as observed: the content-type is exactly
+    ``application/grpc`` or starts with ``application/grpc+`` (case-sensitive)."""
+    content_type = hmap.get(b"content-type", b"")
+    return content_type == b"application/grpc" or content_type.startswith(b"application/grpc+")
 
 
 def _tokens(value: bytes) -> set[bytes]:

@@ -1,0 +1,9 @@
+#!/usr/bin/env python3
+"""Envoy's h2_capture_fuzz_test: CaptureFuzzTestCase replayed through a real Envoy (envoy plane)."""
+
+import sys
+
+from harness import runner
+
+if __name__ == "__main__":
+    runner.main("h2_capture", sys.argv)

@@ -1,0 +1,117 @@
+"""Differential oracle: the Envoy model's prediction against a real Envoy's observation.
+
+The ``differential`` plane's run functions send one capture's downstream bytes to both (the
+comparable view of ``envoy-fuzz predict`` / ``observe``: a fresh connection, an upstream that
+answers every complete request with 200) and raise ``Divergence`` at the first differing
+field (``statuses``, ``upstream[0].headers``, ...), carrying both observations.
+
+``EnvoyReplay`` is what ``envoy-fuzz fuzz T --differential`` runs beside the fuzzer: atheris
+fuzzes the model plane in its child process (fast, coverage-guided), and every input the
+fuzzer adds to the corpus, and every crasher, is replayed here through the differential run
+function; a divergence (or an Envoy crash or hang) becomes a crash file in the artifacts
+directory with its sidecar, so triage groups it like any finding.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from harness import corpus, targets
+from harness.config.proxy import ProxyConfig
+from harness.model import predict
+from harness.model.fuzz import h1_capture_bytes, h2_capture_bytes
+from harness.observation import diff
+from harness.oracle import Divergence
+
+# The comparable view: the lane's answering HTTP/1 upstream for every target.
+H1: Final = ProxyConfig(downstream="http1")
+H1_DIRECT: Final = ProxyConfig(downstream="http1", direct_response=True)
+H2: Final = ProxyConfig(downstream="http2")
+H2_DIRECT: Final = ProxyConfig(downstream="http2", direct_response=True)
+_LANE_NAMES: Final = {
+    H1: "diff-h1",
+    H1_DIRECT: "diff-h1-direct",
+    H2: "diff-h2",
+    H2_DIRECT: "diff-h2-direct",
+}
+
+
+def compare(data: bytes, config: ProxyConfig) -> None:
+    """Raise ``Divergence`` when the model and the real Envoy disagree on ``data``."""
+    from harness.envoy.fuzz import lane
+
+    envoy = lane(_LANE_NAMES[config], config).observe(data)  # first: an Envoy crash wins
+    model = predict(data, config)
+    paths = diff(model, envoy)
+    if paths:
+        error = Divergence(paths[0], model, envoy)
+        error.observations = {  # type: ignore[attr-defined]
+            "fields": paths,
+            "model": model.to_json("input"),
+            "envoy": envoy.to_json("input"),
+        }
+        raise error
+
+
+def h1_capture(case: Any) -> None:
+    compare(h1_capture_bytes(case)[0], H1)
+
+
+def h1_capture_direct_response(case: Any) -> None:
+    compare(h1_capture_bytes(case)[0], H1_DIRECT)
+
+
+def h2_capture(case: Any) -> None:
+    compare(h2_capture_bytes(case)[0], H2)
+
+
+def h2_capture_direct_response(case: Any) -> None:
+    compare(h2_capture_bytes(case)[0], H2_DIRECT)
+
+
+@dataclass
+class EnvoyReplay:
+    """Replays files through ``target``'s differential plane; findings go to ``artifacts``."""
+
+    target: targets.Target
+    artifacts: Path
+    replayed: int = 0
+    findings: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+    _seen: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        from harness.triage.reproduce import Reproducer
+
+        self._reproducer = Reproducer(self.target, "differential", timeout=30.0)
+
+    def replay(self, paths: list[Path]) -> None:
+        from harness.triage.finding import set_input, write_sidecar
+
+        started = time.monotonic()
+        for path in paths:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            digest = corpus.sha1(data)
+            if digest in self._seen:
+                continue
+            self._seen.add(digest)
+            self.replayed += 1
+            finding = self._reproducer.run(data)
+            if finding is None:
+                continue
+            saved = corpus.store(self.artifacts, data, prefix="crash-")
+            set_input(finding, saved)
+            write_sidecar(finding, saved)
+            self.findings.append(saved)
+        self.seconds += time.monotonic() - started
+
+    def close(self) -> None:
+        from harness.envoy.fuzz import stop_lanes
+
+        stop_lanes()

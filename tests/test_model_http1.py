@@ -1,0 +1,76 @@
+"""The Envoy model for HTTP/1 downstream against the real Envoy, and the model plane's oracles.
+
+``test_model_agrees_with_envoy`` runs the whole HTTP/1 edge-case suite of the agreement
+benchmark (bench/agreement/http1_cases.py) through the model and through one real Envoy: every
+case must agree on statuses, forwarded requests (headers in order, Envoy's added ones
+included) and whether the connection closes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bench.agreement import http1_cases
+from harness.config.proxy import ProxyConfig
+from harness.envoy.lane import EnvoyLane
+from harness.model import predict
+from harness.model.http1 import codec_options
+from harness.model.oracles import check_forwarded, check_observation
+from harness.observation import GENERATED_ID, Observation, UpstreamRequest, diff
+from harness.oracle import InvariantViolation
+
+CONFIG = ProxyConfig(downstream="http1")
+CASES = http1_cases.cases()
+
+
+@pytest.fixture(scope="module")
+def lane() -> Iterator[EnvoyLane]:
+    with EnvoyLane(CONFIG) as running:
+        yield running
+
+
+@pytest.mark.parametrize("name,data", CASES, ids=[n for n, _ in CASES])
+def test_model_agrees_with_envoy(lane: EnvoyLane, name: str, data: bytes) -> None:
+    model = predict(data, CONFIG)
+    envoy = lane.observe(data)
+    assert diff(model, envoy) == [], f"model {model}\nenvoy {envoy}"
+
+
+def test_envoy_headers_are_added_in_envoy_order() -> None:
+    got = predict(b"POST /p HTTP/1.1\r\nHost: h\r\nX-Envoy-Retry-On: 5xx\r\n\r\n", CONFIG)
+    assert got.upstream[0].headers == [
+        ("host", "h"),
+        ("x-forwarded-proto", "http"),
+        ("x-request-id", GENERATED_ID),
+        ("x-envoy-expected-rq-timeout-ms", "15000"),
+        ("content-length", "0"),
+    ]
+
+
+def test_direct_response_answers_without_upstream() -> None:
+    config = ProxyConfig(downstream="http1", direct_response=True)
+    got = predict(b"GET / HTTP/1.1\r\nhost: a\r\n\r\nGET / HTTP/1.1\r\nhost: a\r\n\r\n", config)
+    assert got == Observation([200, 200], [], False)
+
+
+def _request(*headers: tuple[str, str], body: int = 0) -> UpstreamRequest:
+    return UpstreamRequest("GET", "/", [("host", "a"), *headers], body)
+
+
+def test_oracle_flags_more_requests_upstream_than_downstream() -> None:
+    smuggled = Observation([200], [_request(), _request()], False)
+    with pytest.raises(InvariantViolation, match="smuggling"):
+        check_observation(smuggled, 1, codec_options(CONFIG))
+
+
+def test_oracle_flags_a_forwarded_header_that_splits_the_request() -> None:
+    with pytest.raises(InvariantViolation, match="re-parse"):
+        check_forwarded(_request(("x", "1\r\nGET /evil HTTP/1.1")), codec_options(CONFIG))
+
+
+def test_oracle_flags_too_many_forwarded_headers() -> None:
+    check_forwarded(_request(("content-length", "3"), body=3), codec_options(CONFIG))
+    with pytest.raises(InvariantViolation, match="header"):
+        check_forwarded(_request(*[(f"h{i}", "v") for i in range(120)]), codec_options(CONFIG))
