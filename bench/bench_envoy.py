@@ -7,6 +7,11 @@ answers, checks Envoy is alive) yet stops as soon as the input's answers are in.
 the same small HTTP/1 requests, alternating in sweeps so machine load hits both alike. Also
 measured: inputs that need the settle path (incomplete request, Envoy's 400) and replay of
 Envoy's h1_corpus captures.
+
+Capture replay as the fuzz plane runs it (``settle=False``, the barrier instead of the 10 ms
+upstream wait, ``finish="input"``) against the same replay with Envoy's literal timed wait
+and a full sync after each case (the baseline), over Envoy's h1/h2 corpora and mutations of
+them, alternating.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from harness.envoy.process import EnvoyProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 H1_CORPUS = ROOT / "corpora" / "h1_capture" / "envoy"
+H2_CORPUS = ROOT / "corpora" / "h2_capture" / "envoy"
 
 SMALL_REQUESTS = [
     b"GET / HTTP/1.1\r\nhost: example\r\n\r\n",
@@ -129,13 +135,66 @@ def run(report: Callable[..., Any] | None = None, seconds: float = 6.0) -> dict:
         "h1_corpus_files": len(cases),
         "restarts": restarts,
     }
+    for target in ("h1_capture", "h2_capture"):
+        fast, timed, count = _capture_replay(target, seconds / 3)
+        result[f"{target}_fuzz_plane_per_s"] = round(fast)
+        result[f"{target}_timed_wait_per_s"] = round(timed)
+        result[f"{target}_cases"] = count
     if report is not None:
         report("envoy.observe_small_http1", result["observe_per_s"], "inputs/s")
         report("envoy.naive_http_server_loop", result["naive_per_s"], "inputs/s")
         report("envoy.observe_vs_naive", result["ratio"], "x")
         report("envoy.observe_settle_path", result["settle_path_per_s"], "inputs/s")
         report("envoy.h1_corpus_replay", result["h1_corpus_replays_per_s"], "cases/s")
+        for target in ("h1_capture", "h2_capture"):
+            fast, timed = result[f"{target}_fuzz_plane_per_s"], result[f"{target}_timed_wait_per_s"]
+            report(f"envoy.{target}_replay_fuzz_plane", fast, "cases/s")
+            report(f"envoy.{target}_replay_timed_wait", timed, "cases/s")
+            report(f"envoy.{target}_fuzz_plane_vs_timed", round(fast / timed, 2), "x")
     return result
+
+
+def _capture_cases(target: str, count: int = 150) -> list[Any]:
+    """Envoy's corpus for ``target`` plus ``count`` mutations of it (fixed seed)."""
+    import random
+
+    from harness import corpus, mutate, proto, targets
+
+    cls = proto.message_class(targets.get(target).proto_name or "")
+    seeds = [p.read_bytes() for p in corpus.iter_files(H2_CORPUS if "h2" in target else H1_CORPUS)]
+    mutator = mutate.ProtoMutator(cls)
+    rng = random.Random(1)
+    texts = seeds + [
+        mutator.mutate(rng.choice(seeds), 4096, rng.randrange(1 << 30)) for _ in range(count)
+    ]
+    return [c for c in (parse_text_proto(cls, t) for t in texts) if c is not None]
+
+
+def _capture_replay(target: str, seconds: float) -> tuple[float, float, int]:
+    """Cases/s of the fuzz plane's replay and of the timed-wait baseline, alternating."""
+    from harness.envoy import fuzz
+
+    cases = _capture_cases(target)
+    h2 = target.startswith("h2")
+    config = fuzz.H2 if h2 else fuzz.H1
+    with (
+        EnvoyLane(config, finish="input") as fast,
+        EnvoyLane(config, upstream_wait_mode="timed", finish="sync") as timed,
+    ):
+        spent = {"fast": 0.0, "timed": 0.0}
+        sweeps = 0
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline or sweeps == 0:
+            for name, lane in (("fast", fast), ("timed", timed)):
+                play = lane.replay_h2_capture if h2 else lane.replay_capture
+                start = time.perf_counter()
+                for case in cases:
+                    play(case, settle=False)
+                spent[name] += time.perf_counter() - start
+            sweeps += 1
+        assert fast.restarts == 0 and timed.restarts == 0
+    done = sweeps * len(cases)
+    return done / spent["fast"], done / spent["timed"], len(cases)
 
 
 def _capture_class() -> Any:

@@ -17,6 +17,7 @@ KNOBS = {
     "downstream_http2": ProxyConfig(downstream="http2"),
     "upstream_http2": ProxyConfig(upstream="http2"),
     "direct_response": ProxyConfig(direct_response=True),
+    "allow_metadata": ProxyConfig(downstream="http2", upstream="http2", allow_metadata=True),
     "allow_absolute_url": ProxyConfig(allow_absolute_url=False),
     "accept_http_10": ProxyConfig(accept_http_10=True, default_host_for_http_10="localhost"),
     "allow_chunked_length": ProxyConfig(allow_chunked_length=True),
@@ -100,3 +101,36 @@ def test_envoy_validation_does_reject_a_broken_bootstrap(tmp_path: Path) -> None
     _hcm(bootstrap)["max_request_headers_kb"] = 100_000
     result = _validate(bootstrap, tmp_path)
     assert result.returncode != 0
+
+
+def test_allow_metadata_renders_on_the_hcm_and_on_cluster_0() -> None:
+    b = render_bootstrap(
+        ProxyConfig(downstream="http2", upstream="http2", allow_metadata=True), 0, 1, 0
+    )
+    assert _hcm(b)["http2_protocol_options"] == {"allow_metadata": True}
+    options = b["static_resources"]["clusters"][0]["typed_extension_protocol_options"]
+    [upstream] = options.values()
+    assert upstream["explicit_http_config"]["http2_protocol_options"] == {"allow_metadata": True}
+    plain = render_bootstrap(ProxyConfig(downstream="http2", upstream="http2"), 0, 1, 0)
+    assert "http2_protocol_options" not in _hcm(plain)
+
+
+@pytest.mark.envoy
+@pytest.mark.parametrize("target", ["h1_capture", "h1_capture_direct_response", "h2_capture",
+                                    "h2_capture_direct_response"])  # fmt: skip
+def test_envoy_accepts_the_fuzz_lanes_bootstraps(target: str, tmp_path: Path) -> None:
+    """What the envoy plane runs: the target's proxy plus the lane's barrier listener."""
+    from harness.envoy import fuzz
+    from harness.envoy.lane import BARRIER_LISTENER, lane_bootstrap
+
+    config = {
+        "h1_capture": fuzz.H1,
+        "h1_capture_direct_response": fuzz.H1_DIRECT,
+        "h2_capture": fuzz.H2,
+        "h2_capture_direct_response": fuzz.H2_DIRECT,
+    }[target]
+    bootstrap = lane_bootstrap(config, 10000)
+    names = [listener["name"] for listener in bootstrap["static_resources"]["listeners"]]
+    assert names == ["http", BARRIER_LISTENER]
+    result = _validate(bootstrap, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr

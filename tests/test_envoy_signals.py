@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -118,3 +119,130 @@ def test_missing_envoy_is_one_clear_user_error(
         process.envoy_binary()
     assert "\n" not in str(info.value)
     assert os.environ["PATH"] == str(tmp_path)
+
+
+# -- `envoy-fuzz fuzz <capture target> --plane envoy` interrupted as a user would ------------
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            tree.setdefault(int(fields[1]), []).append(int(entry.name))
+    return tree
+
+
+def _descendants(pid: int) -> list[int]:
+    tree = _children()
+    found, todo = [], [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _is_envoy(pid: int) -> bool:
+    """A live process running the envoy binary (not merely naming it on its command line)."""
+    try:
+        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
+    except OSError:
+        return False
+    return os.path.basename(argv0) == b"envoy" and _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _listening_inodes(pid: int) -> set[str]:
+    """Inodes of the TCP sockets ``pid`` has in LISTEN state (from /proc, no psutil)."""
+    listening = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A":
+                    listening.add(fields[9])
+    owned = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    owned.add(target[8:-1])
+    return owned & listening
+
+
+def _still_listening(inodes: set[str]) -> set[str]:
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and fields[9] in inodes:
+                    found.add(fields[9])
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+@pytest.mark.parametrize("target", ["h1_capture", "h2_capture"])
+def test_interrupted_envoy_plane_fuzz_run_leaves_nothing_behind(
+    target: str, sig: signal.Signals, tmp_path: Path
+) -> None:
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    argv = [sys.executable, "-m", "harness.cli", "fuzz", target, "--plane", "envoy"]
+    with open(tmp_path / "out.txt", "w") as out:
+        cli = subprocess.Popen(
+            [*argv, "--time", "120"],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=default_sigint,
+        )
+    try:
+        # Up = an Envoy among the CLI's descendants; its parent runs the lane, whose fake
+        # upstream listens before Envoy starts.
+        deadline = time.monotonic() + 60
+        envoys: list[int] = []
+        while not envoys and time.monotonic() < deadline and cli.poll() is None:
+            time.sleep(0.05)
+            envoys = [p for p in _descendants(cli.pid) if _is_envoy(p)]
+        assert envoys, (tmp_path / "out.txt").read_text()[-2000:]
+        time.sleep(0.5)  # inputs flowing through Envoy
+        everything = _descendants(cli.pid)
+        listening: set[str] = set()
+        for pid in everything:
+            listening |= _listening_inodes(pid)
+        # The fake upstream's listening socket, Envoy's listeners and admin at least.
+        lane_owner = _parent_of(envoys[0])
+        owner = Path(f"/proc/{lane_owner}/cmdline").read_bytes()
+        assert _listening_inodes(lane_owner), f"no fake upstream listening in {owner!r}"
+        assert len(listening) >= 4, listening
+        cli.send_signal(sig)
+        cli.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in everything) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        survivors = [p for p in everything if _alive(p)]
+        assert not survivors, f"{sig.name} left processes behind: {survivors}"
+        assert not _still_listening(listening), f"{sig.name} left listening sockets"
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+
+
+def _parent_of(pid: int) -> int:
+    """The parent of ``pid`` (the process that runs the lane, for an Envoy)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])

@@ -43,6 +43,8 @@ class ProxyConfig:
     upstream: UpstreamProtocol = "http1"
     # Route answers 200 "Response body" itself, as Envoy's *_capture_direct_response tests.
     direct_response: bool = False
+    # HTTP/2 METADATA frames accepted on both sides, as Envoy's h2_capture_fuzz_test sets.
+    allow_metadata: bool = False
     allow_absolute_url: bool = True
     accept_http_10: bool = False
     default_host_for_http_10: str = ""
@@ -126,6 +128,8 @@ def _hcm(config: ProxyConfig) -> dict[str, Any]:
         hcm["common_http_protocol_options"] = common
     if config.max_request_headers_kb != DEFAULT_MAX_REQUEST_HEADERS_KB:
         hcm["max_request_headers_kb"] = config.max_request_headers_kb
+    if config.allow_metadata:
+        hcm["http2_protocol_options"] = {"allow_metadata": True}
     return hcm
 
 
@@ -139,10 +143,11 @@ def _cluster(config: ProxyConfig, upstream_port: int) -> dict[str, Any]:
         },
     }
     if config.upstream == "http2":
+        http2: dict[str, Any] = {"allow_metadata": True} if config.allow_metadata else {}
         cluster["typed_extension_protocol_options"] = {
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
                 "@type": _UPSTREAM_OPTIONS_TYPE,
-                "explicit_http_config": {"http2_protocol_options": {}},
+                "explicit_http_config": {"http2_protocol_options": http2},
             }
         }
     return cluster

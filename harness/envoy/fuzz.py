@@ -1,18 +1,44 @@
-"""Envoy-plane run functions of the capture targets (input: test.integration.CaptureFuzzTestCase).
+"""Envoy-plane run functions of the capture targets.
+
+Inputs: ``test.integration.CaptureFuzzTestCase`` (h1_capture*) and
+``test.integration.H2CaptureFuzzTestCase`` (h2_capture*), replayed as Envoy's
+h1/h2_capture[_direct_response]_fuzz_test do (see ``harness.envoy.lane``).
 
 Each target keeps one lane (one Envoy + fake upstream) for the whole process, started on
 first use and stopped at exit. The oracle is Envoy staying alive and answering: a crash or
 hang escapes as ``EnvoyCrash`` / ``EnvoyHang`` (the lane has restarted Envoy by then).
+
+The lanes replay with ``finish="input"``: when a call returns, Envoy has handled every byte
+of the case (a crash on it is raised by that call, its answers are all read); Envoy closes
+the case's connections while the engine mutates the next input, and a crash in that part
+is raised by the next call (blamed on this case in ``EnvoyCrash.data``).
+
+The lane machinery is imported on first use, not with this module: the runner instruments
+what is imported while it loads a target, and sockets, process handling and response
+parsing are not what should guide the fuzzer (instrumenting them costs ~0.4 s of start-up
+and slows every input). Guidance is ``_feedback``: one branch per fact of Envoy's visible
+behaviour after the case - whether it opened an upstream connection, the answers (status
+classes and the common codes), its close, how many requests reached the upstream.
 """
 
 from __future__ import annotations
 
 import atexit
 import ctypes
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from harness.config.proxy import ProxyConfig
-from harness.envoy.lane import EnvoyLane
+
+if TYPE_CHECKING:
+    from harness.envoy.lane import EnvoyLane
+    from harness.observation import Observation
+
+H1: Final = ProxyConfig(downstream="http1")
+H1_DIRECT: Final = ProxyConfig(downstream="http1", direct_response=True)
+# h2_capture_fuzz_test: HTTP/2 both sides, METADATA allowed on the HCM and on cluster_0.
+H2: Final = ProxyConfig(downstream="http2", upstream="http2", allow_metadata=True)
+# h2_capture_direct_response_fuzz_test has its own initialize(): no allow_metadata there.
+H2_DIRECT: Final = ProxyConfig(downstream="http2", upstream="http2", direct_response=True)
 
 _lanes: dict[str, EnvoyLane] = {}
 
@@ -21,10 +47,12 @@ def lane(name: str, config: ProxyConfig) -> EnvoyLane:
     """The process-wide lane called ``name`` (started on first use)."""
     found = _lanes.get(name)
     if found is None:
+        from harness.envoy.lane import EnvoyLane
+
         if not _lanes:
             atexit.register(stop_lanes)
             _at_c_exit()
-        found = _lanes[name] = EnvoyLane(config)
+        found = _lanes[name] = EnvoyLane(config, finish="input")
         found.start()
     return found
 
@@ -61,12 +89,75 @@ def stop_lanes() -> None:
     _lanes.clear()
 
 
+def _feedback(obs: Observation, connected: bool) -> int:
+    """Branches on what Envoy visibly did, so that new behaviour is new coverage (each
+    branch has its own statement: an empty one could be compiled away with its edge)."""
+    seen = 0
+    if connected:
+        seen += 1
+    for status in obs.statuses:
+        if status < 200:
+            seen += 2
+        elif status == 200:
+            seen += 3
+        elif status < 300:
+            seen += 4
+        elif status < 400:
+            seen += 5
+        elif status == 400:
+            seen += 6
+        elif status == 403 or status == 404:
+            seen += 7
+        elif status == 408 or status == 413 or status == 414:
+            seen += 8
+        elif status == 426 or status == 431:
+            seen += 9
+        elif status < 500:
+            seen += 10
+        elif status == 500:
+            seen += 11
+        elif status == 502:
+            seen += 12
+        elif status == 503:
+            seen += 13
+        elif status == 504:
+            seen += 14
+        else:
+            seen += 15
+    if len(obs.statuses) > 1:
+        seen += 16
+    if obs.closed:
+        seen += 17
+    requests = len(obs.upstream)
+    if requests == 1:
+        seen += 18
+    elif requests > 1:
+        seen += 19
+    if any(r.body for r in obs.upstream):
+        seen += 20
+    return seen
+
+
 def h1_capture(case: Any) -> None:
     """Replay a capture through Envoy to the scripted upstream (Envoy's h1_capture_fuzz_test)."""
-    lane("h1_capture", ProxyConfig(downstream="http1")).replay_capture(case, settle=False)
+    running = lane("h1_capture", H1)
+    _feedback(running.replay_capture(case, settle=False), running.upstream_connected)
 
 
 def h1_capture_direct_response(case: Any) -> None:
     """Replay a capture against a direct-response route (h1_capture_direct_response_fuzz_test)."""
-    config = ProxyConfig(downstream="http1", direct_response=True)
-    lane("h1_capture_direct_response", config).replay_capture(case, direct=True, settle=False)
+    running = lane("h1_capture_direct_response", H1_DIRECT)
+    _feedback(running.replay_capture(case, direct=True, settle=False), False)
+
+
+def h2_capture(case: Any) -> None:
+    """Replay an HTTP/2 capture through Envoy to the scripted upstream (h2_capture_fuzz_test)."""
+    running = lane("h2_capture", H2)
+    _feedback(running.replay_h2_capture(case, settle=False), running.upstream_connected)
+
+
+def h2_capture_direct_response(case: Any) -> None:
+    """Replay an HTTP/2 capture against a direct-response route
+    (h2_capture_direct_response_fuzz_test)."""
+    running = lane("h2_capture_direct_response", H2_DIRECT)
+    _feedback(running.replay_h2_capture(case, direct=True, settle=False), False)

@@ -9,9 +9,49 @@ Envoy is done or still busy - so a loaded machine slows the lane down but does n
 what it observes.
 
 ``replay_capture(case)`` plays a ``test.integration.CaptureFuzzTestCase`` with the semantics of
-Envoy's h1_fuzz.cc (events in order, stop once downstream is closed, ``*_recv_bytes`` are
-no-ops, the first upstream event waits ``upstream_wait`` for Envoy's upstream connection and
-ends the case if none comes; ``direct=True`` ignores upstream events).
+Envoy's h1_fuzz.cc, ``replay_h2_capture(case)`` a ``test.integration.H2CaptureFuzzTestCase``
+with those of h2_fuzz.cc: a fresh raw client, events in order, stop once the client is
+disconnected, ``*_recv_bytes`` are no-ops; over HTTP/2 the 24-byte preface goes before the
+first downstream event only (no SETTINGS added) and an event's frames are built by
+``h2_capture_event_bytes``. The first upstream event waits for Envoy's upstream connection
+and ends the case if none comes; an upstream connection Envoy closed ends it too;
+``direct=True`` ignores upstream events. At the end the upstream connection is closed (FIN),
+then the client.
+
+The barrier. Next to the proxy's listener the bootstrap has an echo listener, served by the
+same (single) worker thread. A byte sent to it comes back only once the worker has handled
+every event that was pending before it, in order: whatever the lane wrote to Envoy before -
+bytes, closes, connects - has been read and acted on. (The one ordering it does not give:
+bytes on a connection the worker has not accepted yet, since accepting is what registers the
+connection. So a replay's client is connected before a barrier - at the end of the previous
+case - and used once that barrier came back.) Uses:
+
+* Envoy's 10 ms wait for an upstream connection becomes "sync with the worker, then look":
+  Envoy opens its upstream connection (a non-blocking connect that loopback completes at once)
+  while handling the bytes that make it route a request, so after the barrier either the
+  connection is in the accept backlog or Envoy will not open one - only new input could make
+  it (no timer opens connections in this config). The answer is Envoy's timed wait's,
+  without waiting 10 ms for a connection that never comes (tests compare both on mutated
+  cases). Over 256 KiB of downstream bytes (Envoy may read them over several loop
+  iterations), or with ``upstream_wait_mode="timed"``, the lane waits up to 10 ms as Envoy.
+* ``finish`` says how much of a case Envoy has handled when a replay returns. ``"sync"`` (the
+  default): all of it, the closes included. ``"input"`` (the fuzz plane): every byte of the
+  case - a crash on the input is raised by this call, and the statuses read then are every
+  answer Envoy gave to those bytes (one that an upstream response sets off, such as a resumed
+  pipelined request's, may still be on its way); the closes are synced when the next input
+  starts, so Envoy handles them while the engine mutates: a crash there is blamed on this case
+  (``EnvoyCrash.data``) but raised by the next call. ``"async"``: no wait at all.
+
+Deviations from Envoy's fixture, each for speed and each inside the timing Envoy's own
+fixture allows:
+
+* A run of consecutive events of one side (no-op events between them aside) is written with
+  one send, after one "still connected?" check. Envoy's fixture writes them back to back
+  without waiting (its check in between sees a close only if Envoy closed on earlier bytes
+  within microseconds), and Envoy reads such writes in one go either way.
+* The client connects at the end of the previous case (Envoy sees a client that connects,
+  then sends a moment later) and closes with RST (SO_LINGER 0), not FIN, so that thousands of
+  cases a second do not leave as many sockets in TIME_WAIT.
 
 Envoy dying or hanging raises ``EnvoyCrash`` / ``EnvoyHang`` carrying the input, after the lane
 restarted Envoy, so the next input runs normally.
@@ -24,7 +64,8 @@ import re
 import socket
 import struct
 import time
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal
 
 from harness.config.proxy import CLUSTER, STAT_PREFIX, ProxyConfig, render_bootstrap
 from harness.envoy.downstream import H1Responses, H2Responses, count_simple_requests
@@ -46,8 +87,47 @@ _UP_RX = f"cluster.{CLUSTER}.upstream_cx_rx_bytes_total"
 _UP_TX = f"cluster.{CLUSTER}.upstream_cx_tx_bytes_total"
 _SETTLE_STATS = (_RQ_ACTIVE, _UPSTREAM_ACTIVE, _UPSTREAM_PENDING, _DOWN_RX, _UP_RX, _UP_TX)
 
-# Envoy's h1_fuzz.cc waits max_wait_ms_ = 10 ms for the upstream connection.
+# Envoy's h1_fuzz.cc / h2_fuzz.cc wait max_wait_ms_ = 10 ms for the upstream connection.
 ENVOY_UPSTREAM_WAIT = 0.010
+# Seconds an unresponsive Envoy gets to finish dying before it counts as hung.
+DYING_GRACE = 1.0
+BARRIER_LISTENER = "lane_barrier"
+# Below Envoy's 1 MiB per-connection read limit with room to spare: bytes up to this size
+# are read by the worker in one go, so the barrier orders after all of them.
+_BARRIER_MAX_BYTES = 256 * 1024
+
+UpstreamWaitMode = Literal["barrier", "timed"]
+Finish = Literal["sync", "input", "async"]
+_DOWN = "downstream"
+_UP = "upstream"
+
+
+def barrier_listener() -> dict[str, Any]:
+    """An echo listener on loopback (port 0): the lane's way to sync with Envoy's worker."""
+    return {
+        "name": BARRIER_LISTENER,
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+        "filter_chains": [
+            {
+                "filters": [
+                    {
+                        "name": "envoy.filters.network.echo",
+                        "typed_config": {
+                            "@type": "type.googleapis.com/envoy.extensions.filters.network"
+                            ".echo.v3.Echo"
+                        },
+                    }
+                ]
+            }
+        ],
+    }
+
+
+def lane_bootstrap(config: ProxyConfig, upstream_port: int) -> dict[str, Any]:
+    """The proxy's bootstrap (ephemeral ports) plus the lane's barrier listener."""
+    bootstrap = render_bootstrap(config, 0, upstream_port, 0)
+    bootstrap["static_resources"]["listeners"].append(barrier_listener())
+    return bootstrap
 
 
 def _without_generated_id(request: UpstreamRequest) -> UpstreamRequest:
@@ -60,39 +140,66 @@ def _without_generated_id(request: UpstreamRequest) -> UpstreamRequest:
 
 
 class _Downstream:
-    """One client connection and the parser of what Envoy writes on it."""
+    """One client connection and the parser of what Envoy writes on it.
 
-    def __init__(self, port: int, http2: bool, timeout: float) -> None:
+    The socket is non-blocking; every wait runs the fake upstream's loop, so the upstream
+    answers Envoy while the client waits for Envoy's answer.
+    """
+
+    def __init__(
+        self, sock: socket.socket, http2: bool, timeout: float, upstream: FakeUpstream
+    ) -> None:
         self.parser: H1Responses | H2Responses = H2Responses() if http2 else H1Responses()
         self.closed = False
         self.received = 0
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock.settimeout(timeout)
+        self.timeout = timeout
+        self.upstream = upstream
+        self.sock = sock
+        self._watched = False  # registered with the upstream's loop (on the first wait)
+
+    @staticmethod
+    def connect(port: int, timeout: float) -> socket.socket:
+        """A non-blocking client socket connected to Envoy's ``port``."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            self.sock.connect(("127.0.0.1", port))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.connect(("127.0.0.1", port))  # blocking: loopback completes it at once
+            sock.setblocking(False)
         except OSError:
-            self.sock.close()
+            sock.close()
             raise
+        return sock
 
     def send(self, data: bytes) -> bool:
+        """Write all of ``data``; False once Envoy closed or stopped reading for ``timeout``."""
         if self.closed:
             return False
-        try:
-            self.sock.sendall(data)
-        except (TimeoutError, OSError):
-            self.closed = True  # Envoy closed (EPIPE/ECONNRESET) or stopped reading
-            return False
+        view = memoryview(data)
+        deadline = 0.0
+        while view:
+            try:
+                view = view[self.sock.send(view) :]
+                continue
+            except BlockingIOError:
+                pass
+            except OSError:  # EPIPE/ECONNRESET: Envoy closed
+                self.closed = True
+                return False
+            # Envoy is not reading: take in its answers and let the upstream side move (Envoy
+            # may be waiting on either), then try again.
+            now = time.monotonic()
+            deadline = deadline or now + self.timeout
+            if now >= deadline or (not self._recv() and self.closed):
+                self.closed = True
+                return False
+            self.upstream.pump(0.001)
         return True
 
-    def read(self, timeout: float) -> bool:
-        """Read what arrives within ``timeout``; False when nothing did (or the peer closed)."""
-        if self.closed:
-            return False
+    def _recv(self) -> bool:
+        """Take what has arrived, without waiting; True when bytes came."""
         try:
-            self.sock.settimeout(timeout)
             data = self.sock.recv(65536)
-        except (TimeoutError, BlockingIOError):  # BlockingIOError: timeout 0, nothing there
+        except BlockingIOError:
             return False
         except OSError:
             data = b""
@@ -103,13 +210,34 @@ class _Downstream:
         self.parser.feed(data)
         return True
 
+    def read(self, timeout: float) -> bool:
+        """Read what arrives within ``timeout``; False when nothing did (or the peer closed)."""
+        if self.closed:
+            return False
+        if self._recv():
+            return True
+        if self.closed or timeout <= 0:
+            return False
+        deadline = time.monotonic() + timeout
+        sock = self.sock
+        if not self._watched:
+            self.upstream.watch(sock)
+            self._watched = True
+        while True:
+            if sock in self.upstream.pump(deadline - time.monotonic()):
+                return self._recv()
+            if time.monotonic() >= deadline:
+                return False
+
     def poll_closed(self) -> bool:
         """Take in whatever already arrived without waiting; True once Envoy has closed."""
-        while self.read(0.0):
+        while not self.closed and self._recv():
             pass
         return self.closed
 
     def close(self) -> None:
+        if self._watched:
+            self.upstream.unwatch(self.sock)
         # Abortive close (RST): thousands of inputs a second would otherwise leave as many
         # TIME_WAIT sockets and run the ephemeral ports out.
         with contextlib.suppress(OSError):
@@ -127,6 +255,44 @@ class _Downstream:
         if isinstance(parser, H2Responses):
             return self.closed or parser.goaway
         return self.closed or parser.close_announced
+
+
+class _Barrier:
+    """A connection to the echo listener: a byte sent comes back once the worker got to it."""
+
+    def __init__(self, port: int, timeout: float) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.timeout = timeout
+        self.pending = 0  # bytes sent and not yet echoed
+
+    def post(self) -> bool:
+        try:
+            self.sock.send(b".")
+        except OSError:
+            return False
+        self.pending += 1
+        return True
+
+    def wait(self, timeout: float) -> str:
+        """``ok`` once every byte came back, else ``timeout`` or ``broken`` (Envoy gone?)."""
+        if timeout != self.timeout:
+            self.sock.settimeout(timeout)
+            self.timeout = timeout
+        while self.pending > 0:
+            try:
+                data = self.sock.recv(256)
+            except TimeoutError:
+                return "timeout"
+            except OSError:
+                return "broken"
+            if not data:
+                return "broken"
+            self.pending -= len(data)
+        return "ok"
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 class _Exchange:
@@ -161,14 +327,24 @@ class EnvoyLane:
         quiet: float = 0.003,
         max_wait: float = 1.0,
         upstream_wait: float = ENVOY_UPSTREAM_WAIT,
+        upstream_wait_mode: UpstreamWaitMode = "barrier",
+        finish: Finish = "sync",
     ) -> None:
         self.config = config or ProxyConfig()
         self.quiet = quiet  # silence that ends an exchange Envoy may still be part-way through
         self.max_wait = max_wait  # longest wait for an answer Envoy owes us
         self.upstream_wait = upstream_wait
+        self.upstream_wait_mode = upstream_wait_mode
+        self.finish = finish  # what Envoy has handled when a replay returns (docstring)
         self.upstream: FakeUpstream | None = None
         self.process: EnvoyProcess | None = None
         self.restarts = 0
+        self._barrier: _Barrier | None = None
+        self._raw_left = False  # a replay's upstream connections wait to be closed
+        self._spare: socket.socket | None = None  # the next input's client, connected early
+        self._spare_accepted = False  # a barrier after its connect came back: Envoy has it
+        self._synced = False  # nothing was written to Envoy since the last barrier
+        self.upstream_connected = False  # the last replay got Envoy's upstream connection
         self._last: object = b""  # the previous input, blamed when Envoy is found dead later
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -177,22 +353,26 @@ class EnvoyLane:
         if self.process is not None:
             return
         self.upstream = FakeUpstream(self.config.upstream)
-        self.upstream.start()
-        bootstrap = render_bootstrap(self.config, 0, self.upstream.port, 0)
-        self.process = EnvoyProcess(bootstrap)
+        self.process = EnvoyProcess(lane_bootstrap(self.config, self.upstream.port))
         try:
             self.process.start()
+            self._barrier = _Barrier(self.process.listener_ports[BARRIER_LISTENER], self.max_wait)
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
+        self._close_spare()
+        if self._barrier is not None:
+            self._barrier.close()
+            self._barrier = None
         if self.process is not None:
             self.process.stop()
             self.process = None
         if self.upstream is not None:
             self.upstream.stop()
             self.upstream = None
+        self._raw_left = False
 
     def restart(self) -> None:
         self.stop()
@@ -207,6 +387,7 @@ class EnvoyLane:
         self.stop()
 
     def stats(self) -> dict[str, int]:
+        self._quiesce()
         return self._proc().stats()
 
     def _proc(self) -> EnvoyProcess:
@@ -245,6 +426,11 @@ class EnvoyLane:
             what = "the worker no longer answers on the listener"
         else:
             return
+        # An aborting Envoy stops answering while its crash handler writes the backtrace:
+        # give it a moment to exit, so a crash is not reported as a hang.
+        deadline = time.monotonic() + DYING_GRACE
+        while proc.exited() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
         self._check_alive(blame)
         self.restart()
         raise EnvoyHang(f"envoy stopped answering ({what})", blame)
@@ -252,32 +438,107 @@ class EnvoyLane:
     def _worker_answers(self) -> bool:
         """A request the worker answers itself (no host: 400), so no upstream is involved."""
         try:
-            probe = _Downstream(self._proc().listener_port, False, self.max_wait)
+            probe = socket.create_connection(("127.0.0.1", self._proc().listener_port), 1.0)
         except OSError:
             return False
         try:
+            probe.settimeout(self.max_wait)
             # Over HTTP/2-only listeners any bytes back (SETTINGS, GOAWAY) or a close will do.
-            probe.send(
+            probe.sendall(
                 b"GET / HTTP/1.1\r\n\r\n" if self.config.downstream != "http2" else H2_PREFACE
             )
-            return probe.read(self.max_wait) or probe.closed
+            probe.recv(1)  # bytes or b"" (closed): the worker handled the connection
+            return True
+        except OSError:  # timed out (or reset)
+            return False
         finally:
             probe.close()
 
-    def _connect(self, http2: bool, blame: object) -> _Downstream:
+    def _sync(self, blame: object) -> None:
+        """Return once Envoy's worker has handled everything sent to it so far.
+
+        A dead Envoy raises EnvoyCrash and a stuck one EnvoyHang (both blaming ``blame``).
+        """
+        for _attempt in (0, 1):
+            barrier = self._barrier
+            if barrier is None:
+                self._proc()
+                barrier = self._barrier
+                assert barrier is not None
+            if not barrier.pending and not barrier.post():
+                result = "broken"
+            else:
+                result = barrier.wait(self.max_wait)
+            if result == "ok":
+                self._synced = True
+                self._spare_accepted = self._spare is not None
+                return
+            self._check_alive(blame)  # raises when Envoy died
+            if result == "timeout":
+                self._check_responsive(blame)  # raises when Envoy hangs
+            # Envoy is fine but the barrier connection is not: sync again on a new one.
+            barrier.close()
+            port = self._proc().listener_ports[BARRIER_LISTENER]
+            try:
+                self._barrier = _Barrier(port, self.max_wait)
+            except OSError:
+                break
+        self.restart()
+        raise EnvoyHang("envoy does not echo on its barrier listener", blame)
+
+    def _quiesce(self) -> None:
+        """Finish what the previous input left: its barrier, its upstream connections."""
+        barrier = self._barrier
+        if barrier is not None and barrier.pending:
+            self._sync(self._last)
+        if self._raw_left:
+            self._raw_left = False
+            upstream = self._up()
+            upstream.sync()  # accept what Envoy opened late, so it is closed too
+            upstream.close_all()
+
+    def _connect(self, http2: bool, blame: object, accepted: bool = False) -> _Downstream:
+        """A client connection to Envoy's listener; ``accepted``: only once Envoy's worker
+        has accepted it (so that bytes sent on it are ordered before a later barrier)."""
         self._check_alive(self._last)
+        upstream = self._up()
+        if accepted and self._spare is None:
+            self._open_spare()
+        if accepted and self._spare is not None and not self._spare_accepted:
+            self._sync(self._last)
+        sock, self._spare = self._spare, None
+        if sock is not None:
+            return _Downstream(sock, http2, self.max_wait, upstream)
         try:
-            return _Downstream(self._proc().listener_port, http2, self.max_wait)
+            sock = _Downstream.connect(self._proc().listener_port, self.max_wait)
         except OSError:
             self._check_responsive(blame)
-        try:
-            return _Downstream(self._proc().listener_port, http2, self.max_wait)
-        except OSError as e:  # alive and ready, yet refusing connections
-            self.restart()
-            raise EnvoyHang(f"envoy refused the downstream connection: {e}", blame) from None
+            try:
+                sock = _Downstream.connect(self._proc().listener_port, self.max_wait)
+            except OSError as e:  # alive and ready, yet refusing connections
+                self.restart()
+                raise EnvoyHang(f"envoy refused the downstream connection: {e}", blame) from None
+        return _Downstream(sock, http2, self.max_wait, upstream)
 
-    def _use_mode(self, mode: str) -> FakeUpstream:
-        """Switch the upstream mode; pooled connections of the old mode are closed first."""
+    def _open_spare(self) -> None:
+        """Connect the next input's client now, so Envoy accepts it while the engine mutates
+        (Envoy sees a client that connects, then sends its bytes a moment later)."""
+        if self._spare is None and self.process is not None:
+            with contextlib.suppress(OSError):
+                self._spare = _Downstream.connect(self.process.listener_port, self.max_wait)
+                self._spare_accepted = False
+
+    def _close_spare(self) -> None:
+        if self._spare is not None:
+            with contextlib.suppress(OSError):
+                self._spare.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
+            self._spare.close()
+            self._spare = None
+
+    def _begin(self, mode: str) -> FakeUpstream:
+        """Start an input: the previous one finished; the upstream in ``mode``, emptied.
+        Switching mode closes pooled connections of the old mode first."""
+        self._quiesce()
         upstream = self._up()
         if upstream.mode != mode:
             upstream.drain()
@@ -294,13 +555,14 @@ class EnvoyLane:
 
     def observe(self, data: bytes) -> Observation:
         """Send ``data`` on a fresh connection; what Envoy answered and sent upstream."""
-        upstream = self._use_mode("ok")
+        upstream = self._begin("ok")
         http2 = self._is_http2(data)
         expected = None if http2 else count_simple_requests(data)
         down = self._connect(http2, data)
-        # Only inputs that may need the settle path pay for a stats baseline (~0.7 ms).
-        ex = _Exchange(down, upstream, True, data, None if expected is not None else self._base())
         try:
+            # Only inputs that may need the settle path pay for a stats baseline (~0.7 ms).
+            base = None if expected is not None else self._base()
+            ex = _Exchange(down, upstream, True, data, base)
             ex.sent_down = len(data) if down.send(data) else 0
             if expected is None or not self._await_answers(ex, expected):
                 self._settle(ex)
@@ -341,7 +603,7 @@ class EnvoyLane:
         After each ``quiet`` period without bytes, Envoy's stats decide (``_settled``). After
         announcing a close (``connection: close``, GOAWAY) Envoy sends nothing more but may
         hold the socket for its 1 s delayed-close timer: that is not waited for. Before
-        returning, the upstream thread catches up with what Envoy already sent it.
+        returning, the upstream side catches up with what Envoy already sent it.
         """
         try:
             self._settle_downstream(ex)
@@ -368,6 +630,7 @@ class EnvoyLane:
             except OSError:
                 self._check_responsive(ex.blame)
                 return
+            ex.upstream.sync()
             now["upstream.received"] = ex.upstream.received_total
             if self._settled(ex, now, previous):
                 # What Envoy wrote while the stats were fetched is in our socket already.
@@ -422,37 +685,148 @@ class EnvoyLane:
         ``settle=False`` returns right after the last event, as Envoy's fuzzer does (the
         statuses then hold only what had already arrived).
         """
-        upstream = self._use_mode("raw")
-        down = self._connect(False, case)
-        ex = _Exchange(down, upstream, False, case, self._base() if settle else None)
+        return self._replay(case, _h1_steps(case), False, direct, settle)
+
+    def replay_h2_capture(
+        self, case: Any, direct: bool = False, settle: bool = True
+    ) -> Observation:
+        """Play an H2CaptureFuzzTestCase as Envoy's h2_fuzz.cc replay does; what Envoy did."""
+        return self._replay(case, _h2_steps(case), True, direct, settle)
+
+    def _replay(
+        self,
+        case: Any,
+        steps: Iterable[tuple[str | None, bytes]],
+        http2: bool,
+        direct: bool,
+        settle: bool,
+    ) -> Observation:
+        upstream = self._begin("raw")
+        down = self._connect(http2, case, accepted=True)
         try:
-            for event in case.events:
-                if down.poll_closed():
-                    break
-                which = event.WhichOneof("event_selector")
-                if which == "downstream_send_bytes":
-                    if not down.send(event.downstream_send_bytes):
-                        break
-                    ex.sent_down += len(event.downstream_send_bytes)
-                elif which == "upstream_send_bytes" and not direct:
-                    if ex.conn is None:
-                        ex.conn = upstream.wait_connection(self.upstream_wait)
-                        if ex.conn is None:
-                            break  # Envoy did not connect upstream in time: the case ends
-                    if ex.conn.closed or not ex.conn.send(event.upstream_send_bytes):
-                        break
-                    ex.sent_up += len(event.upstream_send_bytes)
-                # downstream_recv_bytes / upstream_recv_bytes / unset: nothing happens
+            ex = _Exchange(down, upstream, False, case, self._base() if settle else None)
+            self.upstream_connected = False
+            sent = self._play(ex, steps, http2, direct)
+            self.upstream_connected = ex.conn is not None
             if settle:
                 self._settle(ex)
+            else:
+                if self.finish != "async" and not self._synced:
+                    self._sync(case)  # Envoy has handled every byte: all its answers are in
+                down.poll_closed()
+                upstream.sync()
             self._check_alive(case)
-            requests = upstream.requests()
-            sent = b"".join(e.downstream_send_bytes for e in case.events).lower()
-            if b"x-request-id" not in sent:
+            requests = upstream.requests(by_content=http2)
+            if requests and b"x-request-id" not in sent.lower():
                 requests = [_without_generated_id(r) for r in requests]
             return Observation(list(down.statuses), requests, down.envoy_closed)
         finally:
-            down.close()
-            # Leave no upstream connection pooled in Envoy for the next case to inherit.
-            upstream.drain()
-            self._last = case
+            self._end_replay(down, case)
+
+    def _play(
+        self, ex: _Exchange, steps: Iterable[tuple[str | None, bytes]], http2: bool, direct: bool
+    ) -> bytes:
+        """Write the events; returns the downstream bytes written.
+
+        A run of consecutive events of one side (no-op events in between) is written with one
+        send, after one check that the client (and for upstream bytes, Envoy's upstream
+        connection) is still connected; see the module docstring.
+        """
+        written: list[bytes] = []
+        preface = http2
+        current: str | None = None
+        chunks: list[bytes] = []
+        for side, data in steps:
+            if side == _DOWN:
+                if preface:  # h2_fuzz.cc: before the first downstream event only
+                    preface = False
+                    data = H2_PREFACE + data
+            elif side != _UP or direct:
+                continue  # *_recv_bytes, unset, or upstream bytes of a direct route
+            if side != current:
+                if chunks and not self._write(ex, current, chunks, written):
+                    return b"".join(written)
+                current, chunks = side, []
+            chunks.append(data)
+        if chunks:
+            self._write(ex, current, chunks, written)
+        return b"".join(written)
+
+    def _write(
+        self, ex: _Exchange, side: str | None, chunks: list[bytes], written: list[bytes]
+    ) -> bool:
+        """Write one run of events; False when the case ends here."""
+        down = ex.down
+        if down.poll_closed():
+            return False  # the client is disconnected: no further events
+        data = b"".join(chunks)
+        if side == _DOWN:
+            self._synced = False
+            if data and not down.send(data):
+                return False
+            ex.sent_down += len(data)
+            written.append(data)
+            return True
+        conn = ex.conn
+        if conn is None:
+            conn = ex.conn = self._await_upstream(ex)
+            if conn is None:
+                return False  # Envoy did not connect upstream: the case ends
+        else:
+            ex.upstream.pump(0)  # learn whether Envoy closed it
+        if conn.closed:
+            return False
+        self._synced = False
+        if data and not conn.send(data):
+            return False
+        ex.sent_up += len(data)
+        return True
+
+    def _await_upstream(self, ex: _Exchange) -> UpstreamConnection | None:
+        """Envoy's upstream connection for this case, or None when Envoy will not open one
+        within Envoy's ``upstream_wait`` (see the module docstring: the barrier)."""
+        upstream = ex.upstream
+        conn = upstream.take_connection()
+        if conn is not None:
+            return conn
+        if self.upstream_wait_mode == "barrier" and ex.sent_down <= _BARRIER_MAX_BYTES:
+            self._sync(ex.blame)
+            return upstream.take_connection()
+        return upstream.wait_connection(self.upstream_wait)
+
+    def _end_replay(self, down: _Downstream, case: Any) -> None:
+        """Envoy's cleanup: upstream connections closed (FIN), then the client (RST). The
+        next input's client connects, then the barrier goes: its echo, waited for now
+        (``finish="sync"``) or when the next input starts, tells that Envoy handled the
+        closes and accepted the new client."""
+        upstream = self.upstream
+        if upstream is not None:
+            for conn in upstream.connections():
+                with contextlib.suppress(OSError):
+                    conn.sock.shutdown(socket.SHUT_WR)
+            self._raw_left = True  # closed once Envoy has handled the FIN (and any late one)
+        down.close()
+        self._last = case
+        self._open_spare()
+        if self._barrier is not None:
+            self._barrier.post()  # a failure shows at the next sync
+        if self.finish == "sync":
+            self._quiesce()
+
+
+def _h1_steps(case: Any) -> Iterator[tuple[str | None, bytes]]:
+    for event in case.events:
+        which = event.WhichOneof("event_selector")
+        if which == "downstream_send_bytes":
+            yield _DOWN, event.downstream_send_bytes
+        elif which == "upstream_send_bytes":
+            yield _UP, event.upstream_send_bytes
+        else:
+            yield None, b""
+
+
+def _h2_steps(case: Any) -> Iterator[tuple[str | None, bytes]]:
+    from harness.codec.h2_frames import h2_capture_event_bytes
+
+    for event in case.events:
+        yield h2_capture_event_bytes(event)

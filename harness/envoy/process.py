@@ -104,7 +104,8 @@ class EnvoyProcess:
         self.log_level = log_level
         self.binary = envoy_binary()
         self.admin_port = 0
-        self.listener_port = 0
+        self.listener_port = 0  # the first listener's (the proxy's)
+        self.listener_ports: dict[str, int] = {}  # every listener's, by name
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: Path | None = None
         self._admin: http.client.HTTPConnection | None = None
@@ -159,10 +160,13 @@ class EnvoyProcess:
                 if text.strip():
                     self.admin_port = int(text.strip().rsplit(":", 1)[1])
             if self.admin_port and self.is_ready(timeout=0.5):
-                self.listener_port = self._listener_port()
+                self.listener_ports = self._listener_ports()
+                self.listener_port = self.listener_ports.get(
+                    self._first_listener(), next(iter(self.listener_ports.values()), 0)
+                )
                 return
             time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, 0.01)  # Envoy is up in ~0.1 s: poll finely
         raise UserError(f"Envoy did not become ready within {timeout:.0f} s")
 
     def stop(self, grace: float = 2.0) -> None:
@@ -186,6 +190,7 @@ class EnvoyProcess:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
         self.admin_port = self.listener_port = 0
+        self.listener_ports = {}
 
     def restart(self, timeout: float = 15.0) -> None:
         self.stop()
@@ -266,10 +271,16 @@ class EnvoyProcess:
             return False
         return status == 200
 
-    def _listener_port(self) -> int:
+    def _first_listener(self) -> str:
+        listeners = self.bootstrap.get("static_resources", {}).get("listeners") or [{}]
+        return str(listeners[0].get("name", ""))
+
+    def _listener_ports(self) -> dict[str, int]:
         _, body = self.admin_get("/listeners?format=json")
-        statuses = json.loads(body)["listener_statuses"]
-        return int(statuses[0]["local_address"]["socket_address"]["port_value"])
+        return {
+            str(status["name"]): int(status["local_address"]["socket_address"]["port_value"])
+            for status in json.loads(body)["listener_statuses"]
+        }
 
     def stats(self) -> dict[str, int]:
         """Counters and gauges by name (histograms left out)."""

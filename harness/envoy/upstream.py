@@ -1,10 +1,16 @@
-"""The fake upstream Envoy proxies to: 127.0.0.1, ephemeral port, one background thread.
+"""The fake upstream Envoy proxies to: 127.0.0.1, ephemeral port, driven by its caller.
 
 Two modes, fixed per connection when Envoy opens it:
 - ``ok``: parse every request Envoy sends (HTTP/1 here, HTTP/2 through ``h2``), record it and
   answer ``200`` with body ``ok``;
 - ``raw``: hand the connection to the caller (``wait_connection``), who writes scripted bytes
-  (capture replay); what Envoy sends is still parsed and recorded (HTTP/1) but never answered.
+  (capture replay); what Envoy sends is still parsed and recorded (HTTP/1, or HTTP/2 frames
+  read passively) but never answered.
+
+There is no thread: one epoll holds the listening socket, every upstream connection and the
+sockets the caller ``watch``-es (its client connection to Envoy). The caller runs ``pump``
+whenever it waits for anything, so what Envoy sends upstream is read and answered while the
+caller waits for Envoy's downstream answer - without a thread hand-off per input.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import selectors
 import socket
-import threading
+import time
 from collections import deque
 from typing import Any, Literal
 
@@ -23,6 +29,9 @@ Protocol = Literal["http1", "http2"]
 
 OK_RESPONSE = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
 _SOCKET_TIMEOUT = 2.0  # bounds the caller's writes on a connection Envoy stopped reading
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+_LISTEN = object()  # selector marks: the listening socket, a socket the caller watches
+_WATCHED = object()
 
 
 class _Record:
@@ -152,6 +161,101 @@ class H1RequestParser:
         return record, chunked, length
 
 
+class H2RequestParser:
+    """Passive reader of the HTTP/2 frames Envoy writes upstream (raw mode: nothing answers).
+
+    Records each stream's request (pseudo-headers :method and :path, the other fields kept),
+    counts DATA payload, and marks a stream complete on END_STREAM or RST_STREAM. It keeps no
+    state machine of its own, so scripted bytes written to Envoy cannot confuse it.
+    """
+
+    def __init__(self) -> None:
+        from hpack import Decoder
+
+        self._decoder: Any = Decoder()
+        self._decoder.max_allowed_table_size = 1 << 16
+        self._buf = b""
+        self._preface = True  # Envoy's client preface still to skip
+        self._block = b""
+        self._block_stream = 0
+        self._block_ends = False
+        self._streams: dict[int, _Record] = {}
+
+    def feed(self, data: bytes) -> tuple[list[_Record], int]:
+        """Consume ``data``; returns (requests whose headers arrived, requests completed)."""
+        buf = self._buf + data
+        if self._preface:
+            if len(buf) < len(_H2_PREFACE):
+                self._buf = buf
+                return [], 0
+            if buf.startswith(_H2_PREFACE):
+                buf = buf[len(_H2_PREFACE) :]
+            self._preface = False
+        started: list[_Record] = []
+        completed = 0
+        pos = 0
+        while len(buf) - pos >= 9:
+            length = int.from_bytes(buf[pos : pos + 3], "big")
+            if len(buf) - pos < 9 + length:
+                break
+            ftype, flags = buf[pos + 3], buf[pos + 4]
+            stream = int.from_bytes(buf[pos + 5 : pos + 9], "big") & 0x7FFFFFFF
+            payload = buf[pos + 9 : pos + 9 + length]
+            pos += 9 + length
+            completed += self._frame(ftype, flags, stream, payload, started)
+        self._buf = buf[pos:]
+        return started, completed
+
+    def _frame(
+        self, ftype: int, flags: int, stream: int, payload: bytes, started: list[_Record]
+    ) -> int:
+        if ftype == 0x1:  # HEADERS
+            if flags & 0x8 and payload:  # PADDED
+                payload = payload[1 : len(payload) - payload[0]]
+            if flags & 0x20:  # PRIORITY
+                payload = payload[5:]
+            self._block, self._block_stream = payload, stream
+            self._block_ends = bool(flags & 0x1)
+            return self._headers(started) if flags & 0x4 else 0
+        if ftype == 0x9:  # CONTINUATION
+            self._block += payload
+            return self._headers(started) if flags & 0x4 else 0
+        if ftype == 0x0:  # DATA
+            record = self._streams.get(stream)
+            if record is not None:
+                pad = payload[0] + 1 if flags & 0x8 and payload else 0
+                record.body += max(len(payload) - pad, 0)
+            return self._end(stream) if flags & 0x1 else 0
+        if ftype == 0x3:  # RST_STREAM
+            return self._end(stream)
+        return 0
+
+    def _headers(self, started: list[_Record]) -> int:
+        fields = [
+            (n.decode("latin-1"), v.decode("latin-1"))
+            for n, v in self._decoder.decode(self._block, raw=True)
+        ]
+        self._block = b""
+        stream = self._block_stream
+        if stream not in self._streams:  # else trailers: nothing new to record
+            pseudo = dict(f for f in fields if f[0].startswith(":"))
+            record = _Record(
+                pseudo.get(":method", ""),
+                pseudo.get(":path", ""),
+                [f for f in fields if f[0] not in (":method", ":path")],
+            )
+            self._streams[stream] = record
+            started.append(record)
+        return self._end(stream) if self._block_ends else 0
+
+    def _end(self, stream: int) -> int:
+        record = self._streams.get(stream)
+        if record is None or record.complete:
+            return 0
+        record.complete = True
+        return 1
+
+
 class UpstreamConnection:
     """One connection Envoy opened to the fake upstream."""
 
@@ -160,10 +264,14 @@ class UpstreamConnection:
         self.mode = mode
         self.closed = False  # Envoy closed it (or it failed)
         self.received = 0
-        self.h1: H1RequestParser | None = H1RequestParser() if protocol == "http1" else None
-        self.h2: Any = None
+        self.parser: H1RequestParser | H2RequestParser | None = None
+        self.h2: Any = None  # ok mode over HTTP/2: an h2 server connection that answers
         self.h2_streams: dict[int, _Record] = {}
-        if protocol == "http2":
+        if protocol == "http1":
+            self.parser = H1RequestParser()
+        elif mode == "raw":
+            self.parser = H2RequestParser()
+        else:
             import h2.config
             import h2.connection
 
@@ -197,39 +305,34 @@ class FakeUpstream:
         self._listen = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listen.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listen.bind(("127.0.0.1", 0))
-        self._listen.listen(64)
+        self._listen.listen(128)
+        self._listen.setblocking(False)
         self.port: int = self._listen.getsockname()[1]
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._cond = threading.Condition()
+        self._sel = selectors.DefaultSelector()
+        self._sel.register(self._listen, selectors.EVENT_READ, _LISTEN)
         self._records: list[_Record] = []
         self._connections: dict[socket.socket, UpstreamConnection] = {}
         self._raw_queue: deque[UpstreamConnection] = deque()
-        self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._closed = False
         self.errors: list[str] = []
         self.received_total = 0  # bytes read from Envoy on all connections, ever
-        self._sync_asked = 0  # sync() tickets handed out / acknowledged by the thread
-        self._sync_done = 0
+        self.accepted_total = 0  # connections Envoy opened, ever
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="fake-upstream", daemon=True)
-            self._thread.start()
+        """Nothing to start (no thread): kept so callers can treat it like a server."""
 
     def stop(self) -> None:
-        self._stopping = True
-        with contextlib.suppress(OSError):
-            self._wake_w.send(b"x")
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        if self._closed:
+            return
+        self._closed = True
         for conn in list(self._connections.values()):
             conn.sock.close()
         self._connections.clear()
-        for sock in (self._listen, self._wake_r, self._wake_w):
-            sock.close()
+        self._raw_queue.clear()
+        self._sel.close()
+        self._listen.close()
 
     def __enter__(self) -> FakeUpstream:
         self.start()
@@ -238,158 +341,167 @@ class FakeUpstream:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    # --- the event loop ----------------------------------------------------------------------
+
+    def watch(self, sock: socket.socket) -> None:
+        """Have ``pump`` also report when ``sock`` (a caller's socket) is readable."""
+        self._sel.register(sock, selectors.EVENT_READ, _WATCHED)
+
+    def unwatch(self, sock: socket.socket) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._sel.unregister(sock)
+
+    def pump(self, timeout: float = 0.0) -> list[Any]:
+        """Wait up to ``timeout`` for one round of events and serve the upstream side of them
+        (accept, read, parse, answer); returns the watched sockets that are readable."""
+        return self._serve(self._sel.select(timeout))
+
+    def sync(self, limit: int = 64) -> None:
+        """Serve whatever Envoy has already sent upstream, without waiting."""
+        for _ in range(limit):
+            events = self._sel.select(0)
+            if all(key.data is _WATCHED for key, _ in events):
+                return  # nothing (but the caller's own sockets) is ready
+            self._serve(events)
+
+    def _serve(self, events: list[tuple[selectors.SelectorKey, int]]) -> list[Any]:
+        ready: list[Any] = []
+        for key, _ in events:
+            data = key.data
+            if data is _WATCHED:
+                ready.append(key.fileobj)
+            elif data is _LISTEN:
+                self._accept()
+            else:
+                self._readable(data)
+        return ready
+
     # --- what the caller sees ----------------------------------------------------------------
 
     def requests(self, by_content: bool = False) -> list[UpstreamRequest]:
         """Recorded requests in arrival order, or sorted by content: for concurrent
         (HTTP/2) downstream streams, whose upstream order is a race inside Envoy."""
-        with self._cond:
-            records = list(self._records)
+        records = list(self._records)
         if by_content:
             records.sort(key=_content_key)
         return [r.freeze() for r in records]
 
     def clear(self) -> None:
         """Forget recorded requests and unclaimed raw connections (start of a new input)."""
-        with self._cond:
-            self._records.clear()
-            self._raw_queue.clear()
+        self._records.clear()
+        self._raw_queue.clear()
 
     def complete_count(self) -> int:
         """Requests received in full (answered, in ok mode)."""
-        with self._cond:
-            return sum(r.complete for r in self._records)
+        return sum(r.complete for r in self._records)
 
     def partial_count(self) -> int:
         """Requests whose head arrived but not yet all of their body."""
-        with self._cond:
-            return sum(not r.complete for r in self._records)
+        return sum(not r.complete for r in self._records)
 
     def idle(self) -> bool:
         """No request is part-way received."""
-        with self._cond:
-            return all(r.complete for r in self._records)
+        return all(r.complete for r in self._records)
 
     def connection_count(self) -> int:
-        with self._cond:
-            return len(self._connections)
+        return len(self._connections)
 
-    def sync(self, timeout: float = 0.5) -> bool:
-        """Wait until the thread has read whatever Envoy had written before this call."""
-        if self._thread is None:
-            return True
-        with self._cond:
-            self._sync_asked += 1
-            ticket = self._sync_asked
-        with contextlib.suppress(OSError):
-            self._wake_w.send(b"s")
-        with self._cond:
-            return self._cond.wait_for(lambda: self._sync_done >= ticket, timeout)
+    def connections(self) -> list[UpstreamConnection]:
+        return list(self._connections.values())
+
+    def take_connection(self) -> UpstreamConnection | None:
+        """The next raw connection Envoy has opened by now, if any (no waiting)."""
+        if not self._raw_queue:
+            self.pump(0)
+        return self._raw_queue.popleft() if self._raw_queue else None
 
     def wait_connection(self, timeout: float) -> UpstreamConnection | None:
         """The next connection Envoy opened in raw mode, waiting at most ``timeout`` seconds."""
-        with self._cond:
-            if not self._raw_queue:
-                self._cond.wait_for(lambda: bool(self._raw_queue), timeout)
-            return self._raw_queue.popleft() if self._raw_queue else None
+        deadline = time.monotonic() + timeout
+        while not self._raw_queue:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self.pump(remaining)
+        return self._raw_queue.popleft() if self._raw_queue else None
 
     def drain(self, timeout: float = 0.5) -> bool:
         """Half-close every connection and wait until Envoy has closed each (so none is pooled).
 
         True when all are gone within ``timeout``; the stragglers are then closed hard.
         """
-        with self._cond:
-            conns = list(self._connections.values())
-        for conn in conns:
+        for conn in list(self._connections.values()):
             with contextlib.suppress(OSError):
                 conn.sock.shutdown(socket.SHUT_WR)
-        with self._cond:
-            done = self._cond.wait_for(lambda: not self._connections, timeout)
-        if not done:
-            self._wake_w.send(b"k")  # the loop closes whatever is left
-            with self._cond:
-                self._cond.wait_for(lambda: not self._connections, 1.0)
-        return bool(done)
+        deadline = time.monotonic() + timeout
+        while self._connections:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.close_all()
+                return False
+            self.pump(remaining)
+        return True
 
-    # --- the background thread ---------------------------------------------------------------
+    def close_all(self) -> None:
+        """Close every upstream connection at once (no waiting for Envoy)."""
+        for conn in list(self._connections.values()):
+            self._drop(conn)
+        self._raw_queue.clear()
 
-    def _loop(self) -> None:
-        sel = selectors.DefaultSelector()
-        sel.register(self._listen, selectors.EVENT_READ, "listen")
-        sel.register(self._wake_r, selectors.EVENT_READ, "wake")
-        while not self._stopping:
-            acked = 0
-            for key, _ in sel.select(1.0):
-                if key.data == "listen":
-                    self._accept(sel)
-                elif key.data == "wake":
-                    wake = self._wake_r.recv(64)
-                    with self._cond:  # after recv: covers every ticket whose byte it took
-                        acked = self._sync_asked
-                    if b"k" in wake:
-                        for conn in list(self._connections.values()):
-                            self._drop(sel, conn)
-                else:
-                    self._readable(sel, key.data)
-            if acked:
-                # The round that took the wake byte saw every socket that was ready before it.
-                with self._cond:
-                    self._sync_done = acked
-                    self._cond.notify_all()
-        sel.close()
+    # --- events --------------------------------------------------------------------------------
 
-    def _accept(self, sel: selectors.BaseSelector) -> None:
-        try:
-            sock, _ = self._listen.accept()
-        except OSError:
-            return
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(_SOCKET_TIMEOUT)
-        conn = UpstreamConnection(sock, self.mode, self.protocol)
-        if conn.h2 is not None and conn.mode == "ok":
-            conn.send(conn.h2.data_to_send())
-        with self._cond:
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self._listen.accept()
+            except OSError:  # BlockingIOError: the backlog is empty
+                return
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(_SOCKET_TIMEOUT)
+            conn = UpstreamConnection(sock, self.mode, self.protocol)
+            if conn.h2 is not None:
+                conn.send(conn.h2.data_to_send())
             self._connections[sock] = conn
+            self.accepted_total += 1
             if conn.mode == "raw":
                 self._raw_queue.append(conn)
-            self._cond.notify_all()
-        sel.register(sock, selectors.EVENT_READ, conn)
+            self._sel.register(sock, selectors.EVENT_READ, conn)
 
-    def _drop(self, sel: selectors.BaseSelector, conn: UpstreamConnection) -> None:
+    def _drop(self, conn: UpstreamConnection) -> None:
         with contextlib.suppress(KeyError, ValueError):
-            sel.unregister(conn.sock)
+            self._sel.unregister(conn.sock)
         conn.closed = True
         conn.sock.close()
-        with self._cond:
-            self._connections.pop(conn.sock, None)
-            self._cond.notify_all()
+        self._connections.pop(conn.sock, None)
 
-    def _readable(self, sel: selectors.BaseSelector, conn: UpstreamConnection) -> None:
+    def _readable(self, conn: UpstreamConnection) -> None:
         try:
             data = conn.sock.recv(65536)
+        except (BlockingIOError, TimeoutError):
+            return
         except OSError:
             data = b""
         if not data:
-            self._drop(sel, conn)
+            self._drop(conn)
             return
         conn.received += len(data)
         self.received_total += len(data)
         try:
-            if conn.h1 is not None:
-                self._h1(conn, data)
-            elif conn.mode == "ok":
+            if conn.parser is not None:
+                self._parsed(conn, data)
+            elif conn.h2 is not None:
                 self._h2(conn, data)
-        except Exception as e:  # Envoy sent something we cannot parse: record, drop
+        except Exception as e:  # Envoy sent something we cannot parse: record it
             self.errors.append(f"{type(e).__name__}: {e}")
-            self._drop(sel, conn)
+            if conn.mode == "raw":
+                conn.parser = None  # the script still owns the connection: keep it open
+            else:
+                self._drop(conn)
 
-    def _h1(self, conn: UpstreamConnection, data: bytes) -> None:
-        assert conn.h1 is not None
-        started, completed = conn.h1.feed(data)
-        if started or completed:
-            with self._cond:
-                self._records.extend(started)
-                self._cond.notify_all()
+    def _parsed(self, conn: UpstreamConnection, data: bytes) -> None:
+        assert conn.parser is not None
+        started, completed = conn.parser.feed(data)
+        self._records.extend(started)
         if completed and conn.mode == "ok":
             conn.send(OK_RESPONSE * completed)
 
@@ -409,8 +521,7 @@ class FakeUpstream:
                     [f for f in fields if f[0] not in (":method", ":path")],
                 )
                 conn.h2_streams[event.stream_id] = started
-                with self._cond:
-                    self._records.append(started)
+                self._records.append(started)
             elif isinstance(event, h2.events.DataReceived):
                 record = conn.h2_streams.get(event.stream_id)
                 if record is not None:
@@ -419,9 +530,7 @@ class FakeUpstream:
             elif isinstance(event, h2.events.StreamEnded):
                 record = conn.h2_streams.pop(event.stream_id, None)
                 if record is not None:
-                    with self._cond:
-                        record.complete = True
-                        self._cond.notify_all()
+                    record.complete = True
                 # A RST_STREAM later in the same read may have closed the stream already.
                 with contextlib.suppress(h2.exceptions.StreamClosedError):
                     h2conn.send_headers(
