@@ -28,7 +28,14 @@ BENCHMARKS: dict[str, Callable[[Report], None]] = {
     "exec": engine.exec_per_sec,
     "mutator": engine.mutator_coverage,
 }
-AREA_MODULES = ("bench_http1", "bench_http2", "bench_envoy", "bench_minimize")
+AREA_MODULES = (
+    "bench_http1",
+    "bench_http2",
+    "bench_envoy",
+    "bench_model",
+    "bench_agreement",
+    "bench_minimize",
+)
 
 
 def _machine() -> str:

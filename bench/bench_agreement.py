@@ -14,14 +14,14 @@ from __future__ import annotations
 import argparse
 import random
 import time
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bench.report import Report
 from harness.config.proxy import ProxyConfig
 from harness.envoy.lane import EnvoyLane
-from harness.model import predict
+from harness.model import predict, speaks_http2
+from harness.model.differential import warm_pool
 from harness.observation import Observation, diff
 
 # Tokens the generator splices in (what libFuzzer's dictionary would hold for HTTP/1).
@@ -74,6 +74,8 @@ def compare(lane: EnvoyLane, config: ProxyConfig, inputs: Iterable[tuple[str, by
     tally = Tally()
     for name, data in inputs:
         model = predict(data, config)
+        if speaks_http2(data, config):
+            warm_pool(lane)  # the pool state the HTTP/2 model assumes (see differential.py)
         envoy = lane.observe(data)
         tally.total += 1
         paths = [p for p in diff(model, envoy) if p != "closed"]
@@ -101,7 +103,6 @@ def suites(generated: int) -> list[tuple[str, str, ProxyConfig, list[tuple[str, 
     ]
     try:
         import harness.model.http2  # noqa: F401
-
         from bench.agreement import http2_cases
     except ImportError:
         return rows
@@ -128,7 +129,7 @@ def measure(generated: int) -> list[tuple[str, Tally, float]]:
 
 def run(report: Report, generated: int = 300) -> None:
     results = measure(generated)
-    rows = []
+    rows: list[tuple[object, ...]] = []
     total = agree = 0
     for title, tally, _ in results:
         total += tally.total
@@ -146,12 +147,16 @@ def run(report: Report, generated: int = 300) -> None:
         "given to the model (harness.model.predict) under the same ProxyConfig. Remaining "
         "divergences and their causes: docs/divergences.md.",
     )
-    fields = Counter(f for _, tally, _ in results for _, f, _, _ in tally.divergences)
-    if fields:
+    listed = [
+        (title, name, field)
+        for title, tally, _ in results
+        for name, field, _, _ in tally.divergences
+    ]
+    if listed:
         report.table(
-            "Divergences by first differing field",
-            ["field", "inputs"],
-            sorted(fields.items(), key=lambda kv: -kv[1]),
+            "Divergences in this run (causes: docs/divergences.md)",
+            ["inputs", "case", "first differing field"],
+            listed,
         )
 
 

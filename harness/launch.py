@@ -286,7 +286,8 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
         try:
             next_promote = 0.0
             while proc.poll() is None:
-                time.sleep(0.2)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(0.2)  # returns as soon as the engine exits
                 now = time.monotonic()
                 if now >= next_promote:
                     promoted = promote_staged(staging, work_corpus)

@@ -98,6 +98,11 @@ def _metadata(flags: int, stream: int, metadata: Any) -> bytes:
     return http2.build_frame(http2.METADATA, flags & 0xFF, _sid(stream), block)
 
 
+def get_request_frame(stream: int, host: str, path: str) -> bytes:
+    """A complete GET as Envoy's ``request`` test frame writes it (END_STREAM|END_HEADERS)."""
+    return _request(stream, host, path, hpack.METHOD_GET, 0x05)
+
+
 def h2_test_frame_bytes(frame: Any) -> bytes:
     """The bytes Envoy's h2_fuzz.cc ``sendFrame`` writes for one ``H2TestFrame``."""
     kind = frame.WhichOneof("frame_type")

@@ -25,6 +25,7 @@ from harness.codec.http1 import (
     normalize,
     split_absolute_url,
 )
+from harness.util.http import is_grpc_content_type
 
 # Headers Envoy does not forward (hop-by-hop) or regenerates when it encodes upstream.
 # ``content-length`` stays in Envoy's header map and is written where it stands.
@@ -195,7 +196,9 @@ def observe(data: bytes, options: Options = DEFAULT_OPTIONS, direct: bool = Fals
                     result.statuses.pop()  # a rejection comes before the 100-continue
                     result.details.pop()
                 # A gRPC client gets a local reply as a 200 carrying grpc-status.
-                result.statuses.append(200 if _is_grpc(hmap) else int(status))
+                result.statuses.append(
+                    200 if is_grpc_content_type(hmap.get(b"content-type", b"")) else int(status)
+                )
                 result.details.append(str(details))
                 if status == 400 or not complete or _closes(ev, hmap):
                     result.closed = True
@@ -229,13 +232,6 @@ def _closes(head: RequestHead, hmap: dict[bytes, bytes]) -> bool:
     if head.version != b"HTTP/1.1":
         return b"keep-alive" not in conn
     return b"close" in conn or b"close" in _tokens(hmap.get(b"proxy-connection", b""))
-
-
-def _is_grpc(hmap: dict[bytes, bytes]) -> bool:
-    """Grpc::Common::isGrpcRequestHeaders as observed: the content-type is exactly
-    ``application/grpc`` or starts with ``application/grpc+`` (case-sensitive)."""
-    content_type = hmap.get(b"content-type", b"")
-    return content_type == b"application/grpc" or content_type.startswith(b"application/grpc+")
 
 
 def _tokens(value: bytes) -> set[bytes]:

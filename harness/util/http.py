@@ -223,6 +223,12 @@ def extract_host_path_from_uri(uri: bytes) -> tuple[bytes, bytes]:
     return host, path
 
 
+def is_grpc_content_type(content_type: bytes) -> bool:
+    """Grpc::Common::hasGrpcContentType as Envoy 1.40 behaves: exactly ``application/grpc``
+    or ``application/grpc+<subtype>`` (case-sensitive; ``;params`` does not count)."""
+    return content_type == b"application/grpc" or content_type.startswith(b"application/grpc+")
+
+
 def simple_atoi_u64(text: bytes) -> int | None:
     """absl::SimpleAtoi into uint64: ASCII whitespace around, optional '+', decimal only."""
     s = text.strip(WHITESPACE)

@@ -1,0 +1,661 @@
+"""Hand-written HTTP/2 edge cases for the model-vs-Envoy agreement figure.
+
+Each case is the raw bytes one client sends on a fresh HTTP/2 connection (preface and frames;
+then the client stops writing and waits), at ``ProxyConfig(downstream="http2")``. Header
+blocks are HPACK literals without indexing (``block``), so any name or value can be written,
+invalid ones included; ``indexed_block`` uses hpack's encoder where dynamic-table state is the
+point. Each case is one edge: request shapes and bodies, what the connection manager does to
+headers, invalid messages, and frame-level behaviour (flow control, floods, padding,
+CONTINUATION, stream ids, SETTINGS, GOAWAY, RST_STREAM).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hpack import Encoder
+
+from harness.codec import http2
+from harness.codec.hpack import encode_integer
+
+PREFACE = http2.PREFACE
+
+Header = tuple[str | bytes, str | bytes]
+
+
+def _b(text: str | bytes) -> bytes:
+    return text.encode("latin-1") if isinstance(text, str) else text
+
+
+def literal(name: str | bytes, value: str | bytes) -> bytes:
+    """HPACK literal without indexing, new name, raw strings (RFC 7541 §6.2.2)."""
+    n, v = _b(name), _b(value)
+    return b"\x00" + encode_integer(len(n), 7) + n + encode_integer(len(v), 7) + v
+
+
+def block(headers: Iterable[Header]) -> bytes:
+    return b"".join(literal(n, v) for n, v in headers)
+
+
+def frame(type_: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
+    return http2.build_frame(type_, flags, stream_id, payload)
+
+
+def settings(*pairs: tuple[int, int], ack: bool = False) -> bytes:
+    payload = b"".join(k.to_bytes(2, "big") + v.to_bytes(4, "big") for k, v in pairs)
+    return frame(http2.SETTINGS, http2.FLAG_ACK if ack else 0, 0, payload)
+
+
+def request_headers(
+    method: str | None = "GET",
+    path: str | None = "/",
+    authority: str | None = "host",
+    scheme: str | None = "http",
+    extra: Iterable[Header] = (),
+) -> list[Header]:
+    """A request's header list; ``None`` leaves that pseudo-header out."""
+    out: list[Header] = []
+    for name, value in ((":method", method), (":scheme", scheme), (":authority", authority)):
+        if value is not None:
+            out.append((name, value))
+    if path is not None:
+        out.append((":path", path))
+    return out + list(extra)
+
+
+def headers(
+    stream_id: int,
+    header_list: Iterable[Header],
+    end_stream: bool = True,
+    end_headers: bool = True,
+) -> bytes:
+    flags = (http2.FLAG_END_STREAM if end_stream else 0) | (
+        http2.FLAG_END_HEADERS if end_headers else 0
+    )
+    return frame(http2.HEADERS, flags, stream_id, block(header_list))
+
+
+def data(stream_id: int, body: bytes, end_stream: bool = False) -> bytes:
+    return frame(http2.DATA, http2.FLAG_END_STREAM if end_stream else 0, stream_id, body)
+
+
+def start(*pairs: tuple[int, int]) -> bytes:
+    """The client preface and its SETTINGS (empty unless ``pairs``)."""
+    return PREFACE + settings(*pairs)
+
+
+def get(stream_id: int = 1, *, end_stream: bool = True, **fields: object) -> bytes:
+    """One HEADERS frame with a whole request (``fields`` as ``request_headers``)."""
+    return headers(stream_id, request_headers(**fields), end_stream=end_stream)  # type: ignore[arg-type]
+
+
+def post(stream_id: int, body: bytes, *, length: bool = True, path: str = "/") -> bytes:
+    extra = [("content-length", str(len(body)))] if length else []
+    return get(stream_id, method="POST", path=path, extra=extra, end_stream=False) + data(
+        stream_id, body, end_stream=True
+    )
+
+
+def rst_stream(stream_id: int, code: int = 8) -> bytes:
+    return frame(http2.RST_STREAM, 0, stream_id, code.to_bytes(4, "big"))
+
+
+def goaway(last_stream_id: int = 0, code: int = 0) -> bytes:
+    return frame(http2.GOAWAY, 0, 0, last_stream_id.to_bytes(4, "big") + code.to_bytes(4, "big"))
+
+
+def window_update(stream_id: int, increment: int) -> bytes:
+    return frame(http2.WINDOW_UPDATE, 0, stream_id, increment.to_bytes(4, "big"))
+
+
+def ping(opaque: bytes = b"12345678", ack: bool = False) -> bytes:
+    return frame(http2.PING, http2.FLAG_ACK if ack else 0, 0, opaque)
+
+
+def priority(stream_id: int, depends_on: int = 0, weight: int = 15) -> bytes:
+    return frame(http2.PRIORITY, 0, stream_id, depends_on.to_bytes(4, "big") + bytes([weight]))
+
+
+def indexed_block(encoder: Encoder, header_list: list[tuple[str, str]]) -> bytes:
+    """A block from hpack's encoder (incremental indexing, Huffman): the dynamic table counts."""
+    return encoder.encode(header_list)
+
+
+def _dynamic_table_requests() -> bytes:
+    enc = Encoder()
+    first = indexed_block(enc, request_headers(path="/one", extra=[("x-token", "abc")]))  # type: ignore[arg-type]
+    second = indexed_block(enc, request_headers(path="/two", extra=[("x-token", "abc")]))  # type: ignore[arg-type]
+    return start() + frame(http2.HEADERS, 0x5, 1, first) + frame(http2.HEADERS, 0x5, 3, second)
+
+
+def _split_block(stream_id: int, header_list: list[Header], size: int = 16384) -> bytes:
+    """A whole request (END_STREAM) in HEADERS + CONTINUATION frames of ``size`` bytes."""
+    raw = block(header_list)
+    parts = [raw[i : i + size] for i in range(0, len(raw), size)]
+    out = frame(http2.HEADERS, http2.FLAG_END_STREAM, stream_id, parts[0])
+    for i, part in enumerate(parts[1:], 2):
+        flags = http2.FLAG_END_HEADERS if i == len(parts) else 0
+        out += frame(http2.CONTINUATION, flags, stream_id, part)
+    return out
+
+
+def _padded(type_: int, stream_id: int, flags: int, payload: bytes, pad: int) -> bytes:
+    return frame(type_, flags | http2.FLAG_PADDED, stream_id, bytes([pad]) + payload + b"\0" * pad)
+
+
+_GET = request_headers()
+_POST_CL5 = request_headers(method="POST", extra=[("content-length", "5")])
+
+CASES: list[tuple[str, bytes]] = [
+    # --- request shapes and bodies -------------------------------------------------------------
+    ("get", start() + get()),
+    ("get_path_query", start() + get(path="/a/b?c=d&e=f")),
+    ("head", start() + get(method="HEAD")),
+    ("options_star", start() + get(method="OPTIONS", path="*")),
+    ("delete_no_body", start() + get(method="DELETE", path="/item/7")),
+    ("post_empty_end_at_headers", start() + get(method="POST")),
+    ("post_content_length", start() + post(1, b"hello")),
+    ("post_no_content_length_chunked", start() + post(1, b"hello", length=False)),
+    (
+        "post_two_data_frames",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + data(1, b"abc")
+        + data(1, b"defg", end_stream=True),
+    ),
+    (
+        "post_empty_data_end",
+        start() + get(1, method="POST", end_stream=False) + data(1, b"", end_stream=True),
+    ),
+    ("post_body_unfinished", start() + headers(1, _POST_CL5, end_stream=False) + data(1, b"he")),
+    ("post_headers_only_unfinished", start() + headers(1, _POST_CL5, end_stream=False)),
+    (
+        "content_length_too_small",
+        start()
+        + headers(1, _POST_CL5, end_stream=False)
+        + data(1, b"hello world", end_stream=True),
+    ),
+    (
+        "content_length_too_large",
+        start() + headers(1, _POST_CL5, end_stream=False) + data(1, b"hi", end_stream=True),
+    ),
+    ("content_length_nonzero_get_end", start() + get(extra=[("content-length", "4")])),
+    ("content_length_invalid", start() + get(method="POST", extra=[("content-length", "abc")])),
+    (
+        "content_length_two_values",
+        start() + get(method="POST", extra=[("content-length", "0"), ("content-length", "0")]),
+    ),
+    (
+        "trailers",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + data(1, b"body")
+        + headers(1, [("x-trailer", "t")], end_stream=True),
+    ),
+    (
+        "trailers_without_end_stream",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + data(1, b"body")
+        + headers(1, [("x-trailer", "t")], end_stream=False),
+    ),
+    (
+        "trailers_with_pseudo_header",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + headers(1, [(":path", "/x")], end_stream=True),
+    ),
+    ("two_streams", start() + get(1, path="/a") + get(3, path="/b")),
+    (
+        "three_streams_mixed",
+        start()
+        + get(1, path="/a")
+        + post(3, b"xyz", path="/b")
+        + get(5, path="/c", extra=[("te", "gzip")]),
+    ),
+    (
+        "streams_interleaved_bodies",
+        start()
+        + get(1, method="POST", path="/a", end_stream=False)
+        + get(3, method="POST", path="/b", end_stream=False)
+        + data(1, b"11")
+        + data(3, b"333")
+        + data(1, b"1", end_stream=True)
+        + data(3, b"", end_stream=True),
+    ),
+    ("dynamic_table_two_requests", _dynamic_table_requests()),
+    # --- pseudo-headers and the HTTP/2 -> HTTP/1 conversion ------------------------------------
+    ("missing_authority", start() + get(authority=None)),
+    ("missing_authority_host_header", start() + get(authority=None, extra=[("host", "h1")])),
+    ("authority_and_host", start() + get(extra=[("host", "other")])),
+    ("missing_path", start() + get(path=None)),
+    ("missing_method", start() + get(method=None)),
+    ("missing_scheme", start() + get(scheme=None)),
+    ("scheme_https", start() + get(scheme="https")),
+    ("empty_path", start() + get(path="")),
+    ("path_without_slash", start() + get(path="abc")),
+    ("path_absolute_url", start() + get(path="http://other/x")),
+    ("path_dot_segments", start() + get(path="/a/../b/./c")),
+    ("path_fragment", start() + get(path="/a#frag")),
+    ("path_percent_and_slashes", start() + get(path="//a%2Fb//c")),
+    ("unknown_pseudo_header", start() + get(extra=[(":foo", "bar")])),
+    (
+        "pseudo_after_regular",
+        start()
+        + headers(
+            1,
+            [
+                (":method", "GET"),
+                (":scheme", "http"),
+                ("x", "y"),
+                (":path", "/"),
+                (":authority", "host"),
+            ],
+        ),
+    ),
+    ("duplicate_path", start() + get(extra=[(":path", "/again")])),
+    ("status_in_request", start() + get(extra=[(":status", "200")])),
+    (
+        "connect",
+        start()
+        + headers(1, [(":method", "CONNECT"), (":authority", "host:443")], end_stream=False),
+    ),
+    ("connect_with_path", start() + get(method="CONNECT", authority="host:443", end_stream=False)),
+    (
+        "extended_connect_websocket",
+        start() + get(method="CONNECT", extra=[(":protocol", "websocket")], end_stream=False),
+    ),
+    ("lowercase_method", start() + get(method="get")),
+    ("custom_method", start() + get(method="PURGE")),
+    ("authority_with_userinfo", start() + get(authority="user@host")),
+    ("authority_with_port", start() + get(authority="host:8080")),
+    ("authority_invalid_char", start() + get(authority="ho st")),
+    ("cookies_joined", start() + get(extra=[("cookie", "a=1"), ("x", "y"), ("cookie", "b=2")])),
+    # --- ordinary headers ----------------------------------------------------------------------
+    ("uppercase_name", start() + get(extra=[("X-Upper", "1")])),
+    ("connection_header", start() + get(extra=[("connection", "close")])),
+    ("keep_alive_header", start() + get(extra=[("keep-alive", "timeout=5")])),
+    ("proxy_connection_header", start() + get(extra=[("proxy-connection", "keep-alive")])),
+    (
+        "transfer_encoding_header",
+        start() + get(method="POST", extra=[("transfer-encoding", "chunked")]),
+    ),
+    ("upgrade_header", start() + get(extra=[("upgrade", "websocket")])),
+    ("te_trailers", start() + get(extra=[("te", "trailers")])),
+    ("te_gzip", start() + get(extra=[("te", "gzip")])),
+    ("te_trailers_mixed", start() + get(extra=[("te", "trailers, deflate")])),
+    (
+        "expect_100_continue",
+        start()
+        + headers(
+            1,
+            request_headers(
+                method="POST", extra=[("expect", "100-continue"), ("content-length", "2")]
+            ),
+            end_stream=False,
+        )
+        + data(1, b"ok", end_stream=True),
+    ),
+    (
+        "grpc_content_type",
+        start()
+        + get(method="POST", path="/svc/Method", extra=[("content-type", "application/grpc")]),
+    ),
+    ("value_with_nul", start() + get(extra=[("x-bad", "a\x00b")])),
+    ("value_with_crlf", start() + get(extra=[("x-bad", "a\r\nb: c")])),
+    ("value_leading_space", start() + get(extra=[("x-space", " padded ")])),
+    ("name_with_space", start() + get(extra=[("x bad", "1")])),
+    ("empty_header_name", start() + get(extra=[("", "v")])),
+    ("header_with_underscore", start() + get(extra=[("x_under", "1")])),
+    ("empty_header_value", start() + get(extra=[("x-empty", "")])),
+    (
+        "internal_envoy_headers",
+        start()
+        + get(
+            extra=[
+                ("x-envoy-internal", "true"),
+                ("x-envoy-retry-on", "5xx"),
+                ("x-envoy-original-path", "/o"),
+                ("x-envoy-expected-rq-timeout-ms", "1"),
+            ]
+        ),
+    ),
+    (
+        "client_request_id_and_proto",
+        start() + get(extra=[("x-request-id", "my-id"), ("x-forwarded-proto", "https")]),
+    ),
+    ("x_forwarded_for", start() + get(extra=[("x-forwarded-for", "1.2.3.4")])),
+    ("headers_100", start() + get(extra=[(f"x-h{i}", "v") for i in range(96)])),
+    ("headers_101", start() + get(extra=[(f"x-h{i}", "v") for i in range(97)])),
+    ("headers_frame_over_16k", start() + get(extra=[("x-big", "a" * 17000)])),
+    (
+        "headers_59k_in_continuations",
+        start() + _split_block(1, request_headers(extra=[("x-big", "a" * 59 * 1024)])),
+    ),
+    (
+        "headers_61k_in_continuations",
+        start() + _split_block(1, request_headers(extra=[("x-big", "a" * 61 * 1024)])),
+    ),
+    ("cookies_count_as_headers", start() + get(extra=[("cookie", f"c{i}=1") for i in range(97)])),
+    # --- frames ---------------------------------------------------------------------------------
+    ("no_client_settings", PREFACE + get()),
+    ("bad_preface", b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n" + settings() + get()),
+    ("http1_on_h2_listener", b"GET / HTTP/1.1\r\nhost: x\r\n\r\n"),
+    ("settings_ack_first", PREFACE + settings(ack=True) + settings() + get()),
+    ("settings_unknown_id", start((0x99, 7)) + get()),
+    ("settings_window_too_big", start((http2.SETTINGS_INITIAL_WINDOW_SIZE, 1 << 31)) + get()),
+    ("settings_frame_size_too_small", start((http2.SETTINGS_MAX_FRAME_SIZE, 100)) + get()),
+    ("settings_enable_push_2", start((http2.SETTINGS_ENABLE_PUSH, 2)) + get()),
+    ("settings_header_table_zero", start((http2.SETTINGS_HEADER_TABLE_SIZE, 0)) + get()),
+    ("settings_bad_length", PREFACE + frame(http2.SETTINGS, 0, 0, b"\0\0\0") + get()),
+    ("settings_on_stream", PREFACE + frame(http2.SETTINGS, 0, 1, b"") + get()),
+    ("priority_frames", start() + priority(1) + priority(3, 1) + get(1)),
+    ("priority_self_dependency", start() + priority(1, 1) + get(1)),
+    (
+        "headers_with_priority",
+        start() + frame(http2.HEADERS, 0x25, 1, (3).to_bytes(4, "big") + b"\x10" + block(_GET)),
+    ),
+    (
+        "window_updates",
+        start()
+        + window_update(0, 1000)
+        + get(1, end_stream=False)
+        + window_update(1, 1000)
+        + data(1, b"", end_stream=True),
+    ),
+    ("window_update_zero_connection", start() + window_update(0, 0) + get()),
+    ("window_update_zero_stream", start() + get(1, end_stream=False) + window_update(1, 0)),
+    ("window_update_overflow", start() + window_update(0, (1 << 31) - 1) + get()),
+    ("window_update_flood", start() + get(1, end_stream=False) + window_update(1, 1) * 20),
+    (
+        "rst_stream_mid_body",
+        start() + headers(1, _POST_CL5, end_stream=False) + data(1, b"he") + rst_stream(1),
+    ),
+    (
+        "rst_stream_then_new_stream",
+        start() + get(1, end_stream=False) + rst_stream(1, 0) + get(3, path="/after"),
+    ),
+    ("rst_stream_idle", start() + rst_stream(1) + get(3)),
+    ("goaway_odd_last_stream_id", start() + get() + goaway(1)),
+    ("goaway_after_request", start() + get() + goaway(0)),
+    ("goaway_even_last_stream_id", start() + get() + goaway(2)),
+    ("goaway_too_short", start() + get() + frame(http2.GOAWAY, 0, 0, b"\0\0\0\0")),
+    ("goaway_on_stream", start() + get() + frame(http2.GOAWAY, 0, 1, bytes(8))),
+    ("goaway_before_request", start() + goaway() + get()),
+    ("ping", start() + ping() + get()),
+    ("ping_ack_unsolicited", start() + ping(ack=True) + get()),
+    ("ping_on_stream", start() + frame(http2.PING, 0, 1, b"12345678") + get(3)),
+    ("ping_flood", start() + ping() * 1200 + get()),
+    (
+        "padded_headers_and_data",
+        start()
+        + _padded(http2.HEADERS, 1, http2.FLAG_END_HEADERS, block(_POST_CL5), 7)
+        + _padded(http2.DATA, 1, http2.FLAG_END_STREAM, b"hello", 10),
+    ),
+    (
+        "data_padding_too_long",
+        start() + get(1, end_stream=False) + frame(http2.DATA, http2.FLAG_PADDED, 1, b"\x09abc"),
+    ),
+    (
+        "data_padded_on_idle_stream",
+        start() + frame(http2.DATA, http2.FLAG_PADDED, 1, b"\x09abc") + get(3),
+    ),
+    ("headers_padding_too_long", start() + frame(http2.HEADERS, 0xD, 1, b"\xff" + block(_GET))),
+    (
+        "continuation",
+        start()
+        + frame(http2.HEADERS, http2.FLAG_END_STREAM, 1, block(_GET)[:7])
+        + frame(http2.CONTINUATION, http2.FLAG_END_HEADERS, 1, block(_GET)[7:]),
+    ),
+    (
+        "continuation_interrupted",
+        start()
+        + frame(http2.HEADERS, http2.FLAG_END_STREAM, 1, block(_GET)[:7])
+        + ping()
+        + frame(http2.CONTINUATION, http2.FLAG_END_HEADERS, 1, block(_GET)[7:]),
+    ),
+    (
+        "continuation_without_headers",
+        start() + frame(http2.CONTINUATION, http2.FLAG_END_HEADERS, 1, block(_GET)) + get(3),
+    ),
+    (
+        "headers_unfinished_block",
+        start() + frame(http2.HEADERS, http2.FLAG_END_STREAM, 1, block(_GET)),
+    ),
+    ("stream_id_reuse", start() + get(1, path="/first") + get(1, path="/second")),
+    ("stream_id_decreasing", start() + get(5, path="/five") + get(3, path="/three")),
+    ("even_stream_id", start() + get(2)),
+    ("headers_stream_zero", start() + get(0)),
+    ("data_stream_zero", start() + data(0, b"x") + get()),
+    ("data_idle_stream", start() + data(1, b"x", end_stream=True) + get(3)),
+    ("data_after_end_stream", start() + get(1) + data(1, b"late")),
+    ("empty_data_flood", start() + get(1, method="POST", end_stream=False) + data(1, b"") * 3),
+    (
+        "one_empty_data_frame",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + data(1, b"")
+        + data(1, b"x", end_stream=True),
+    ),
+    (
+        "frame_too_large",
+        start() + get(1, method="POST", end_stream=False) + data(1, b"a" * 16385, end_stream=True),
+    ),
+    ("hpack_garbage", start() + frame(http2.HEADERS, 0x5, 1, b"\xff\xff\xff\xff\xff")),
+    (
+        "hpack_table_size_update_too_big",
+        start() + frame(http2.HEADERS, 0x5, 1, b"\x3f\xe1\x7f" + block(_GET)),
+    ),
+    (
+        "push_promise_from_client",
+        start() + frame(http2.PUSH_PROMISE, 0x4, 1, (2).to_bytes(4, "big") + block(_GET)),
+    ),
+    ("unknown_frame_type", start() + frame(0x77, 0, 1, b"junk") + get()),
+    (
+        "metadata_frame_not_allowed",
+        start()
+        + get(1, end_stream=False)
+        + frame(http2.METADATA, 0x4, 1, block([("k", "v")]))
+        + data(1, b"", end_stream=True),
+    ),
+    ("altsvc_from_client", start() + frame(http2.ALTSVC, 0, 0, b"\x00\x03abcxyz") + get()),
+    # --- more header syntax (nghttp2's character classes, Envoy's conversions) ---------------
+    ("name_with_at", start() + get(extra=[("x@bad", "1")])),
+    ("name_with_high_byte", start() + get(extra=[("x\xe9", "1")])),
+    ("name_with_inner_colon", start() + get(extra=[("x:y", "1")])),
+    ("value_with_ctl_01", start() + get(extra=[("x", "a\x01b")])),
+    ("value_with_del", start() + get(extra=[("x", "a\x7fb")])),
+    ("value_with_tab", start() + get(extra=[("x", "a\tb")])),
+    ("value_with_high_byte", start() + get(extra=[("x", "a\xe9b")])),
+    ("scheme_ftp", start() + get(scheme="ftp")),
+    ("scheme_ftp_path_without_slash", start() + get(scheme="ftp", path="abc")),
+    ("scheme_invalid", start() + get(scheme="1ht")),
+    ("path_with_space", start() + get(path="/a b")),
+    ("path_with_ctl", start() + get(path="/a\x01b")),
+    ("path_with_high_byte", start() + get(path="/a\xe9b")),
+    ("method_with_space", start() + get(method="G T")),
+    ("method_empty", start() + get(method="")),
+    ("authority_empty", start() + get(authority="")),
+    (
+        "host_after_regular_no_authority",
+        start() + get(authority=None, extra=[("x-a", "1"), ("host", "h1")]),
+    ),
+    ("host_invalid_no_authority", start() + get(authority=None, extra=[("host", "a b")])),
+    ("te_trailers_uppercase", start() + get(extra=[("te", "TRAILERS")])),
+    ("expect_other_value", start() + get(extra=[("expect", "foo")])),
+    (
+        "expect_100_continue_mixed_case",
+        start()
+        + headers(
+            1,
+            request_headers(
+                method="POST", extra=[("expect", "100-Continue"), ("content-length", "2")]
+            ),
+            end_stream=False,
+        )
+        + data(1, b"ok", end_stream=True),
+    ),
+    (
+        "fragment_then_silent_error",
+        start() + get(1, path="/a#f") + frame(http2.PING, 0, 1, b"12345678"),
+    ),
+    ("fragment_then_goaway_error", start() + get(1, path="/a#f") + data(0, b"x")),
+    (
+        "fragment_open_stream_then_data",
+        start()
+        + get(1, path="/a#f", end_stream=False)
+        + data(1, b"abc", True)
+        + get(3, path="/ok"),
+    ),
+    ("rst_stream_on_stream_zero", start() + get() + rst_stream(0)),
+    ("rst_stream_bad_length", start() + get() + frame(http2.RST_STREAM, 0, 1, b"\0\0\0")),
+    ("ping_bad_length", start() + ping(b"1234") + get()),
+    ("window_update_bad_length", start() + get() + frame(http2.WINDOW_UPDATE, 0, 0, b"\0\0\1")),
+    ("priority_bad_length", start() + frame(http2.PRIORITY, 0, 1, b"\0\0\0\0") + get()),
+    ("priority_on_stream_zero", start() + frame(http2.PRIORITY, 0, 0, bytes(5)) + get()),
+    ("priority_flood", start() + priority(3) * 250 + get()),
+    ("window_update_idle_stream", start() + window_update(7, 10) + get()),
+    ("window_update_lower_unseen_stream", start() + get(5) + window_update(3, 10)),
+    (
+        "window_update_stream_overflow",
+        start() + get(1, end_stream=False) + window_update(1, (1 << 31) - 1),
+    ),
+    (
+        "settings_window_change_overflows_stream",
+        start()
+        + get(1, end_stream=False)
+        + window_update(1, (1 << 31) - 65536)
+        + settings((http2.SETTINGS_INITIAL_WINDOW_SIZE, 70000))
+        + get(3, path="/after"),
+    ),
+    ("settings_max_frame_size_too_big", start((http2.SETTINGS_MAX_FRAME_SIZE, 1 << 24)) + get()),
+    (
+        "settings_enable_connect_protocol_2",
+        start((http2.SETTINGS_ENABLE_CONNECT_PROTOCOL, 2)) + get(),
+    ),
+    ("settings_ack_with_payload", start() + frame(http2.SETTINGS, 1, 0, bytes(6)) + get()),
+    ("settings_ack", start() + settings(ack=True) + get()),
+    ("settings_ack_twice", start() + settings(ack=True) + settings(ack=True) + get()),
+    ("settings_33_entries", PREFACE + settings(*[(1, 4096)] * 33) + get()),
+    ("settings_32_entries", PREFACE + settings(*[(1, 4096)] * 32) + get()),
+    (
+        "data_after_rst_stream",
+        start()
+        + get(1, end_stream=False)
+        + rst_stream(1)
+        + data(1, b"x", True)
+        + get(3, path="/next"),
+    ),
+    (
+        "headers_after_rst_stream",
+        start()
+        + get(1, end_stream=False)
+        + rst_stream(1)
+        + headers(1, [("x", "y")])
+        + get(3, path="/next"),
+    ),
+    (
+        "trailers_only_no_data",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + headers(1, [("x-t", "1")], end_stream=True),
+    ),
+    (
+        "trailers_uppercase_name",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + data(1, b"ab")
+        + headers(1, [("X-T", "1")], end_stream=True),
+    ),
+    (
+        "trailers_te_gzip",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + data(1, b"ab")
+        + headers(1, [("te", "gzip")], end_stream=True),
+    ),
+    (
+        "content_length_exceeded_by_second_frame",
+        start()
+        + headers(
+            1, request_headers(method="POST", extra=[("content-length", "4")]), end_stream=False
+        )
+        + data(1, b"ab")
+        + data(1, b"cde", True),
+    ),
+    ("get_with_body", start() + get(1, end_stream=False) + data(1, b"abc", True)),
+    ("head_with_content_length", start() + get(method="HEAD", extra=[("content-length", "0")])),
+    (
+        "truncated_data_frame",
+        start() + get(1, method="POST", end_stream=False) + data(1, b"abcdefgh", True)[:-3],
+    ),
+    ("truncated_headers_frame", start() + get(1)[:-3]),
+    ("truncated_frame_too_large", start() + frame(http2.DATA, 0, 1, b"a" * 16385)[:20]),
+    ("preface_only", PREFACE),
+    ("preface_partial", PREFACE[:10]),
+    ("empty_input", b""),
+    (
+        "connect_ended_at_headers",
+        start() + headers(1, [(":method", "CONNECT"), (":authority", "host:443")]),
+    ),
+    ("connect_without_authority", start() + headers(1, [(":method", "CONNECT")], end_stream=False)),
+    ("expect_on_get_ended", start() + get(extra=[("expect", "100-continue")])),
+    (
+        "post_data_split_many_frames",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + b"".join(data(1, bytes([65 + i]) * 10) for i in range(20))
+        + data(1, b"", True),
+    ),
+    (
+        "large_body_64k",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + b"".join(data(1, b"b" * 16384) for i in range(4))
+        + data(1, b"", True),
+    ),
+    (
+        "interleaved_header_block_streams",
+        start()
+        + frame(http2.HEADERS, http2.FLAG_END_STREAM, 1, block(_GET)[:5])
+        + frame(http2.HEADERS, 0x5, 3, block(_GET)),
+    ),
+    (
+        "continuation_wrong_stream",
+        start()
+        + frame(http2.HEADERS, http2.FLAG_END_STREAM, 1, block(_GET)[:5])
+        + frame(http2.CONTINUATION, http2.FLAG_END_HEADERS, 3, block(_GET)[5:]),
+    ),
+    (
+        "hpack_dynamic_table_size_zero",
+        start() + frame(http2.HEADERS, 0x5, 1, b"\x20" + block(_GET)),
+    ),
+    ("hpack_index_out_of_range", start() + frame(http2.HEADERS, 0x5, 1, b"\xfe" + block(_GET))),
+    ("reserved_bit_stream_id", start() + frame(http2.HEADERS, 0x5, 0x80000001, block(_GET))),
+    ("many_streams_10", start() + b"".join(get(2 * i + 1, path=f"/s{i}") for i in range(10))),
+    ("x_request_id_on_one_stream", start() + get(1, path="/a", extra=[("x-request-id", "r1")])),
+    ("underscore_and_dash_mix", start() + get(extra=[("x_a-b", "1"), ("x-a_b", "2")])),
+    (
+        "data_bad_padding_on_closed_stream",
+        start() + get(3) + frame(http2.DATA, http2.FLAG_PADDED, 1, b"\x09abc"),
+    ),
+    (
+        "headers_on_half_closed_stream_unfinished_block",
+        start() + get(1) + frame(http2.HEADERS, http2.FLAG_END_STREAM, 1, block(_GET)[:7]),
+    ),
+    (
+        "content_length_exceeded_then_more_data",
+        start()
+        + headers(1, _POST_CL5, end_stream=False)
+        + data(1, b"abc")
+        + data(1, b"defg", end_stream=True)
+        + data(1, b"h", end_stream=True),
+    ),
+    (
+        "content_length_short_then_more_data",
+        start()
+        + headers(1, _POST_CL5, end_stream=False)
+        + data(1, b"abc", end_stream=True)
+        + data(1, b"h", end_stream=True),
+    ),
+]
