@@ -69,7 +69,7 @@ def compare(data: bytes, config: ProxyConfig) -> None:
     envoy = running.observe(data)  # first: an Envoy crash wins
     model = predict(data, config)
     paths = diff(model, envoy)
-    if "closed" in paths and _closed_is_a_race(data, config):
+    if "closed" in paths and closed_is_a_race(data, config):
         paths.remove("closed")
     if paths:
         error = Divergence(paths[0], model, envoy)
@@ -81,7 +81,7 @@ def compare(data: bytes, config: ProxyConfig) -> None:
         raise error
 
 
-def _closed_is_a_race(data: bytes, config: ProxyConfig) -> bool:
+def closed_is_a_race(data: bytes, config: ProxyConfig) -> bool:
     """HTTP/2: Envoy closing silently after its 1 s delayed-close timer races the lane's own
     wait for an upstream answer that never comes down (the model knows when)."""
     if not speaks_http2(data, config):
