@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Envoy's h1_capture_fuzz_test: CaptureFuzzTestCase replayed through a real Envoy (envoy plane)."""
+"""Envoy's h1_capture_fuzz_test: CaptureFuzzTestCase through the Envoy model or a real Envoy."""
 
 import sys
 

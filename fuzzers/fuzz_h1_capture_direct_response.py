@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Envoy's h1_capture_direct_response_fuzz_test: capture replay through a real Envoy."""
+"""Envoy's h1_capture_direct_response_fuzz_test: a direct-response route, model or real Envoy."""
 
 import sys
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Envoy's h2_capture_fuzz_test: CaptureFuzzTestCase replayed through a real Envoy (envoy plane)."""
+"""Envoy's h2_capture_fuzz_test: H2CaptureFuzzTestCase through the Envoy model or a real Envoy."""
 
 import sys
 

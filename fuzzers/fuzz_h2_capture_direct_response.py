@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Envoy's h2_capture_direct_response_fuzz_test: CaptureFuzzTestCase replayed through a real Envoy (envoy plane)."""
+"""Envoy's h2_capture_direct_response_fuzz_test: a direct-response route over HTTP/2."""
 
 import sys
 
