@@ -45,10 +45,8 @@ def read_inputs(files: list[Path]) -> list[tuple[str, bytes]]:
     return inputs
 
 
-def emit(rows: list[dict[str, Any]], as_json: bool, row: dict[str, Any] | None = None) -> None:
+def emit(rows: list[dict[str, Any]], as_json: bool, row: dict[str, Any]) -> None:
     """With ``--json`` print ``row`` now (streaming); else keep it for ``print_table``."""
-    if row is None:
-        return
     if as_json:
         print(json.dumps(row), flush=True)
     else:

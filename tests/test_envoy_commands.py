@@ -34,7 +34,7 @@ def test_observe_json_prints_one_line_per_file(
     bad.write_bytes(b"GET /x HTTP/1.1\r\n\r\n")
     assert _run(["observe", "--protocol", "http1", "--json", str(good), str(bad)]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [line["name"] for line in lines] == [str(good), str(bad)]
+    assert [line["name"] for line in lines] == ["good.http", "bad.http"]  # basenames
     assert set(lines[0]) == {"name", "statuses", "upstream", "closed"}
     assert lines[0]["statuses"] == [200] and lines[0]["upstream"][0]["target"] == "/x"
     assert lines[1]["statuses"] == [400] and lines[1]["closed"] is True
