@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from bench.report import Report
 from harness.config.proxy import ProxyConfig
 from harness.envoy.lane import EnvoyLane
-from harness.model import predict, speaks_http2
-from harness.model.differential import closed_is_a_race, warm_pool
+from harness.model import predict_with_races
+from harness.model.differential import warm_pool
 from harness.observation import Observation, diff
 
 # Tokens the generator splices in (what libFuzzer's dictionary would hold for HTTP/1).
@@ -76,8 +76,8 @@ def generated_inputs(seeds: list[bytes], count: int, seed: int = 1) -> list[tupl
 def compare(lane: EnvoyLane, config: ProxyConfig, inputs: Iterable[tuple[str, bytes]]) -> Tally:
     tally = Tally()
     for name, data in inputs:
-        model = predict(data, config)
-        if speaks_http2(data, config):
+        model, closed_is_a_race = predict_with_races(data, config)
+        if config.speaks_http2(data):
             warm_pool(lane)  # the pool state the HTTP/2 model assumes (see differential.py)
         envoy = lane.observe(data)
         tally.total += 1
@@ -86,7 +86,7 @@ def compare(lane: EnvoyLane, config: ProxyConfig, inputs: Iterable[tuple[str, by
             tally.agree += 1
         else:
             tally.divergences.append((name, paths[0], model, envoy))
-        if model.closed != envoy.closed and not closed_is_a_race(data, config):
+        if model.closed != envoy.closed and not closed_is_a_race:
             tally.closed_differs += 1
     return tally
 

@@ -266,7 +266,11 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
     stats = Stats()
     started = time.monotonic()
     interrupted = False
-    with open(log_path, "w") as log, _stop_on_signals():
+    with (
+        open(log_path, "w") as log,
+        _stop_on_signals(),
+        _differential(options, art) as replay,
+    ):
         log.write("$ " + " ".join(argv) + "\n")
         log.flush()
         proc = subprocess.Popen(
@@ -282,7 +286,6 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
         )
         reader = threading.Thread(target=_pump, args=(proc, stats, log), daemon=True)
         reader.start()
-        replay = _differential(options, art)
         try:
             next_promote = 0.0
             while proc.poll() is None:
@@ -303,16 +306,12 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
             reader.join(timeout=5)
             promoted = promote_staged(staging, work_corpus, final=True)
             shutil.rmtree(staging, ignore_errors=True)
-            if replay is not None and interrupted:
-                replay.close()
         if replay is not None and not interrupted:
             try:  # the rest of the corpus additions, then the model plane's crashers
                 replay.replay(promoted)
                 replay.replay(sorted(_artifact_files(art) - before - set(replay.findings)))
             except (KeyboardInterrupt, _Stop):
                 interrupted = True
-            finally:
-                replay.close()
     seconds = time.monotonic() - started
     if display is not None:
         display(stats, seconds)
@@ -339,13 +338,20 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
     )
 
 
-def _differential(options: FuzzOptions, art: Path) -> Any:
-    """The Envoy replay beside a ``--differential`` run (Envoy starts on first use)."""
+@contextlib.contextmanager
+def _differential(options: FuzzOptions, art: Path) -> Iterator[Any]:
+    """The Envoy replay beside a ``--differential`` run (None otherwise); its Envoys start on
+    first use and stop when the run ends, however it ends."""
     if not options.differential:
-        return None
+        yield None
+        return
     from harness.model.differential import EnvoyReplay
 
-    return EnvoyReplay(options.target, art)
+    replay = EnvoyReplay(options.target, art)
+    try:
+        yield replay
+    finally:
+        replay.close()
 
 
 def _pump(proc: subprocess.Popen[str], stats: Stats, log: TextIO) -> None:

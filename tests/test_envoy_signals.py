@@ -52,16 +52,7 @@ def _envoy_running(pid: int) -> bool:
 
 
 def _envoys_with_parent(ppid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == ppid and _envoy_running(int(entry.name)):
-                found.append(int(entry.name))
-    return found
+    return [pid for pid in _children().get(ppid, []) if _envoy_running(pid)]
 
 
 @pytest.mark.parametrize(

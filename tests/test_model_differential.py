@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness import corpus, targets
+from harness.config.proxy import ProxyConfig
 from harness.envoy.fuzz import stop_lanes
 from harness.model import differential
 from harness.observation import Observation
@@ -20,15 +21,15 @@ CAPTURE = b'events { downstream_send_bytes: "GET /a HTTP/1.1\\r\\nhost: x\\r\\n\
 @pytest.fixture
 def wrong_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """A model that forgets the headers Envoy adds (a planted model bug)."""
-    real = differential.predict
+    real = differential.predict_with_races
 
-    def predict(data: bytes, config: object) -> Observation:
-        got = real(data, config)  # type: ignore[arg-type]
+    def predict(data: bytes, config: ProxyConfig | None = None) -> tuple[Observation, bool]:
+        got, race = real(data, config)
         for request in got.upstream:
             del request.headers[1:]
-        return got
+        return got, race
 
-    monkeypatch.setattr(differential, "predict", predict)
+    monkeypatch.setattr(differential, "predict_with_races", predict)
 
 
 def test_agreeing_input_passes() -> None:

@@ -80,9 +80,9 @@ def envoy_header_map(headers: tuple[tuple[bytes, bytes], ...]) -> list[tuple[byt
     return out
 
 
-def forwarded_headers(head: RequestHead, host: bytes | None) -> list[tuple[str, str]]:
-    """The client's headers as they reach the upstream (without what Envoy adds)."""
-    hmap = envoy_header_map(head.headers)
+def forwarded_headers(hmap: list[tuple[bytes, bytes]], host: bytes | None) -> list[tuple[str, str]]:
+    """The client's headers (Envoy's header map of them) as they reach the upstream, without
+    what Envoy adds; ``host`` replaces the Host header's value when not None."""
     nominated: set[str] = set()
     for name, value in hmap:
         if name == b"connection":
@@ -107,9 +107,11 @@ def forwarded_headers(head: RequestHead, host: bytes | None) -> list[tuple[str, 
     return out
 
 
-def _local_reply(head: RequestHead, options: Options) -> tuple[int, str] | tuple[str, bytes | None]:
-    """A connection-manager rejection (status, details) or ("forward", host override)."""
-    hmap = dict(envoy_header_map(head.headers))
+def _local_reply(
+    head: RequestHead, hmap: dict[bytes, bytes], options: Options
+) -> tuple[int, str] | tuple[bytes, bytes | None]:
+    """A connection-manager rejection (status, details), or the route's (path, host override)
+    when the request passes: an absolute-form target gives both."""
     # A CONNECT's request-target is its authority (the codec sets :authority from it).
     host = head.target if head.method == b"CONNECT" else hmap.get(b"host")
     path = head.target
@@ -132,7 +134,7 @@ def _local_reply(head: RequestHead, options: Options) -> tuple[int, str] | tuple
     conn = hmap.get(b"connection", b"").lower()
     if b"upgrade" in hmap and b"upgrade" in conn:
         return 403, "upgrade_failed"
-    return "forward", override
+    return path, override
 
 
 def observe(data: bytes, options: Options = DEFAULT_OPTIONS, direct: bool = False) -> EdgeResult:
@@ -154,6 +156,7 @@ def observe(data: bytes, options: Options = DEFAULT_OPTIONS, direct: bool = Fals
     at_eof = len(fed)  # events from here on come from the end of input
     result = EdgeResult()
     pending: RequestHead | None = None  # forwarded, body still arriving
+    fields: list[tuple[bytes, bytes]] = []  # the pending request's header map
     path = b""
     override: bytes | None = None
     chunked = False
@@ -167,7 +170,7 @@ def observe(data: bytes, options: Options = DEFAULT_OPTIONS, direct: bool = Fals
             # before its upstream connection is ready: nothing reaches the upstream. (Had a
             # pooled connection been ready, the head would have gone out first.)
             if pending is not None and i >= at_eof:
-                result.upstream.append(_forwarded(pending, path, override, body, chunked))
+                result.upstream.append(_forwarded(pending, fields, path, override, body, chunked))
             pending = None
             if ev.status:
                 result.statuses.append(ev.status)
@@ -176,7 +179,8 @@ def observe(data: bytes, options: Options = DEFAULT_OPTIONS, direct: bool = Fals
             return result
         if isinstance(ev, RequestHead):
             result.begun += 1
-            hmap = dict(envoy_header_map(ev.headers))
+            head_fields = envoy_header_map(ev.headers)
+            hmap = dict(head_fields)
             # CONNECT and upgrades never end at their head: what follows is tunnelled.
             tunnel = ev.method == b"CONNECT" or (
                 b"upgrade" in hmap and b"upgrade" in _tokens(hmap.get(b"connection", b""))
@@ -187,7 +191,7 @@ def observe(data: bytes, options: Options = DEFAULT_OPTIONS, direct: bool = Fals
             if hmap.get(b"expect", b"").lower() == b"100-continue":
                 result.statuses.append(100)
                 result.details.append("100_continue")
-            verdict = _local_reply(ev, options)
+            verdict = _local_reply(ev, hmap, options)
             if isinstance(verdict[0], int) or direct:
                 status, details = (
                     verdict if isinstance(verdict[0], int) else (200, "direct_response")
@@ -204,24 +208,19 @@ def observe(data: bytes, options: Options = DEFAULT_OPTIONS, direct: bool = Fals
                     result.closed = True
                     return result
                 continue
-            override = verdict[1] if isinstance(verdict[1], bytes) else None
-            path = ev.target
-            if override is not None:
-                url = split_absolute_url(path)
-                path = url[2] if url else path
-            pending, body = ev, 0
+            path, override = verdict
+            pending, fields, body = ev, head_fields, 0
             chunked = b"chunked" in hmap.get(b"transfer-encoding", b"").lower()
         elif isinstance(ev, EndOfMessage) and pending is not None:
-            head = pending
-            result.upstream.append(_forwarded(head, path, override, body, chunked))
-            pending = None
+            result.upstream.append(_forwarded(pending, fields, path, override, body, chunked))
             result.statuses.append(200)
             result.details.append("via_upstream")
-            if _closes(head, dict(envoy_header_map(head.headers))):
+            head, pending = pending, None
+            if _closes(head, dict(fields)):
                 result.closed = True
                 return result
     if pending is not None:
-        result.upstream.append(_forwarded(pending, path, override, body, chunked))
+        result.upstream.append(_forwarded(pending, fields, path, override, body, chunked))
     return result
 
 
@@ -239,12 +238,17 @@ def _tokens(value: bytes) -> set[bytes]:
 
 
 def _forwarded(
-    head: RequestHead, path: bytes, host: bytes | None, body: int, chunked: bool
+    head: RequestHead,
+    fields: list[tuple[bytes, bytes]],
+    path: bytes,
+    host: bytes | None,
+    body: int,
+    chunked: bool,
 ) -> Forwarded:
     return Forwarded(
         head.method.decode("latin-1"),
         path.decode("latin-1"),
-        forwarded_headers(head, host),
+        forwarded_headers(fields, host),
         body,
         chunked,
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from harness.codec.http2 import PREFACE as H2_PREFACE
+
 DownstreamCodec = Literal["auto", "http1", "http2"]
 UpstreamProtocol = Literal["http1", "http2"]
 UnderscoresAction = Literal["ALLOW", "REJECT_REQUEST", "DROP_HEADER"]
@@ -69,6 +71,13 @@ class ProxyConfig:
             raise ValueError("max_request_headers_kb must be in 1..8192")
         if self.max_headers_count < 1:
             raise ValueError("max_headers_count must be >= 1")
+
+    def speaks_http2(self, data: bytes) -> bool:
+        """The codec Envoy picks for a connection starting with ``data`` (``auto``: HTTP/2 on
+        the client preface)."""
+        if self.downstream == "auto":
+            return data.startswith(H2_PREFACE)
+        return self.downstream == "http2"
 
 
 def _address(port: int) -> dict[str, Any]:

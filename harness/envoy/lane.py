@@ -67,6 +67,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
+from harness.codec.http2 import PREFACE as H2_PREFACE
 from harness.config.proxy import CLUSTER, STAT_PREFIX, ProxyConfig, render_bootstrap
 from harness.envoy.downstream import H1Responses, H2Responses, count_simple_requests
 from harness.envoy.errors import EnvoyCrash, EnvoyHang
@@ -77,7 +78,6 @@ from harness.observation import GENERATED_ID, Observation, UpstreamRequest
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 _LINGER_ZERO = struct.pack("ii", 1, 0)
-H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 _RQ_ACTIVE = f"http.{STAT_PREFIX}.downstream_rq_active"
 _UPSTREAM_ACTIVE = f"cluster.{CLUSTER}.upstream_rq_active"
@@ -546,17 +546,12 @@ class EnvoyLane:
         upstream.clear()
         return upstream
 
-    def _is_http2(self, data: bytes) -> bool:
-        if self.config.downstream == "auto":
-            return data.startswith(H2_PREFACE)
-        return self.config.downstream == "http2"
-
     # --- observe -----------------------------------------------------------------------------
 
     def observe(self, data: bytes) -> Observation:
         """Send ``data`` on a fresh connection; what Envoy answered and sent upstream."""
         upstream = self._begin("ok")
-        http2 = self._is_http2(data)
+        http2 = self.config.speaks_http2(data)
         expected = None if http2 else count_simple_requests(data)
         down = self._connect(http2, data)
         try:

@@ -22,6 +22,7 @@ import time
 from collections import deque
 from typing import Any, Literal
 
+from harness.codec.http2 import PREFACE as _H2_PREFACE
 from harness.observation import UpstreamRequest
 
 Mode = Literal["ok", "raw"]
@@ -29,7 +30,6 @@ Protocol = Literal["http1", "http2"]
 
 OK_RESPONSE = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
 _SOCKET_TIMEOUT = 2.0  # bounds the caller's writes on a connection Envoy stopped reading
-_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 _LISTEN = object()  # selector marks: the listening socket, a socket the caller watches
 _WATCHED = object()
 

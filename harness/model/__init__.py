@@ -13,23 +13,22 @@ from __future__ import annotations
 from harness.config.proxy import ProxyConfig
 from harness.observation import Observation
 
-H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-
-
-def speaks_http2(data: bytes, config: ProxyConfig) -> bool:
-    """The codec Envoy picks: ``auto`` chooses HTTP/2 on the client preface."""
-    if config.downstream == "auto":
-        return data.startswith(H2_PREFACE)
-    return config.downstream == "http2"
-
 
 def predict(data: bytes, config: ProxyConfig | None = None) -> Observation:
     """What Envoy does with ``data`` sent on a fresh connection (which then stays open)."""
-    config = config or ProxyConfig()
-    if speaks_http2(data, config):
-        from harness.model.http2 import predict_http2
+    return predict_with_races(data, config)[0]
 
-        return predict_http2(data, config)
+
+def predict_with_races(data: bytes, config: ProxyConfig | None = None) -> tuple[Observation, bool]:
+    """``predict``, and whether its ``closed`` is a race the lane cannot settle: over HTTP/2,
+    Envoy's silent close after its 1 s delayed-close timer against the lane's own wait for an
+    upstream answer that never comes down."""
+    config = config or ProxyConfig()
+    if config.speaks_http2(data):
+        from harness.model.http2 import predict_http2_detail
+
+        detail = predict_http2_detail(data, config)
+        return detail.observation, detail.closed_timing_dependent
     from harness.model.http1 import predict_http1
 
-    return predict_http1(data, config)
+    return predict_http1(data, config), False

@@ -22,19 +22,15 @@ from typing import TYPE_CHECKING, Any, Final
 from harness import corpus, targets
 from harness.codec.h2_frames import EMPTY_SETTINGS_FRAME, PREFACE, get_request_frame
 from harness.config.proxy import ProxyConfig
-from harness.model import predict, speaks_http2
-from harness.model.fuzz import h1_capture_bytes, h2_capture_bytes
+from harness.model import predict_with_races
+from harness.model.fuzz import H1, H1_DIRECT, H2, H2_DIRECT, h1_capture_bytes, h2_capture_bytes
 from harness.observation import diff
 from harness.oracle import Divergence
 
 if TYPE_CHECKING:
     from harness.envoy.lane import EnvoyLane
 
-# The comparable view: the lane's answering HTTP/1 upstream for every target.
-H1: Final = ProxyConfig(downstream="http1")
-H1_DIRECT: Final = ProxyConfig(downstream="http1", direct_response=True)
-H2: Final = ProxyConfig(downstream="http2")
-H2_DIRECT: Final = ProxyConfig(downstream="http2", direct_response=True)
+# The model plane's configs: the comparable view, an answering HTTP/1 upstream.
 _LANE_NAMES: Final = {
     H1: "diff-h1",
     H1_DIRECT: "diff-h1-direct",
@@ -64,12 +60,12 @@ def compare(data: bytes, config: ProxyConfig) -> None:
     from harness.envoy.fuzz import lane
 
     running = lane(_LANE_NAMES[config], config)
-    if speaks_http2(data, config):
+    if config.speaks_http2(data):
         warm_pool(running)
     envoy = running.observe(data)  # first: an Envoy crash wins
-    model = predict(data, config)
+    model, closed_is_a_race = predict_with_races(data, config)
     paths = diff(model, envoy)
-    if "closed" in paths and closed_is_a_race(data, config):
+    if "closed" in paths and closed_is_a_race:
         paths.remove("closed")
     if paths:
         error = Divergence(paths[0], model, envoy)
@@ -79,16 +75,6 @@ def compare(data: bytes, config: ProxyConfig) -> None:
             "envoy": envoy.to_json("input"),
         }
         raise error
-
-
-def closed_is_a_race(data: bytes, config: ProxyConfig) -> bool:
-    """HTTP/2: Envoy closing silently after its 1 s delayed-close timer races the lane's own
-    wait for an upstream answer that never comes down (the model knows when)."""
-    if not speaks_http2(data, config):
-        return False
-    from harness.model.http2 import predict_http2_detail
-
-    return predict_http2_detail(data, config).closed_timing_dependent
 
 
 def h1_capture(case: Any) -> None:

@@ -19,8 +19,8 @@ from harness.codec.h2_connection import EnvoyH2Connection
 from harness.codec.h2_frames import PREFACE, h2_capture_event_bytes
 from harness.codec.http1 import Parser
 from harness.config.proxy import ProxyConfig
-from harness.model import predict, speaks_http2
 from harness.model.http1 import codec_options, predict_http1_counted
+from harness.model.http2 import predict_http2
 from harness.model.oracles import check_observation, streams_begun
 from harness.observation import Observation
 
@@ -61,20 +61,20 @@ def h2_capture_bytes(case: Any) -> tuple[bytes, bytes]:
 
 def _run(downstream: bytes, upstream: bytes, config: ProxyConfig) -> Observation:
     options = codec_options(config)
-    if speaks_http2(downstream, config):
-        observation = predict(downstream, config)
-        begun = streams_begun(downstream)
+    http2 = config.speaks_http2(downstream)
+    if http2:
+        observation, begun = predict_http2(downstream, config), streams_begun(downstream)
     else:
         observation, begun = predict_http1_counted(downstream, config)
     check_observation(observation, begun, options)
     if upstream and observation.upstream:
         # Envoy's upstream codec reads the scripted answers.
-        if not speaks_http2(downstream, config):
+        if http2:
+            EnvoyH2Connection(client=True).receive(upstream)
+        else:
             parser = Parser("response", options)
             parser.feed(upstream)
             parser.close()
-        else:
-            EnvoyH2Connection(client=True).receive(upstream)
     return observation
 
 
