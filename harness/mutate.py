@@ -17,11 +17,12 @@ the same for Envoy's C++ fuzzers; its Python binding does not build here). Mutat
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from typing import NamedTuple
 
 from google.protobuf import descriptor, message, message_factory
 
-from harness.corpus import parsed_cache, to_text
+from harness.corpus import is_map_field, parsed_cache, to_text
 
 FD = descriptor.FieldDescriptor
 ByteMutator = Callable[[bytes, int], bytes]
@@ -93,13 +94,13 @@ class ProtoMutator:
         rng = random.Random(seed)
         a = self.cache.parse(data1) or self.cls()
         b = self.cache.parse(data2) or self.cls()
-        donors = list(_submessages(b, 0))
+        donors = list(_submessages(b))
         rng.shuffle(donors)
         # where in `a` a message of each type can go (singular or repeated message fields)
         slots: dict[str, list[tuple[message.Message, descriptor.FieldDescriptor]]] = {}
-        for msg in _submessages(a, 0):
+        for msg in _submessages(a):
             for fd in msg.DESCRIPTOR.fields:
-                if fd.type == FD.TYPE_MESSAGE and not _is_map(fd):
+                if fd.type == FD.TYPE_MESSAGE and not is_map_field(fd):
                     slots.setdefault(fd.message_type.full_name, []).append((msg, fd))
         for donor in donors[:8]:
             candidates = slots.get(donor.DESCRIPTOR.full_name)
@@ -124,12 +125,12 @@ class ProtoMutator:
     def mutate_message(self, root: message.Message, rng: random.Random) -> None:
         """Apply one structural or scalar mutation somewhere in ``root``."""
         # uniform over (message, field) sites, without materializing them all
-        msgs = [m for m in _submessages(root, 0) if m.DESCRIPTOR.fields]
-        if not msgs:
+        msgs, weights = _sites(root)
+        if not any(weights):
             return
-        msg = rng.choices(msgs, weights=[len(m.DESCRIPTOR.fields) for m in msgs])[0]
+        msg = rng.choices(msgs, weights=weights)[0]
         fd = rng.choice(msg.DESCRIPTOR.fields)
-        if _is_map(fd):
+        if is_map_field(fd):
             self._mutate_map(msg, fd, rng)
         elif fd.is_repeated:
             self._mutate_repeated(msg, fd, rng)
@@ -149,7 +150,7 @@ class ProtoMutator:
     ) -> list[tuple[message.Message, descriptor.FieldDescriptor]]:
         return [
             (msg, fd)
-            for msg in _submessages(root, 0)
+            for msg in _submessages(root)
             for fd in msg.DESCRIPTOR.fields
             if fd.is_repeated and len(getattr(msg, fd.name))
         ]
@@ -159,7 +160,7 @@ class ProtoMutator:
         if not fields or msg.DESCRIPTOR.full_name in _OPAQUE:
             return
         fd = rng.choice(fields)
-        if _is_map(fd):
+        if is_map_field(fd):
             self._mutate_map(msg, fd, rng)
         elif fd.is_repeated:
             self._mutate_repeated(msg, fd, rng, insert_only=True)
@@ -205,13 +206,11 @@ class ProtoMutator:
         elif op == "swap":
             i, j = rng.randrange(n), rng.randrange(n)
             if is_msg:
-                copies = [type(m)() for m in items]
-                for c, m in zip(copies, items, strict=True):
-                    c.CopyFrom(m)
-                copies[i], copies[j] = copies[j], copies[i]
-                del items[:]
-                for c in copies:
-                    items.add().CopyFrom(c)
+                if i != j:
+                    lo, hi = min(i, j), max(i, j)
+                    upper = items.pop(hi)
+                    items.insert(hi - 1, items.pop(lo))
+                    items.insert(lo, upper)
             else:
                 items[i], items[j] = items[j], items[i]
         elif is_msg:
@@ -226,7 +225,7 @@ class ProtoMutator:
         container = getattr(msg, fd.name)
         key_fd = fd.message_type.fields_by_name["key"]
         value_fd = fd.message_type.fields_by_name["value"]
-        keys = list(container.keys())
+        keys = sorted(container)  # upb's map order varies per process; seeds must not
         if keys and rng.random() < 0.3:
             del container[rng.choice(keys)]
             return
@@ -279,8 +278,8 @@ class ProtoMutator:
             owner, fd = rng.choice(repeated)
             items = getattr(owner, fd.name)
             for _ in range(max(1, len(items) // 4)):
-                if _is_map(fd):
-                    del items[rng.choice(list(items.keys()))]
+                if is_map_field(fd):
+                    del items[rng.choice(sorted(items))]
                 else:
                     del items[rng.randrange(len(items))]
             out = to_text(msg)
@@ -305,40 +304,102 @@ def _zero(fd: descriptor.FieldDescriptor) -> object:
     return 0
 
 
-def _is_map(fd: descriptor.FieldDescriptor) -> bool:
-    return fd.type == FD.TYPE_MESSAGE and fd.message_type.GetOptions().map_entry
+class _Shape(NamedTuple):
+    """What the mutator needs to know of a message type."""
+
+    weight: int  # mutation sites in a message of this type: its fields
+    # where its sub-messages are: (field name, kind, weight of the field's type when that
+    # type is a leaf - it holds no messages - else 0), in field-number order
+    children: tuple[tuple[str, int, int], ...]
 
 
-def _submessages(msg: message.Message, depth: int) -> Iterator[message.Message]:
-    """``msg`` and every message below it (set fields only), Any payloads excluded."""
-    yield msg
-    if depth >= _MAX_DEPTH or msg.DESCRIPTOR.full_name in _OPAQUE:
-        return
-    for fd, value in msg.ListFields():
-        if fd.type != FD.TYPE_MESSAGE:
+_SINGULAR, _REPEATED, _MAP = 0, 1, 2
+_shapes: dict[descriptor.Descriptor, _Shape] = {}
+
+
+def _shape(desc: descriptor.Descriptor) -> _Shape:
+    found = _shapes.get(desc)
+    if found is None:
+        children: list[tuple[int, str, int, int]] = []
+        if desc.full_name not in _OPAQUE:
+            for fd in desc.fields:
+                if fd.type != FD.TYPE_MESSAGE:
+                    continue
+                if is_map_field(fd):
+                    value_fd = fd.message_type.fields_by_name["value"]
+                    if value_fd.type != FD.TYPE_MESSAGE:
+                        continue
+                    kind, sub = _MAP, value_fd.message_type
+                else:
+                    kind = _REPEATED if fd.is_repeated else _SINGULAR
+                    sub = fd.message_type
+                if not sub.fields:
+                    continue  # an Empty-like type: neither a site nor a holder of any
+                leaf = not _holds_sites(sub)
+                children.append((fd.number, fd.name, kind, len(sub.fields) if leaf else 0))
+        found = _shapes[desc] = _Shape(
+            len(desc.fields), tuple((n, k, w) for _, n, k, w in sorted(children))
+        )
+    return found
+
+
+def _holds_sites(desc: descriptor.Descriptor) -> bool:
+    """Whether a message of this type can hold sub-messages that are mutation sites."""
+    if desc.full_name in _OPAQUE:
+        return False
+    for fd in desc.fields:
+        if fd.type == FD.TYPE_MESSAGE:
+            sub = fd.message_type
+            if is_map_field(fd):
+                sub = sub.fields_by_name["value"].message_type
+            if sub is not None and sub.fields:
+                return True
+    return False
+
+
+def _sites(root: message.Message) -> tuple[list[message.Message], list[int]]:
+    """``root`` and every message below it (set fields only; Any payloads and messages of
+    field-less types excluded), with their weights as mutation sites (field counts)."""
+    found: list[message.Message] = []
+    weights: list[int] = []
+    stack: list[tuple[message.Message, int]] = [(root, 0)]
+    while stack:
+        msg, depth = stack.pop()
+        shape = _shape(msg.DESCRIPTOR)
+        found.append(msg)
+        weights.append(shape.weight)
+        if not shape.children or depth >= _MAX_DEPTH:
             continue
-        if _is_map(fd):
-            if fd.message_type.fields_by_name["value"].type == FD.TYPE_MESSAGE:
-                for sub in value.values():
-                    yield from _submessages(sub, depth + 1)
-        elif fd.is_repeated:
-            for sub in value:
-                yield from _submessages(sub, depth + 1)
-        else:
-            yield from _submessages(value, depth + 1)
+        below: list[message.Message] = []
+        for name, kind, leaf_weight in shape.children:
+            if kind == _REPEATED:
+                items = list(getattr(msg, name))
+            elif kind == _SINGULAR:
+                if not msg.HasField(name):
+                    continue
+                items = [getattr(msg, name)]
+            else:
+                container = getattr(msg, name)
+                items = [container[key] for key in sorted(container)]  # (upb's order varies)
+            if leaf_weight:  # nothing below them: no need to visit them one by one
+                found.extend(items)
+                weights.extend([leaf_weight] * len(items))
+            else:
+                below.extend(items)
+        depth += 1
+        stack.extend((sub, depth) for sub in reversed(below))
+    return found, weights
+
+
+def _submessages(root: message.Message) -> list[message.Message]:
+    return _sites(root)[0]
 
 
 def _insert_message(items: object, at: int, value: message.Message) -> None:
     """Insert a copy of ``value`` at index ``at`` of a repeated message field."""
     snapshot = type(value)()
-    snapshot.CopyFrom(value)
-    tail = [type(m)() for m in items[at:]]  # type: ignore[index]
-    for c, m in zip(tail, items[at:], strict=True):  # type: ignore[index]
-        c.CopyFrom(m)
-    del items[at:]  # type: ignore[attr-defined]
-    items.add().CopyFrom(snapshot)  # type: ignore[attr-defined]
-    for c in tail:
-        items.add().CopyFrom(c)  # type: ignore[attr-defined]
+    snapshot.CopyFrom(value)  # ``value`` may be an element of ``items`` itself
+    items.insert(at, snapshot)  # type: ignore[attr-defined]
 
 
 def _mutate_int(value: int, lo: int, hi: int, rng: random.Random) -> int:

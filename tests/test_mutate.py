@@ -94,3 +94,46 @@ def test_python_byte_mutator_respects_max_size(data: bytes, max_size: int, seed:
     import random
 
     assert len(python_byte_mutator(data, max_size, random.Random(seed))) <= max_size
+
+
+_MUTATE_A_MAP = """
+import hashlib
+from harness.mutate import ProtoMutator
+from harness.proto import message_class
+data = b"".join(b'metadata { key: "k%d" value: "v%d" } ' % (i, i) for i in range(12))
+m = ProtoMutator(message_class("test.fuzz.Metadata"), byte_mutator=lambda d, n: d[::-1][:n])
+print(hashlib.sha1(b"".join(m.mutate(data, 4096, s) for s in range(200))).hexdigest())
+"""
+
+
+def test_outputs_are_deterministic_across_processes() -> None:
+    """upb orders map entries differently per process (address-seeded hashing): a seed must
+    still give the same output, or `-seed=N` would not reproduce a run."""
+    import subprocess
+    import sys
+
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", _MUTATE_A_MAP], capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(4)
+    }
+    assert len(digests) == 1
+
+
+def test_repeated_field_edits_keep_every_other_element() -> None:
+    """Swaps and inserts move or copy elements; nothing else in the field changes."""
+    mutator = ProtoMutator(HEADERS, byte_mutator=lambda d, n: d)
+    data = b"".join(b'headers { key: "k%d" value: "v" } ' % i for i in range(6))
+    original = [f"k{i}" for i in range(6)]
+    seen_orders = set()
+    for seed in range(400):
+        msg = parse_text_proto(HEADERS, mutator.mutate(data, 4096, seed))
+        assert msg is not None
+        keys = [h.key for h in msg.headers]
+        if len(keys) == 6 and sorted(keys) == original:
+            seen_orders.add(tuple(keys))
+        assert set(keys) <= {*original, ""}  # copies and fresh elements only
+    assert any(order != tuple(original) for order in seen_orders)  # swaps happened
+    for order in seen_orders:  # a swap exchanges two elements, nothing more
+        assert sum(a != b for a, b in zip(order, original, strict=True)) in (0, 2)
