@@ -94,15 +94,14 @@ class ProtoMutator:
         rng = random.Random(seed)
         a = self.cache.parse(data1) or self.cls()
         b = self.cache.parse(data2) or self.cls()
-        donors = list(_submessages(b))
-        rng.shuffle(donors)
+        donors = _submessages(b)
+        donors = rng.sample(donors, min(8, len(donors)))
         # where in `a` a message of each type can go (singular or repeated message fields)
         slots: dict[str, list[tuple[message.Message, descriptor.FieldDescriptor]]] = {}
         for msg in _submessages(a):
-            for fd in msg.DESCRIPTOR.fields:
-                if fd.type == FD.TYPE_MESSAGE and not is_map_field(fd):
-                    slots.setdefault(fd.message_type.full_name, []).append((msg, fd))
-        for donor in donors[:8]:
+            for fd in _shape(msg.DESCRIPTOR).slots:
+                slots.setdefault(fd.message_type.full_name, []).append((msg, fd))
+        for donor in donors:
             candidates = slots.get(donor.DESCRIPTOR.full_name)
             if candidates:
                 msg, fd = rng.choice(candidates)
@@ -311,6 +310,9 @@ class _Shape(NamedTuple):
     # where its sub-messages are: (field name, kind, weight of the field's type when that
     # type is a leaf - it holds no messages - else 0), in field-number order
     children: tuple[tuple[str, int, int], ...]
+    # where a message can be put (crossover): message fields other than maps (field-less
+    # types excluded: no donor is of one)
+    slots: tuple[descriptor.FieldDescriptor, ...]
 
 
 _SINGULAR, _REPEATED, _MAP = 0, 1, 2
@@ -337,8 +339,13 @@ def _shape(desc: descriptor.Descriptor) -> _Shape:
                     continue  # an Empty-like type: neither a site nor a holder of any
                 leaf = not _holds_sites(sub)
                 children.append((fd.number, fd.name, kind, len(sub.fields) if leaf else 0))
+        slots = tuple(
+            fd
+            for fd in desc.fields
+            if fd.type == FD.TYPE_MESSAGE and not is_map_field(fd) and fd.message_type.fields
+        )
         found = _shapes[desc] = _Shape(
-            len(desc.fields), tuple((n, k, w) for _, n, k, w in sorted(children))
+            len(desc.fields), tuple((n, k, w) for _, n, k, w in sorted(children)), slots
         )
     return found
 
