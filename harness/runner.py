@@ -70,6 +70,12 @@ def main(name: str, argv: list[str] | None = None) -> None:
         with atheris.instrument_imports(exclude=[*sys.stdlib_module_names, *NOT_INSTRUMENTED]):
             targets.load_file(targets_file)
     target = targets.get(name)
+    if (plane or target.default_plane()) == "envoy":
+        from harness.envoy import lanes
+
+        lanes.prestart(name)  # Envoy gets ready while the target loads (not instrumented)
+    if target.proto_name is not None:
+        proto.message_class(target.proto_name)  # generated schemas: nothing to instrument
     with atheris.instrument_imports(include=["harness", *target.instrument]):
         entry = test_one_input(target, plane)
 

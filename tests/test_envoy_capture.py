@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from harness import corpus, mutate, proto, targets
-from harness.envoy import fuzz
+from harness.envoy import fuzz, lanes
 from harness.envoy.errors import EnvoyCrash
 from harness.envoy.lane import EnvoyLane
 from harness.envoy.upstream import H2RequestParser
@@ -35,11 +35,11 @@ def _decoded(target: str, folder: Path) -> list[tuple[str, Any]]:
 
 @pytest.fixture
 def fresh_lanes() -> Iterator[None]:
-    fuzz.stop_lanes()
+    lanes.stop_lanes()
     try:
         yield
     finally:
-        fuzz.stop_lanes()
+        lanes.stop_lanes()
 
 
 def _replay_all(
@@ -50,7 +50,7 @@ def _replay_all(
         if case is not None:
             run(case)  # EnvoyCrash / EnvoyHang fail the test: Envoy must survive these
             played.append(name)
-    assert fuzz._lanes[lane_name].restarts == 0
+    assert lanes._lanes[lane_name].restarts == 0
     return played
 
 
@@ -74,8 +74,8 @@ def test_envoys_h2_corpus_replays_through_the_h2_envoy_plane() -> None:
     assert "simple_test" in played and "connection_metadata" in played
     direct = "h2_capture_direct_response"
     assert _replay_all(cases, fuzz.h2_capture_direct_response, direct) == played
-    assert fuzz._lanes["h2_capture"].config.allow_metadata
-    assert fuzz._lanes[direct].config.direct_response
+    assert lanes._lanes["h2_capture"].config.allow_metadata
+    assert lanes._lanes[direct].config.direct_response
 
 
 def _h2(name: str) -> H2CaptureFuzzTestCase:
@@ -86,7 +86,7 @@ def _h2(name: str) -> H2CaptureFuzzTestCase:
 
 @pytest.fixture(scope="module")
 def h2_lane() -> Iterator[EnvoyLane]:
-    with EnvoyLane(fuzz.H2) as lane:
+    with EnvoyLane(lanes.H2) as lane:
         yield lane
 
 
@@ -115,7 +115,7 @@ def test_h2_without_a_settings_frame_first_is_refused_and_never_proxied(
 
 
 def test_h2_direct_response_answers_without_an_upstream() -> None:
-    with EnvoyLane(fuzz.H2_DIRECT) as lane:
+    with EnvoyLane(lanes.H2_DIRECT) as lane:
         obs = lane.replay_h2_capture(_h2("connection_metadata"), direct=True)
         assert lane.upstream is not None and lane.upstream.accepted_total == 0
     assert obs.statuses == [200] and obs.upstream == []
@@ -190,7 +190,7 @@ def test_the_barrier_decides_the_upstream_wait_as_envoys_10ms_wait_does(target: 
     cases = _mutated(target, H2_CORPUS if h2 else H1_CORPUS, 80, seed=11)
     outcomes: dict[str, list[tuple[bool, Any]]] = {}
     for mode in ("barrier", "timed"):
-        with EnvoyLane(fuzz.H2 if h2 else fuzz.H1, upstream_wait_mode=mode) as lane:
+        with EnvoyLane(lanes.H2 if h2 else lanes.H1, upstream_wait_mode=mode) as lane:
             play = lane.replay_h2_capture if h2 else lane.replay_capture
             outcomes[mode] = []
             for case in cases:
@@ -221,7 +221,7 @@ def test_over_256_kib_downstream_the_lane_waits_as_envoy_does() -> None:
     case = CaptureFuzzTestCase()
     case.events.add().downstream_send_bytes = head + body
     case.events.add().upstream_send_bytes = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
-    with EnvoyLane(fuzz.H1) as lane:
+    with EnvoyLane(lanes.H1) as lane:
         obs = lane.replay_capture(case)
         assert lane.upstream_connected
     assert obs.statuses == [200]
@@ -235,7 +235,7 @@ def test_a_crash_after_a_case_returned_is_blamed_on_that_case() -> None:
     import signal
 
     cases = [case for _, case in _decoded("h1_capture", H1_CORPUS) if case is not None]
-    with EnvoyLane(fuzz.H1, finish="input") as lane:
+    with EnvoyLane(lanes.H1, finish="input") as lane:
         lane.replay_capture(cases[0], settle=False)
         assert lane.process is not None and lane.process.pid is not None
         os.kill(lane.process.pid, signal.SIGKILL)

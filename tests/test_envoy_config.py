@@ -120,14 +120,14 @@ def test_allow_metadata_renders_on_the_hcm_and_on_cluster_0() -> None:
                                     "h2_capture_direct_response"])  # fmt: skip
 def test_envoy_accepts_the_fuzz_lanes_bootstraps(target: str, tmp_path: Path) -> None:
     """What the envoy plane runs: the target's proxy plus the lane's barrier listener."""
-    from harness.envoy import fuzz
+    from harness.envoy import lanes
     from harness.envoy.lane import BARRIER_LISTENER, lane_bootstrap
 
     config = {
-        "h1_capture": fuzz.H1,
-        "h1_capture_direct_response": fuzz.H1_DIRECT,
-        "h2_capture": fuzz.H2,
-        "h2_capture_direct_response": fuzz.H2_DIRECT,
+        "h1_capture": lanes.H1,
+        "h1_capture_direct_response": lanes.H1_DIRECT,
+        "h2_capture": lanes.H2,
+        "h2_capture_direct_response": lanes.H2_DIRECT,
     }[target]
     bootstrap = lane_bootstrap(config, 10000)
     names = [listener["name"] for listener in bootstrap["static_resources"]["listeners"]]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from harness.config.proxy import ProxyConfig
 from harness.corpus import parse_text_proto
 from harness.envoy.errors import EnvoyCrash, EnvoyHang
-from harness.envoy.lane import EnvoyLane
+from harness.envoy.lane import EnvoyLane, UpstreamWaitMode
 from harness.envoy.process import stats_delta
 from harness.observation import GENERATED_ID
 from harness.proto.capture_fuzz_pb2 import CaptureFuzzTestCase
@@ -162,6 +162,98 @@ def test_stopped_envoy_is_a_hang_and_the_lane_recovers() -> None:
         assert lane.observe(GET).statuses == [200]
 
 
+def test_a_launched_lane_waits_for_envoy_at_first_use() -> None:
+    lane = EnvoyLane()
+    try:
+        lane.launch()  # returns before Envoy is ready
+        assert lane.process is not None and lane.process.pid is not None
+        assert lane.upstream is not None  # listening, so Envoy's cluster has its endpoint
+        pid = lane.process.pid
+        lane.launch()  # idempotent
+        assert lane.process.pid == pid
+        assert lane.observe(GET).statuses == [200]  # waited for Envoy, then served
+        assert lane.process.pid == pid and lane.restarts == 0
+        lane.start()  # already running: returns at once
+        assert lane.process.pid == pid
+    finally:
+        lane.stop()
+    assert lane.process is None
+
+
+def test_a_launched_lane_stops_even_if_never_used() -> None:
+    lane = EnvoyLane()
+    lane.launch()
+    assert lane.process is not None
+    proc = lane.process
+    lane.stop()
+    assert proc.pid is None and lane.process is None and lane.upstream is None
+    lane.start()  # and can start afresh
+    try:
+        assert lane.observe(GET).statuses == [200]
+    finally:
+        lane.stop()
+
+
+def _proxied(i: int) -> CaptureFuzzTestCase:
+    case = CaptureFuzzTestCase()
+    case.events.add().downstream_send_bytes = b"GET /x%d HTTP/1.1\r\nhost: a\r\n\r\n" % i
+    case.events.add().upstream_send_bytes = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+    return case
+
+
+@pytest.mark.parametrize("spin", [0.0, 0.00025], ids=["sleeping", "spinning"])
+def test_fuzz_lane_replays_a_proxied_exchange_the_same_every_time(spin: float) -> None:
+    """finish="input": the upstream connection is taken as soon as Envoy opens it, the
+    answer is read once Envoy handled the scripted response, whether waits poll or sleep."""
+    with EnvoyLane(ProxyConfig(downstream="http1"), finish="input", spin=spin) as lane:
+        for i in range(30):
+            obs = lane.replay_capture(_proxied(i), settle=False)
+            assert lane.upstream_connected
+            assert obs.statuses == [200] and not obs.closed
+            assert [(r.method, r.target) for r in obs.upstream] == [("GET", f"/x{i}")]
+        assert lane.restarts == 0
+
+
+def test_envoy_dying_between_inputs_is_blamed_on_the_input_before() -> None:
+    """Even once Envoy has handled all of an input (its closes included), its death before
+    the next one starts is raised by the next call and blamed on the one before."""
+    import time
+
+    with EnvoyLane(ProxyConfig(downstream="http1"), finish="input") as lane:
+        first, second = _proxied(1), _proxied(2)
+        lane.replay_capture(first, settle=False)
+        time.sleep(0.1)  # the barrier after the closes is back by now
+        assert lane.process is not None and lane.process.pid is not None
+        os.kill(lane.process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while lane.process.exited() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with pytest.raises(EnvoyCrash) as info:
+            lane.replay_capture(second, settle=False)
+        assert info.value.data is first and lane.restarts == 1
+        assert lane.replay_capture(second, settle=False).statuses == [200]
+
+
+@pytest.mark.parametrize("mode", ["barrier", "timed"])
+def test_a_case_that_starts_upstream_ends_there(mode: UpstreamWaitMode) -> None:
+    # Nothing was sent downstream, so Envoy cannot have connected upstream: the case ends at
+    # once and its downstream event is never played.
+    case = CaptureFuzzTestCase()
+    case.events.add().upstream_send_bytes = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
+    case.events.add().downstream_send_bytes = GET
+    config = ProxyConfig(downstream="http1")
+    with EnvoyLane(config, finish="input", upstream_wait_mode=mode) as lane:
+        for _ in range(3):
+            obs = lane.replay_capture(case, settle=False)
+            assert obs.statuses == [] and obs.upstream == [] and not lane.upstream_connected
+            # The same lane still proxies what does reach it. (In the timed mode Envoy's
+            # answer may come after the return: see harness.envoy.lane, finish="input".)
+            obs = lane.replay_capture(_proxied(0), settle=False)
+            assert lane.upstream_connected
+            assert obs.statuses == [200] or (mode == "timed" and obs.statuses == [])
+        assert lane.restarts == 0
+
+
 def _case(name: str) -> CaptureFuzzTestCase:
     case = parse_text_proto(CaptureFuzzTestCase, (H1_CORPUS / name).read_bytes())
     assert case is not None, name
@@ -245,20 +337,20 @@ def test_observe_returns_an_observation_for_any_bytes(shared_lane: EnvoyLane, da
 
 
 def test_fuzz_plane_run_functions_replay_envoys_corpus() -> None:
-    from harness.envoy import fuzz
+    from harness.envoy import fuzz, lanes
 
     try:
         for path in sorted(H1_CORPUS.iterdir()):
             case = _case(path.name)
             fuzz.h1_capture(case)  # raises EnvoyCrash/EnvoyHang on a finding
             fuzz.h1_capture_direct_response(case)
-        lanes = dict(fuzz._lanes)
-        assert set(lanes) == {"h1_capture", "h1_capture_direct_response"}
-        assert all(lane.restarts == 0 for lane in lanes.values())
-        assert lanes["h1_capture_direct_response"].config.direct_response
+        started = dict(lanes._lanes)
+        assert set(started) == {"h1_capture", "h1_capture_direct_response"}
+        assert all(lane.restarts == 0 for lane in started.values())
+        assert started["h1_capture_direct_response"].config.direct_response
     finally:
-        fuzz.stop_lanes()
-    assert not fuzz._lanes
+        lanes.stop_lanes()
+    assert not lanes._lanes
 
 
 def test_concurrent_http2_streams_observe_the_same_every_time() -> None:

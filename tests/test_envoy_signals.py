@@ -30,12 +30,22 @@ with EnvoyLane() as lane:
 # The fuzz plane's lazily started lane, stopped by atexit only.
 MODULE_LANE = """
 import time
-from harness.envoy import fuzz
+from harness.envoy import fuzz, lanes
 from harness.proto.capture_fuzz_pb2 import CaptureFuzzTestCase
 case = CaptureFuzzTestCase()
 case.events.add().downstream_send_bytes = b"GET / HTTP/1.1\\r\\nhost: a\\r\\n\\r\\n"
 fuzz.h1_capture(case)
-print(fuzz._lanes["h1_capture"].process.pid, flush=True)
+print(lanes._lanes["h1_capture"].process.pid, flush=True)
+time.sleep(60)
+"""
+
+# A lane launched (Envoy spawned, not waited for) and never used: stopped by atexit only.
+LAUNCHED_LANE = """
+import time
+from harness.envoy.lane import EnvoyLane
+lane = EnvoyLane()
+lane.launch()
+print(lane.process.pid, flush=True)
 time.sleep(60)
 """
 
@@ -58,13 +68,14 @@ def _envoys_with_parent(ppid: int) -> list[int]:
 @pytest.mark.parametrize(
     ("script", "sig"),
     [
-        (CONTEXT_LANE, signal.SIGINT),
-        (CONTEXT_LANE, signal.SIGTERM),
-        (CONTEXT_LANE, signal.SIGKILL),
-        (MODULE_LANE, signal.SIGINT),
-        (MODULE_LANE, signal.SIGTERM),
+        pytest.param(CONTEXT_LANE, signal.SIGINT, id="context-sigint"),
+        pytest.param(CONTEXT_LANE, signal.SIGTERM, id="context-sigterm"),
+        pytest.param(CONTEXT_LANE, signal.SIGKILL, id="context-sigkill"),
+        pytest.param(MODULE_LANE, signal.SIGINT, id="atexit-sigint"),
+        pytest.param(MODULE_LANE, signal.SIGTERM, id="atexit-sigterm"),
+        pytest.param(LAUNCHED_LANE, signal.SIGINT, id="launched-sigint"),
+        pytest.param(LAUNCHED_LANE, signal.SIGKILL, id="launched-sigkill"),
     ],
-    ids=["context-sigint", "context-sigterm", "context-sigkill", "atexit-sigint", "atexit-sigterm"],
 )
 def test_signal_to_the_python_process_leaves_no_envoy(script: str, sig: signal.Signals) -> None:
     child = subprocess.Popen(

@@ -9,7 +9,7 @@ import pytest
 
 from harness import corpus, targets
 from harness.config.proxy import ProxyConfig
-from harness.envoy.fuzz import stop_lanes
+from harness.envoy.lanes import stop_lanes
 from harness.model import differential
 from harness.observation import Observation
 from harness.oracle import Divergence

@@ -4,8 +4,8 @@ Inputs: ``test.integration.CaptureFuzzTestCase`` (h1_capture*) and
 ``test.integration.H2CaptureFuzzTestCase`` (h2_capture*), replayed as Envoy's
 h1/h2_capture[_direct_response]_fuzz_test do (see ``harness.envoy.lane``).
 
-Each target keeps one lane (one Envoy + fake upstream) for the whole process, started on
-first use and stopped at exit. The oracle is Envoy staying alive and answering: a crash or
+Each target keeps one lane (one Envoy + fake upstream, ``harness.envoy.lanes``) for the whole
+process. The oracle is Envoy staying alive and answering: a crash or
 hang escapes as ``EnvoyCrash`` / ``EnvoyHang`` (the lane has restarted Envoy by then).
 
 The lanes replay with ``finish="input"``: when a call returns, Envoy has handled every byte
@@ -13,80 +13,22 @@ of the case (a crash on it is raised by that call, its answers are all read); En
 the case's connections while the engine mutates the next input, and a crash in that part
 is raised by the next call (blamed on this case in ``EnvoyCrash.data``).
 
-The lane machinery is imported on first use, not with this module: the runner instruments
-what is imported while it loads a target, and sockets, process handling and response
-parsing are not what should guide the fuzzer (instrumenting them costs ~0.4 s of start-up
-and slows every input). Guidance is ``_feedback``: one branch per fact of Envoy's visible
+The lane machinery is imported before the runner instruments this module (``lanes``) or on
+first use (``lane``), never with it: sockets, process handling and response parsing are not
+what should guide the fuzzer (instrumenting them costs ~0.4 s of start-up and slows every
+input). Guidance is ``_feedback``: one branch per fact of Envoy's visible
 behaviour after the case - whether it opened an upstream connection, the answers (status
 classes and the common codes), its close, how many requests reached the upstream.
 """
 
 from __future__ import annotations
 
-import atexit
-import ctypes
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
-from harness.config.proxy import ProxyConfig
+from harness.envoy.lanes import lane
 
 if TYPE_CHECKING:
-    from harness.envoy.lane import EnvoyLane
     from harness.observation import Observation
-
-H1: Final = ProxyConfig(downstream="http1")
-H1_DIRECT: Final = ProxyConfig(downstream="http1", direct_response=True)
-# h2_capture_fuzz_test: HTTP/2 both sides, METADATA allowed on the HCM and on cluster_0.
-H2: Final = ProxyConfig(downstream="http2", upstream="http2", allow_metadata=True)
-# h2_capture_direct_response_fuzz_test has its own initialize(): no allow_metadata there.
-H2_DIRECT: Final = ProxyConfig(downstream="http2", upstream="http2", direct_response=True)
-
-_lanes: dict[str, EnvoyLane] = {}
-
-
-def lane(name: str, config: ProxyConfig) -> EnvoyLane:
-    """The process-wide lane called ``name`` (started on first use)."""
-    found = _lanes.get(name)
-    if found is None:
-        from harness.envoy.lane import EnvoyLane
-
-        if not _lanes:
-            atexit.register(stop_lanes)
-            _at_c_exit()
-        found = _lanes[name] = EnvoyLane(config, finish="input")
-        found.start()
-    return found
-
-
-_CExitHook = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-_c_hook: Any = None
-_c_handle = ctypes.create_string_buffer(1)  # a unique address: the hook's "DSO handle"
-
-
-def _at_c_exit() -> None:
-    """Also stop the lanes when libFuzzer ends the process with C exit(), which skips
-    Python's atexit (else Envoy dies by PDEATHSIG only, and is left unreaped where PID 1
-    does not reap). On a normal Python exit the hook runs early, from Python's atexit, via
-    __cxa_finalize - which also removes it, as it must not run once Python is finalized."""
-    global _c_hook
-    if _c_hook is not None:
-        return
-    try:  # glibc: __cxa_atexit/__cxa_finalize (plain atexit is not an exported symbol)
-        libc = ctypes.CDLL(None)
-        register, finalize = libc.__cxa_atexit, libc.__cxa_finalize
-    except (AttributeError, OSError):
-        return  # PDEATHSIG still kills Envoy
-    register.argtypes = [_CExitHook, ctypes.c_void_p, ctypes.c_void_p]
-    finalize.argtypes = [ctypes.c_void_p]
-    _c_hook = _CExitHook(lambda _: stop_lanes())
-    handle = ctypes.addressof(_c_handle)
-    if register(_c_hook, None, handle) == 0:
-        atexit.register(finalize, handle)
-
-
-def stop_lanes() -> None:
-    for running in _lanes.values():
-        running.stop()
-    _lanes.clear()
 
 
 def _feedback(obs: Observation, connected: bool) -> int:
@@ -140,24 +82,24 @@ def _feedback(obs: Observation, connected: bool) -> int:
 
 def h1_capture(case: Any) -> None:
     """Replay a capture through Envoy to the scripted upstream (Envoy's h1_capture_fuzz_test)."""
-    running = lane("h1_capture", H1)
+    running = lane("h1_capture")
     _feedback(running.replay_capture(case, settle=False), running.upstream_connected)
 
 
 def h1_capture_direct_response(case: Any) -> None:
     """Replay a capture against a direct-response route (h1_capture_direct_response_fuzz_test)."""
-    running = lane("h1_capture_direct_response", H1_DIRECT)
+    running = lane("h1_capture_direct_response")
     _feedback(running.replay_capture(case, direct=True, settle=False), False)
 
 
 def h2_capture(case: Any) -> None:
     """Replay an HTTP/2 capture through Envoy to the scripted upstream (h2_capture_fuzz_test)."""
-    running = lane("h2_capture", H2)
+    running = lane("h2_capture")
     _feedback(running.replay_h2_capture(case, settle=False), running.upstream_connected)
 
 
 def h2_capture_direct_response(case: Any) -> None:
     """Replay an HTTP/2 capture against a direct-response route
     (h2_capture_direct_response_fuzz_test)."""
-    running = lane("h2_capture_direct_response", H2_DIRECT)
+    running = lane("h2_capture_direct_response")
     _feedback(running.replay_h2_capture(case, direct=True, settle=False), False)

@@ -24,7 +24,10 @@ every event that was pending before it, in order: whatever the lane wrote to Env
 bytes, closes, connects - has been read and acted on. (The one ordering it does not give:
 bytes on a connection the worker has not accepted yet, since accepting is what registers the
 connection. So a replay's client is connected before a barrier - at the end of the previous
-case - and used once that barrier came back.) Uses:
+case - and used once that barrier came back.) The order is the worker's order of *sockets*
+becoming readable, so only one barrier byte is in flight at a time: a byte sent while an
+earlier one is still unread by Envoy would be read with it, ahead of what came in between.
+Uses:
 
 * Envoy's 10 ms wait for an upstream connection becomes "sync with the worker, then look":
   Envoy opens its upstream connection (a non-blocking connect that loopback completes at once)
@@ -32,15 +35,22 @@ case - and used once that barrier came back.) Uses:
   connection is in the accept backlog or Envoy will not open one - only new input could make
   it (no timer opens connections in this config). The answer is Envoy's timed wait's,
   without waiting 10 ms for a connection that never comes (tests compare both on mutated
-  cases). Over 256 KiB of downstream bytes (Envoy may read them over several loop
-  iterations), or with ``upstream_wait_mode="timed"``, the lane waits up to 10 ms as Envoy.
+  cases). The lane waits for whichever comes first, the connection or the echo: a connection
+  that arrives is the answer, and the scripted bytes go at once, as Envoy's fixture writes
+  them once its fake upstream accepted (the echo is collected before the next barrier goes);
+  when nothing was written since a barrier came back (a case that starts with an upstream
+  event), the answer is already known, without a new barrier. Over 256 KiB of downstream
+  bytes (Envoy may read them over several loop iterations), or with
+  ``upstream_wait_mode="timed"``, the lane waits up to 10 ms as Envoy.
 * ``finish`` says how much of a case Envoy has handled when a replay returns. ``"sync"`` (the
   default): all of it, the closes included. ``"input"`` (the fuzz plane): every byte of the
   case - a crash on the input is raised by this call, and the statuses read then are every
   answer Envoy gave to those bytes (one that an upstream response sets off, such as a resumed
-  pipelined request's, may still be on its way); the closes are synced when the next input
-  starts, so Envoy handles them while the engine mutates: a crash there is blamed on this case
-  (``EnvoyCrash.data``) but raised by the next call. ``"async"``: no wait at all.
+  pipelined request's, may still be on its way - as may, in the timed mode, the answer to a
+  scripted response written while Envoy was still setting its connection up); the closes
+  are synced when the next input starts, so Envoy handles them while the engine mutates: a
+  crash there is blamed on this case (``EnvoyCrash.data``) but raised by the next call.
+  ``"async"``: no wait at all.
 
 Deviations from Envoy's fixture, each for speed and each inside the timing Envoy's own
 fixture allows:
@@ -54,17 +64,27 @@ fixture allows:
   cases a second do not leave as many sockets in TIME_WAIT.
 
 Envoy dying or hanging raises ``EnvoyCrash`` / ``EnvoyHang`` carrying the input, after the lane
-restarted Envoy, so the next input runs normally.
+restarted Envoy, so the next input runs normally. Whether Envoy still runs is checked when an
+input starts (a death since the last one is blamed on that one) and when a wait for Envoy
+fails; a replay's final barrier coming back vouches for the rest of that input.
+
+Cost. A case of the fuzz plane is a few system calls per event run plus one to three barrier
+round trips, and Envoy's own work; a wait for Envoy polls for up to ``spin`` seconds before it
+sleeps (``SPIN``), since waking a sleeping waiter costs about as much as Envoy's answer where
+the other CPU has to be woken (VMs). ``launch`` starts Envoy without waiting for it, so that a
+caller can prepare other things during Envoy's ~0.1 s start-up.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import select
 import socket
 import struct
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from harness.codec.http2 import PREFACE as H2_PREFACE
@@ -78,6 +98,7 @@ from harness.observation import GENERATED_ID, Observation, UpstreamRequest
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 _LINGER_ZERO = struct.pack("ii", 1, 0)
+_DONTWAIT = socket.MSG_DONTWAIT
 
 _RQ_ACTIVE = f"http.{STAT_PREFIX}.downstream_rq_active"
 _UPSTREAM_ACTIVE = f"cluster.{CLUSTER}.upstream_rq_active"
@@ -92,6 +113,10 @@ ENVOY_UPSTREAM_WAIT = 0.010
 # Seconds an unresponsive Envoy gets to finish dying before it counts as hung.
 DYING_GRACE = 1.0
 BARRIER_LISTENER = "lane_barrier"
+# How long a wait for Envoy polls before it sleeps. Envoy answers the lane in 0.05-0.3 ms;
+# a sleeping waiter adds a wake-up to each answer, which costs up to ~0.1 ms where waking
+# the other CPU is dear (VMs). Polling yields the CPU to anything runnable on it.
+SPIN = 0.00025
 # Below Envoy's 1 MiB per-connection read limit with room to spare: bytes up to this size
 # are read by the worker in one go, so the barrier orders after all of them.
 _BARRIER_MAX_BYTES = 256 * 1024
@@ -142,9 +167,12 @@ def _without_generated_id(request: UpstreamRequest) -> UpstreamRequest:
 class _Downstream:
     """One client connection and the parser of what Envoy writes on it.
 
-    The socket is non-blocking; every wait runs the fake upstream's loop, so the upstream
+    The socket stays blocking but is only ever read and written with ``MSG_DONTWAIT`` (no
+    ``fcntl`` per connection); every wait runs the fake upstream's loop, so the upstream
     answers Envoy while the client waits for Envoy's answer.
     """
+
+    __slots__ = ("_watched", "closed", "parser", "received", "sock", "timeout", "upstream")
 
     def __init__(
         self, sock: socket.socket, http2: bool, timeout: float, upstream: FakeUpstream
@@ -159,12 +187,11 @@ class _Downstream:
 
     @staticmethod
     def connect(port: int, timeout: float) -> socket.socket:
-        """A non-blocking client socket connected to Envoy's ``port``."""
+        """A client socket connected to Envoy's ``port`` (used with ``MSG_DONTWAIT`` only)."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.connect(("127.0.0.1", port))  # blocking: loopback completes it at once
-            sock.setblocking(False)
         except OSError:
             sock.close()
             raise
@@ -174,11 +201,20 @@ class _Downstream:
         """Write all of ``data``; False once Envoy closed or stopped reading for ``timeout``."""
         if self.closed:
             return False
-        view = memoryview(data)
+        try:
+            sent = self.sock.send(data, _DONTWAIT)
+        except BlockingIOError:
+            sent = 0
+        except OSError:  # EPIPE/ECONNRESET: Envoy closed
+            self.closed = True
+            return False
+        if sent == len(data):
+            return True
+        view = memoryview(data)[sent:]
         deadline = 0.0
         while view:
             try:
-                view = view[self.sock.send(view) :]
+                view = view[self.sock.send(view, _DONTWAIT) :]
                 continue
             except BlockingIOError:
                 pass
@@ -198,7 +234,7 @@ class _Downstream:
     def _recv(self) -> bool:
         """Take what has arrived, without waiting; True when bytes came."""
         try:
-            data = self.sock.recv(65536)
+            data = self.sock.recv(65536, _DONTWAIT)
         except BlockingIOError:
             return False
         except OSError:
@@ -257,16 +293,38 @@ class _Downstream:
         return self.closed or parser.close_announced
 
 
-class _Barrier:
-    """A connection to the echo listener: a byte sent comes back once the worker got to it."""
+def _timeval(seconds: float) -> bytes:
+    """``seconds`` as a ``struct timeval`` for SO_RCVTIMEO (at least 1 us: 0 means forever)."""
+    micros = max(int(seconds * 1e6), 1)
+    return struct.pack("ll", micros // 1_000_000, micros % 1_000_000)
 
-    def __init__(self, port: int, timeout: float) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+class _Barrier:
+    """A connection to the echo listener: a byte sent comes back once the worker got to it.
+
+    The socket is blocking with SO_RCVTIMEO as its timeout, so a wait is one ``recv`` (a
+    Python socket timeout would add a ``poll`` before each), after up to ``spin`` seconds
+    of polling (see SPIN)."""
+
+    __slots__ = ("pending", "sock", "spin", "timeout")
+
+    def __init__(self, port: int, timeout: float, spin: float = 0.0) -> None:
+        sock = socket.create_connection(("127.0.0.1", port), timeout)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(None)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
         self.timeout = timeout
+        self.spin = spin
         self.pending = 0  # bytes sent and not yet echoed
 
     def post(self) -> bool:
+        """Send a byte (the caller made sure none is in flight: see the module docstring)."""
         try:
             self.sock.send(b".")
         except OSError:
@@ -277,12 +335,18 @@ class _Barrier:
     def wait(self, timeout: float) -> str:
         """``ok`` once every byte came back, else ``timeout`` or ``broken`` (Envoy gone?)."""
         if timeout != self.timeout:
-            self.sock.settimeout(timeout)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
             self.timeout = timeout
+        recv = self.sock.recv
         while self.pending > 0:
             try:
-                data = self.sock.recv(256)
-            except TimeoutError:
+                try:
+                    data: bytes | None = recv(256, _DONTWAIT)
+                except BlockingIOError:
+                    data = self._spin() if self.spin > 0 else None
+                    if data is None:
+                        data = recv(256)  # sleeps, up to SO_RCVTIMEO
+            except BlockingIOError:  # EAGAIN: SO_RCVTIMEO ran out
                 return "timeout"
             except OSError:
                 return "broken"
@@ -291,12 +355,30 @@ class _Barrier:
             self.pending -= len(data)
         return "ok"
 
+    def _spin(self) -> bytes | None:
+        """What arrives within ``spin`` seconds of polling, or None."""
+        recv = self.sock.recv
+        clock = time.perf_counter
+        end = clock() + self.spin
+        while clock() < end:
+            os.sched_yield()
+            try:
+                return recv(256, _DONTWAIT)
+            except BlockingIOError:
+                pass
+        return None
+
     def close(self) -> None:
         self.sock.close()
 
 
 class _Exchange:
     """One input in flight: the connections and what has been written on each."""
+
+    __slots__ = (
+        "answering", "base", "blame", "conn", "down", "received_base", "sent_down", "sent_up",
+        "upstream", "written",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -315,6 +397,7 @@ class _Exchange:
         self.conn: UpstreamConnection | None = None  # raw mode: the scripted connection
         self.sent_down = 0
         self.sent_up = 0
+        self.written: list[bytes] = []  # the downstream runs written
 
 
 class EnvoyLane:
@@ -329,6 +412,7 @@ class EnvoyLane:
         upstream_wait: float = ENVOY_UPSTREAM_WAIT,
         upstream_wait_mode: UpstreamWaitMode = "barrier",
         finish: Finish = "sync",
+        spin: float = SPIN,
     ) -> None:
         self.config = config or ProxyConfig()
         self.quiet = quiet  # silence that ends an exchange Envoy may still be part-way through
@@ -336,33 +420,59 @@ class EnvoyLane:
         self.upstream_wait = upstream_wait
         self.upstream_wait_mode = upstream_wait_mode
         self.finish = finish  # what Envoy has handled when a replay returns (docstring)
+        self.spin = spin  # polling before a wait for Envoy sleeps (SPIN)
         self.upstream: FakeUpstream | None = None
         self.process: EnvoyProcess | None = None
         self.restarts = 0
         self._barrier: _Barrier | None = None
         self._raw_left = False  # a replay's upstream connections wait to be closed
+        # A replay's closes were sent and no barrier came back since; whether one was posted
+        # right after them.
+        self._closes_unsynced = False
+        self._closes_posted = False
         self._spare: socket.socket | None = None  # the next input's client, connected early
         self._spare_accepted = False  # a barrier after its connect came back: Envoy has it
-        self._synced = False  # nothing was written to Envoy since the last barrier
+        # A barrier came back after everything written to Envoy (bytes, connects, closes):
+        # Envoy has handled all of it, and was alive then.
+        self._synced = False
+        self._race: Any = None  # a poll object on the upstream listener and the barrier
         self.upstream_connected = False  # the last replay got Envoy's upstream connection
         self._last: object = b""  # the previous input, blamed when Envoy is found dead later
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def launch(self) -> None:
+        """Start Envoy without waiting for it: the fake upstream is listening and Envoy's
+        process spawned. ``start`` (or the first input) waits for it to be ready, so the
+        caller can do other work (imports, instrumentation) while Envoy initializes.
+        Call it from a thread that lives as long as the lane (see ``harness.envoy.process``)."""
         if self.process is not None:
             return
         self.upstream = FakeUpstream(self.config.upstream)
         self.process = EnvoyProcess(lane_bootstrap(self.config, self.upstream.port))
         try:
-            self.process.start()
-            self._barrier = _Barrier(self.process.listener_ports[BARRIER_LISTENER], self.max_wait)
+            self.process.spawn()
+        except BaseException:
+            self.stop()
+            raise
+
+    def start(self) -> None:
+        """Launch Envoy unless ``launch`` did, and wait until it serves (blocking)."""
+        if self._barrier is not None:
+            return
+        self.launch()
+        assert self.process is not None
+        try:
+            self.process.start()  # waits for the process spawned above
+            port = self.process.listener_ports[BARRIER_LISTENER]
+            self._barrier = _Barrier(port, self.max_wait, self.spin)
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
         self._close_spare()
+        self._race = None
         if self._barrier is not None:
             self._barrier.close()
             self._barrier = None
@@ -373,6 +483,9 @@ class EnvoyLane:
             self.upstream.stop()
             self.upstream = None
         self._raw_left = False
+        self._closes_unsynced = False
+        self._synced = False
+        self._spare_accepted = False
 
     def restart(self) -> None:
         self.stop()
@@ -391,7 +504,8 @@ class EnvoyLane:
         return self._proc().stats()
 
     def _proc(self) -> EnvoyProcess:
-        if self.process is None:
+        """The running Envoy, started (or waited for, after ``launch``) on first use."""
+        if self._barrier is None:
             self.start()
         assert self.process is not None
         return self.process
@@ -437,6 +551,7 @@ class EnvoyLane:
 
     def _worker_answers(self) -> bool:
         """A request the worker answers itself (no host: 400), so no upstream is involved."""
+        self._synced = False
         try:
             probe = socket.create_connection(("127.0.0.1", self._proc().listener_port), 1.0)
         except OSError:
@@ -454,9 +569,12 @@ class EnvoyLane:
         finally:
             probe.close()
 
-    def _sync(self, blame: object) -> None:
+    def _sync(self, blame: object, post: bool = True, timed_out: bool = False) -> None:
         """Return once Envoy's worker has handled everything sent to it so far.
 
+        ``post=False``: a barrier byte posted after the last write is pending already, only
+        its echo is waited for; ``timed_out``: a wait for it ran out already. Otherwise the
+        bytes still in flight are waited for before a new one is posted.
         A dead Envoy raises EnvoyCrash and a stuck one EnvoyHang (both blaming ``blame``).
         """
         for _attempt in (0, 1):
@@ -465,12 +583,19 @@ class EnvoyLane:
                 self._proc()
                 barrier = self._barrier
                 assert barrier is not None
-            if not barrier.pending and not barrier.post():
-                result = "broken"
+            if timed_out:
+                result, timed_out = "timeout", False
             else:
-                result = barrier.wait(self.max_wait)
+                result = "ok"
+                if post and barrier.pending:
+                    result = barrier.wait(self.max_wait)  # one byte in flight at a time
+                if result == "ok" and post and not barrier.post():
+                    result = "broken"
+                elif result == "ok":
+                    result = barrier.wait(self.max_wait)
             if result == "ok":
                 self._synced = True
+                self._closes_unsynced = False
                 self._spare_accepted = self._spare is not None
                 return
             self._check_alive(blame)  # raises when Envoy died
@@ -478,28 +603,33 @@ class EnvoyLane:
                 self._check_responsive(blame)  # raises when Envoy hangs
             # Envoy is fine but the barrier connection is not: sync again on a new one.
             barrier.close()
+            self._race = None
             port = self._proc().listener_ports[BARRIER_LISTENER]
             try:
-                self._barrier = _Barrier(port, self.max_wait)
+                self._barrier = _Barrier(port, self.max_wait, self.spin)
             except OSError:
                 break
+            post = True
         self.restart()
         raise EnvoyHang("envoy does not echo on its barrier listener", blame)
 
     def _quiesce(self) -> None:
         """Finish what the previous input left: its barrier, its upstream connections."""
-        barrier = self._barrier
-        if barrier is not None and barrier.pending:
-            self._sync(self._last)
+        if self._closes_unsynced:  # the barrier is posted after them, normally
+            self._sync(self._last, post=not self._closes_posted)
         if self._raw_left:
             self._raw_left = False
             upstream = self._up()
+            upstream.close_all()  # Envoy has handled their FIN: no need to read its answer
             upstream.sync()  # accept what Envoy opened late, so it is closed too
-            upstream.close_all()
+            if upstream.connection_count():
+                upstream.close_all()
 
     def _connect(self, http2: bool, blame: object, accepted: bool = False) -> _Downstream:
         """A client connection to Envoy's listener; ``accepted``: only once Envoy's worker
         has accepted it (so that bytes sent on it are ordered before a later barrier)."""
+        # Envoy may have died since the last input returned (a barrier that came back then
+        # vouches for no more): blamed on that input.
         self._check_alive(self._last)
         upstream = self._up()
         if accepted and self._spare is None:
@@ -523,7 +653,7 @@ class EnvoyLane:
     def _open_spare(self) -> None:
         """Connect the next input's client now, so Envoy accepts it while the engine mutates
         (Envoy sees a client that connects, then sends its bytes a moment later)."""
-        if self._spare is None and self.process is not None:
+        if self._spare is None and self.process is not None and self._barrier is not None:
             with contextlib.suppress(OSError):
                 self._spare = _Downstream.connect(self.process.listener_port, self.max_wait)
                 self._spare_accepted = False
@@ -554,6 +684,7 @@ class EnvoyLane:
         http2 = self.config.speaks_http2(data)
         expected = None if http2 else count_simple_requests(data)
         down = self._connect(http2, data)
+        self._synced = False  # observe syncs no barrier
         try:
             # Only inputs that may need the settle path pay for a stats baseline (~0.7 ms).
             base = None if expected is not None else self._base()
@@ -680,87 +811,65 @@ class EnvoyLane:
         ``settle=False`` returns right after the last event, as Envoy's fuzzer does (the
         statuses then hold only what had already arrived).
         """
-        return self._replay(case, _h1_steps(case), False, direct, settle)
+        return self._replay(case, _h1_runs(case, direct), False, settle)
 
     def replay_h2_capture(
         self, case: Any, direct: bool = False, settle: bool = True
     ) -> Observation:
         """Play an H2CaptureFuzzTestCase as Envoy's h2_fuzz.cc replay does; what Envoy did."""
-        return self._replay(case, _h2_steps(case), True, direct, settle)
+        return self._replay(case, _h2_runs(case, direct), True, settle)
 
     def _replay(
-        self,
-        case: Any,
-        steps: Iterable[tuple[str | None, bytes]],
-        http2: bool,
-        direct: bool,
-        settle: bool,
+        self, case: Any, runs: list[tuple[str, bytes]], http2: bool, settle: bool
     ) -> Observation:
+        # The runs are built before this waits for Envoy to finish the previous input.
         upstream = self._begin("raw")
         down = self._connect(http2, case, accepted=True)
         try:
             ex = _Exchange(down, upstream, False, case, self._base() if settle else None)
             self.upstream_connected = False
-            sent = self._play(ex, steps, http2, direct)
+            self._play(ex, runs)
             self.upstream_connected = ex.conn is not None
             if settle:
                 self._settle(ex)
+                self._check_alive(case)
             else:
                 if self.finish != "async" and not self._synced:
                     self._sync(case)  # Envoy has handled every byte: all its answers are in
                 down.poll_closed()
                 upstream.sync()
-            self._check_alive(case)
+                if not self._synced:  # else the barrier vouched that Envoy lived through it
+                    self._check_alive(case)
             requests = upstream.requests(by_content=http2)
-            if requests and b"x-request-id" not in sent.lower():
+            if requests and b"x-request-id" not in b"".join(ex.written).lower():
                 requests = [_without_generated_id(r) for r in requests]
             return Observation(list(down.statuses), requests, down.envoy_closed)
         finally:
             self._end_replay(down, case)
 
-    def _play(
-        self, ex: _Exchange, steps: Iterable[tuple[str | None, bytes]], http2: bool, direct: bool
-    ) -> bytes:
-        """Write the events; returns the downstream bytes written.
+    def _play(self, ex: _Exchange, runs: list[tuple[str, bytes]]) -> None:
+        """Write the runs of events (see ``_h1_runs``) until the case ends.
 
-        A run of consecutive events of one side (no-op events in between) is written with one
-        send, after one check that the client (and for upstream bytes, Envoy's upstream
-        connection) is still connected; see the module docstring.
+        Each run is written with one send, after one check that the client (and for upstream
+        bytes, Envoy's upstream connection) is still connected; see the module docstring.
         """
-        written: list[bytes] = []
-        preface = http2
-        current: str | None = None
-        chunks: list[bytes] = []
-        for side, data in steps:
-            if side == _DOWN:
-                if preface:  # h2_fuzz.cc: before the first downstream event only
-                    preface = False
-                    data = H2_PREFACE + data
-            elif side != _UP or direct:
-                continue  # *_recv_bytes, unset, or upstream bytes of a direct route
-            if side != current:
-                if chunks and not self._write(ex, current, chunks, written):
-                    return b"".join(written)
-                current, chunks = side, []
-            chunks.append(data)
-        if chunks:
-            self._write(ex, current, chunks, written)
-        return b"".join(written)
+        write = self._write
+        for side, data in runs:
+            if not write(ex, side, data):
+                return
 
-    def _write(
-        self, ex: _Exchange, side: str | None, chunks: list[bytes], written: list[bytes]
-    ) -> bool:
+    def _write(self, ex: _Exchange, side: str, data: bytes) -> bool:
         """Write one run of events; False when the case ends here."""
         down = ex.down
         if down.poll_closed():
             return False  # the client is disconnected: no further events
-        data = b"".join(chunks)
-        if side == _DOWN:
-            self._synced = False
-            if data and not down.send(data):
-                return False
+        if side is _DOWN:
+            if data:
+                self._synced = False
+                if not down.send(data):
+                    return False
             ex.sent_down += len(data)
-            written.append(data)
+            ex.written.append(data)
             return True
         conn = ex.conn
         if conn is None:
@@ -771,9 +880,10 @@ class EnvoyLane:
             ex.upstream.pump(0)  # learn whether Envoy closed it
         if conn.closed:
             return False
-        self._synced = False
-        if data and not conn.send(data):
-            return False
+        if data:
+            self._synced = False
+            if not conn.send(data):
+                return False
         ex.sent_up += len(data)
         return True
 
@@ -785,9 +895,50 @@ class EnvoyLane:
         if conn is not None:
             return conn
         if self.upstream_wait_mode == "barrier" and ex.sent_down <= _BARRIER_MAX_BYTES:
-            self._sync(ex.blame)
+            if self._synced:
+                return None  # nothing was written since a barrier came back: none will come
+            conn, state = self._race_barrier(upstream)
+            if conn is not None:
+                return conn
+            self._sync(ex.blame, post=state == "unposted", timed_out=state == "timeout")
             return upstream.take_connection()
         return upstream.wait_connection(self.upstream_wait)
+
+    def _race_barrier(
+        self, upstream: FakeUpstream
+    ) -> tuple[UpstreamConnection | None, Literal["posted", "unposted", "timeout"]]:
+        """Post a barrier and wait for its echo or Envoy's upstream connection, whichever
+        comes first: a connection needs no barrier (its echo is taken by the next wait).
+        Returns the connection if it came, and the barrier's state: posted (and maybe back),
+        unposted (the barrier is broken) or timeout (posted, and no echo within max_wait)."""
+        barrier = self._barrier
+        if barrier is None or barrier.pending or not barrier.post():
+            return None, "unposted"
+        race = self._race
+        if race is None:
+            race = self._race = select.poll()
+            race.register(upstream.listen_fd, select.POLLIN)
+            race.register(barrier.sock.fileno(), select.POLLIN)
+        listen_fd = upstream.listen_fd
+        deadline = time.monotonic() + self.max_wait
+        ready = race.poll(0)
+        if not ready and self.spin > 0:
+            clock = time.perf_counter
+            end = clock() + self.spin
+            while not ready and clock() < end:
+                os.sched_yield()
+                ready = race.poll(0)
+        while True:
+            if any(fd == listen_fd for fd, _ in ready):
+                conn = upstream.take_connection()
+                if conn is not None:
+                    return conn, "posted"
+            if ready:
+                return None, "posted"  # the echo is back (or the barrier broke): sync
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None, "timeout"
+            ready = race.poll(remaining * 1000)
 
     def _end_replay(self, down: _Downstream, case: Any) -> None:
         """Envoy's cleanup: upstream connections closed (FIN), then the client (RST). The
@@ -802,26 +953,68 @@ class EnvoyLane:
             self._raw_left = True  # closed once Envoy has handled the FIN (and any late one)
         down.close()
         self._last = case
+        self._synced = False  # the closes are news to Envoy
+        self._closes_unsynced = True
         self._open_spare()
-        if self._barrier is not None:
-            self._barrier.post()  # a failure shows at the next sync
+        barrier = self._barrier
+        # Else (a byte still in flight, or a broken barrier) the next sync posts one.
+        self._closes_posted = barrier is not None and not barrier.pending and barrier.post()
         if self.finish == "sync":
             self._quiesce()
 
 
-def _h1_steps(case: Any) -> Iterator[tuple[str | None, bytes]]:
+def _h1_runs(case: Any, direct: bool) -> list[tuple[str, bytes]]:
+    """A CaptureFuzzTestCase's events as runs: consecutive sends of one side joined, the
+    no-op events (``*_recv_bytes``, unset) and, for a direct route, upstream sends left out.
+    Sides alternate from one run to the next."""
+    runs: list[tuple[str, bytes]] = []
+    append = runs.append
+    side = ""
+    chunks: list[bytes] = []
     for event in case.events:
         which = event.WhichOneof("event_selector")
         if which == "downstream_send_bytes":
-            yield _DOWN, event.downstream_send_bytes
-        elif which == "upstream_send_bytes":
-            yield _UP, event.upstream_send_bytes
-        else:
-            yield None, b""
+            if side is not _DOWN:
+                if chunks:
+                    append((side, b"".join(chunks)))
+                side, chunks = _DOWN, []
+            chunks.append(event.downstream_send_bytes)
+        elif which == "upstream_send_bytes" and not direct:
+            if side is not _UP:
+                if chunks:
+                    append((side, b"".join(chunks)))
+                side, chunks = _UP, []
+            chunks.append(event.upstream_send_bytes)
+    if chunks:
+        append((side, b"".join(chunks)))
+    return runs
 
 
-def _h2_steps(case: Any) -> Iterator[tuple[str | None, bytes]]:
+def _h2_runs(case: Any, direct: bool) -> list[tuple[str, bytes]]:
+    """An H2CaptureFuzzTestCase's events as runs (see ``_h1_runs``); the client preface goes
+    before the first downstream event only (h2_fuzz.cc)."""
     from harness.codec.h2_frames import h2_capture_event_bytes
 
-    for event in case.events:
-        yield h2_capture_event_bytes(event)
+    steps: Iterable[tuple[str | None, bytes]] = map(h2_capture_event_bytes, case.events)
+    runs: list[tuple[str, bytes]] = []
+    preface = True
+    side = ""
+    chunks: list[bytes] = []
+    for step, data in steps:
+        if step == _DOWN:
+            step = _DOWN
+            if preface:
+                preface = False
+                data = H2_PREFACE + data
+        elif step == _UP and not direct:
+            step = _UP
+        else:
+            continue  # *_recv_bytes, unset, or upstream bytes of a direct route
+        if step is not side:
+            if chunks:
+                runs.append((side, b"".join(chunks)))
+            side, chunks = step, []
+        chunks.append(data)
+    if chunks:
+        runs.append((side, b"".join(chunks)))
+    return runs

@@ -57,7 +57,7 @@ def warm_pool(lane: EnvoyLane) -> None:
 
 def compare(data: bytes, config: ProxyConfig) -> None:
     """Raise ``Divergence`` when the model and the real Envoy disagree on ``data``."""
-    from harness.envoy.fuzz import lane
+    from harness.envoy.lanes import lane
 
     running = lane(_LANE_NAMES[config], config)
     if config.speaks_http2(data):
@@ -133,6 +133,6 @@ class EnvoyReplay:
         self.seconds += time.monotonic() - started
 
     def close(self) -> None:
-        from harness.envoy.fuzz import stop_lanes
+        from harness.envoy.lanes import stop_lanes
 
         stop_lanes()
