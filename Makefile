@@ -10,6 +10,9 @@ TIME ?= 120
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@# bytecode for our own sources, as pip writes it for installed packages (an editable
+	@# install gets none): start-up then does not depend on PYTHONDONTWRITEBYTECODE
+	@$(PY) -m compileall -q harness fuzzers bench > /dev/null
 	@touch $@
 
 setup: $(STAMP)

@@ -18,11 +18,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-# Imported here, before any instrumentation block, so that atheris does not instrument the
-# harness's own machinery (decoding, mutation): coverage and speed belong to the target.
-from harness import corpus, mutate, proto, targets
+if TYPE_CHECKING:
+    from harness import targets
 
 ENV_TARGETS = "ENVOY_FUZZ_TARGETS"
 ENV_PLANE = "ENVOY_FUZZ_PLANE"
@@ -44,6 +43,8 @@ NOT_INSTRUMENTED = (
 
 def test_one_input(target: targets.Target, plane: str | None = None) -> Callable[[bytes], None]:
     """The libFuzzer entry point for ``target``: decode the bytes, then run the target."""
+    from harness import corpus
+
     run = target.run_function(plane)
     if target.proto_name is None:
         return run  # bytes targets take the input as it is: nothing to add per input
@@ -59,10 +60,21 @@ def test_one_input(target: targets.Target, plane: str | None = None) -> Callable
 
 def main(name: str, argv: list[str] | None = None) -> None:
     """Fuzz target ``name`` under atheris with libFuzzer flags from ``argv``."""
-    import atheris
-
     argv = list(sys.argv if argv is None else argv)
     plane = os.environ.get(ENV_PLANE) or None
+    if plane == "envoy" and not _hands_inputs_to_children(argv):
+        # first of all: Envoy gets ready while the engine loads (a no-op for targets
+        # without a lane of their own)
+        from harness.envoy import lanes
+
+        lanes.prestart(name)
+
+    import atheris
+
+    # Imported before any instrumentation block, so that atheris does not instrument the
+    # harness's own machinery (decoding, mutation): coverage and speed belong to the target.
+    from harness import corpus, mutate, proto, targets  # noqa: F401  (corpus: see above)
+
     targets_file = os.environ.get(ENV_TARGETS)
     if targets_file:
         # A user's file: instrument it and what it imports (their parser), but not the
@@ -70,10 +82,6 @@ def main(name: str, argv: list[str] | None = None) -> None:
         with atheris.instrument_imports(exclude=[*sys.stdlib_module_names, *NOT_INSTRUMENTED]):
             targets.load_file(targets_file)
     target = targets.get(name)
-    if (plane or target.default_plane()) == "envoy":
-        from harness.envoy import lanes
-
-        lanes.prestart(name)  # Envoy gets ready while the target loads (not instrumented)
     if target.proto_name is not None:
         proto.message_class(target.proto_name)  # generated schemas: nothing to instrument
     with atheris.instrument_imports(include=["harness", *target.instrument]):
@@ -88,3 +96,13 @@ def main(name: str, argv: list[str] | None = None) -> None:
         hooks = {"custom_mutator": mutator.mutate, "custom_crossover": mutator.crossover}
     atheris.Setup(argv, entry, **hooks)
     atheris.Fuzz()
+
+
+# libFuzzer flags whose process runs no inputs itself: it re-executes this script for them.
+_ORCHESTRATING = ("-fork=", "-jobs=", "-merge=", "-minimize_crash=")
+
+
+def _hands_inputs_to_children(argv: list[str]) -> bool:
+    return any(
+        arg.startswith(_ORCHESTRATING) and arg.split("=", 1)[1] not in ("", "0") for arg in argv
+    )

@@ -212,3 +212,16 @@ def test_every_builtin_target_fuzzes_under_atheris(name: str, tmp_path: Path) ->
     assert code == 0
     assert summary["runs"] >= 3000
     assert summary["cov"] > 0, "no coverage: is the target's module instrumented?"
+
+
+def test_the_envoy_plane_starts_no_envoy_in_libfuzzers_orchestrating_process() -> None:
+    """-fork/-jobs/-merge/-minimize_crash re-execute the script; that process runs no input,
+    so it must not start an Envoy early (its children do, each their own)."""
+    from harness.runner import _hands_inputs_to_children
+
+    assert _hands_inputs_to_children(["fuzz_x.py", "corpus", "-fork=2"])
+    assert _hands_inputs_to_children(["fuzz_x.py", "-jobs=4", "-runs=9"])
+    assert _hands_inputs_to_children(["fuzz_x.py", "-merge=1", "a", "b"])
+    assert _hands_inputs_to_children(["fuzz_x.py", "-minimize_crash=1", "crash"])
+    assert not _hands_inputs_to_children(["fuzz_x.py", "corpus", "-fork=0", "-runs=9"])
+    assert not _hands_inputs_to_children(["fuzz_x.py", "corpus", "-use_value_profile=1"])
