@@ -162,7 +162,9 @@ def _print_fields(msg: message.Message, out: list[str], indent: str) -> None:
             # A sub-message's text comes from the cache when a message with the same bytes
             # was printed in this field at this depth before (same bytes, same fields).
             for sub in value if fd.is_repeated else (value,):
-                key = (fd, indent, sub.SerializePartialToString(deterministic=True))
+                # Not deterministic=True (2x slower): bytes that differ only in map order
+                # are two keys for one text; one key is never two texts.
+                key = (fd, indent, sub.SerializePartialToString())
                 text = _subtext.get(key)
                 if text is None:
                     parts = [f"{indent}{name} {{\n"]
