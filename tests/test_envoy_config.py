@@ -123,12 +123,7 @@ def test_envoy_accepts_the_fuzz_lanes_bootstraps(target: str, tmp_path: Path) ->
     from harness.envoy import lanes
     from harness.envoy.lane import BARRIER_LISTENER, lane_bootstrap
 
-    config = {
-        "h1_capture": lanes.H1,
-        "h1_capture_direct_response": lanes.H1_DIRECT,
-        "h2_capture": lanes.H2,
-        "h2_capture_direct_response": lanes.H2_DIRECT,
-    }[target]
+    config = lanes.CAPTURE_CONFIGS[target]
     bootstrap = lane_bootstrap(config, 10000)
     names = [listener["name"] for listener in bootstrap["static_resources"]["listeners"]]
     assert names == ["http", BARRIER_LISTENER]

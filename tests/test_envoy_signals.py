@@ -35,7 +35,7 @@ from harness.proto.capture_fuzz_pb2 import CaptureFuzzTestCase
 case = CaptureFuzzTestCase()
 case.events.add().downstream_send_bytes = b"GET / HTTP/1.1\\r\\nhost: a\\r\\n\\r\\n"
 fuzz.h1_capture(case)
-print(lanes._lanes["h1_capture"].process.pid, flush=True)
+print(lanes.running()["h1_capture"].process.pid, flush=True)
 time.sleep(60)
 """
 
