@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,18 @@ def test_targets_file_without_targets_is_an_error(tmp_path: Path) -> None:
     file.write_text("x = 1\n")
     with pytest.raises(UserError, match="registers no targets"):
         targets.load_file(file)
+
+
+# libFuzzer's dictionary grammar: `name="value"` or `"value"`; inside the quotes, `\\`, `\"`
+# and `\xNN` escapes; `#` comments and blank lines. A bad line aborts a run at start-up.
+_DICT_LINE = re.compile(r'^(?:[A-Za-z0-9_]+=)?"(?:[^"\\]|\\\\|\\"|\\x[0-9A-Fa-f]{2})*"$')
+
+
+def test_every_builtin_dictionary_parses_as_libfuzzer_reads_it() -> None:
+    dictionaries = [t.dictionary for t in targets.all_targets() if t.dictionary is not None]
+    assert {p.name for p in dictionaries} >= {"h1_capture.dict", "h2_capture.dict"}
+    for path in dictionaries:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            line = line.strip()
+            if line and not line.startswith("#"):
+                assert _DICT_LINE.match(line), f"{path.name}:{number}: {line}"
