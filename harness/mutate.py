@@ -17,7 +17,7 @@ the same for Envoy's C++ fuzzers; its Python binding does not build here). Mutat
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from google.protobuf import descriptor, message, message_factory
@@ -322,46 +322,39 @@ _shapes: dict[descriptor.Descriptor, _Shape] = {}
 def _shape(desc: descriptor.Descriptor) -> _Shape:
     found = _shapes.get(desc)
     if found is None:
-        children: list[tuple[int, str, int, int]] = []
-        if desc.full_name not in _OPAQUE:
-            for fd in desc.fields:
-                if fd.type != FD.TYPE_MESSAGE:
-                    continue
-                if is_map_field(fd):
-                    value_fd = fd.message_type.fields_by_name["value"]
-                    if value_fd.type != FD.TYPE_MESSAGE:
-                        continue
-                    kind, sub = _MAP, value_fd.message_type
-                else:
-                    kind = _REPEATED if fd.is_repeated else _SINGULAR
-                    sub = fd.message_type
-                if not sub.fields:
-                    continue  # an Empty-like type: neither a site nor a holder of any
-                leaf = not _holds_sites(sub)
-                children.append((fd.number, fd.name, kind, len(sub.fields) if leaf else 0))
-        slots = tuple(
-            fd
-            for fd in desc.fields
-            if fd.type == FD.TYPE_MESSAGE and not is_map_field(fd) and fd.message_type.fields
-        )
+        held = list(_message_fields(desc))
+        children = [] if desc.full_name in _OPAQUE else sorted(
+            (fd.number, fd.name, kind, 0 if _holds_sites(sub) else len(sub.fields))
+            for fd, kind, sub in held
+        )  # fmt: skip
         found = _shapes[desc] = _Shape(
-            len(desc.fields), tuple((n, k, w) for _, n, k, w in sorted(children)), slots
+            len(desc.fields),
+            tuple((name, kind, weight) for _, name, kind, weight in children),
+            tuple(fd for fd, kind, _ in held if kind != _MAP),
         )
     return found
 
 
+def _message_fields(
+    desc: descriptor.Descriptor,
+) -> Iterator[tuple[descriptor.FieldDescriptor, int, descriptor.Descriptor]]:
+    """The fields of ``desc`` that hold messages with fields of their own (Empty-like types
+    are neither sites nor holders of any), as (field, kind, message type); a map counts when
+    its values are messages."""
+    for fd in desc.fields:
+        if fd.type != FD.TYPE_MESSAGE:
+            continue
+        if is_map_field(fd):
+            kind, sub = _MAP, fd.message_type.fields_by_name["value"].message_type
+        else:
+            kind, sub = (_REPEATED if fd.is_repeated else _SINGULAR), fd.message_type
+        if sub is not None and sub.fields:
+            yield fd, kind, sub
+
+
 def _holds_sites(desc: descriptor.Descriptor) -> bool:
     """Whether a message of this type can hold sub-messages that are mutation sites."""
-    if desc.full_name in _OPAQUE:
-        return False
-    for fd in desc.fields:
-        if fd.type == FD.TYPE_MESSAGE:
-            sub = fd.message_type
-            if is_map_field(fd):
-                sub = sub.fields_by_name["value"].message_type
-            if sub is not None and sub.fields:
-                return True
-    return False
+    return desc.full_name not in _OPAQUE and any(True for _ in _message_fields(desc))
 
 
 def _sites(root: message.Message) -> tuple[list[message.Message], list[int]]:

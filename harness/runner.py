@@ -73,7 +73,7 @@ def main(name: str, argv: list[str] | None = None) -> None:
 
     # Imported before any instrumentation block, so that atheris does not instrument the
     # harness's own machinery (decoding, mutation): coverage and speed belong to the target.
-    from harness import corpus, mutate, proto, targets  # noqa: F401  (corpus: see above)
+    from harness import corpus, mutate, proto, targets  # noqa: F401  (corpus: for test_one_input)
 
     targets_file = os.environ.get(ENV_TARGETS)
     if targets_file:

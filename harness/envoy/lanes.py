@@ -38,11 +38,9 @@ _lanes: dict[str, EnvoyLane] = {}
 
 
 def lane(name: str, config: ProxyConfig | None = None) -> EnvoyLane:
-    """The process-wide lane called ``name``, ready for input (started on first use);
-    ``config`` defaults to the capture target ``name``'s."""
-    found = _lanes.get(name) or _new_lane(name, config or CAPTURE_CONFIGS[name])
-    found.start()  # returns at once when it is running
-    return found
+    """The process-wide lane called ``name``; ``config`` defaults to the capture target
+    ``name``'s. Its Envoy starts (or, after ``prestart``, is waited for) on its first input."""
+    return _lanes.get(name) or _new_lane(name, config or CAPTURE_CONFIGS[name])
 
 
 def prestart(name: str) -> None:
