@@ -145,8 +145,9 @@ def run(report: Callable[..., Any] | None = None, seconds: float = 6.0) -> dict:
         "restarts": restarts,
     }
     walls = _fuzz_command(FUZZ_RUNS, repeats=3)
-    result["fuzz_command_seconds"] = [round(w, 2) for w in walls]
-    result["fuzz_command_per_s"] = round(FUZZ_RUNS / statistics.median(walls))
+    for jobs, key in ((None, "fuzz_command"), (1, "fuzz_command_one_worker")):
+        result[f"{key}_seconds"] = [round(w, 2) for w in walls[jobs]]
+        result[f"{key}_per_s"] = round(FUZZ_RUNS / statistics.median(walls[jobs]))
     for target in ("h1_capture", "h2_capture"):
         fast, timed, count = _capture_replay(target, seconds / 3)
         result[f"{target}_fuzz_plane_per_s"] = round(fast)
@@ -161,7 +162,12 @@ def run(report: Callable[..., Any] | None = None, seconds: float = 6.0) -> dict:
         report(
             f"envoy.fuzz_h1_capture_plane_envoy_runs_{FUZZ_RUNS}",
             result["fuzz_command_per_s"],
-            "inputs/s (start-up included, median of 3)",
+            "inputs/s (start-up included, median of 3; default workers)",
+        )
+        report(
+            f"envoy.fuzz_h1_capture_plane_envoy_runs_{FUZZ_RUNS}_jobs_1",
+            result["fuzz_command_one_worker_per_s"],
+            "inputs/s (start-up included, median of 3; one worker)",
         )
         report(
             "envoy.fuzz_command_vs_naive",
@@ -179,22 +185,25 @@ def run(report: Callable[..., Any] | None = None, seconds: float = 6.0) -> dict:
 FUZZ_RUNS = 3000
 
 
-def _fuzz_command(runs: int, repeats: int) -> list[float]:
-    """Wall seconds of ``envoy-fuzz fuzz h1_capture --plane envoy --runs N``, start to exit."""
+def _fuzz_command(runs: int, repeats: int) -> dict[int | None, list[float]]:
+    """Wall seconds of ``envoy-fuzz fuzz h1_capture --plane envoy --runs N``, start to exit,
+    with the default workers (key None) and with ``--jobs 1``, taking turns."""
     script = Path(sys.executable).with_name("envoy-fuzz")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
-    walls = []
+    walls: dict[int | None, list[float]] = {None: [], 1: []}
     for _ in range(repeats):
-        with tempfile.TemporaryDirectory(prefix="bench-envoy-fuzz-") as tmp:
-            start = time.perf_counter()
-            done = subprocess.run(
-                [*command, "fuzz", "h1_capture", "--plane", "envoy", "--runs", str(runs),
-                 "--json", "--corpus", tmp, "--artifacts", f"{tmp}/artifacts"],
-                capture_output=True, text=True, check=True, cwd=ROOT,
-            )  # fmt: skip
-            walls.append(time.perf_counter() - start)
-            summary = json.loads(done.stdout)
-            assert summary["runs"] >= runs and not summary["findings"], summary
+        for jobs, spent in walls.items():
+            with tempfile.TemporaryDirectory(prefix="bench-envoy-fuzz-") as tmp:
+                start = time.perf_counter()
+                done = subprocess.run(
+                    [*command, "fuzz", "h1_capture", "--plane", "envoy", "--runs", str(runs),
+                     *(["--jobs", str(jobs)] if jobs else []),
+                     "--json", "--corpus", tmp, "--artifacts", f"{tmp}/artifacts"],
+                    capture_output=True, text=True, check=True, cwd=ROOT,
+                )  # fmt: skip
+                spent.append(time.perf_counter() - start)
+                summary = json.loads(done.stdout)
+                assert summary["runs"] >= runs and not summary["findings"], summary
     return walls
 
 

@@ -34,9 +34,9 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--jobs",
         type=positive_int,
-        default=1,
         metavar="N",
-        help="parallel libFuzzer workers (-fork=N)",
+        help="parallel workers: libFuzzer's -fork=N on in-process planes (default 1); "
+        "N fuzzers with an Envoy each on the envoy plane (default: one per core, up to 2)",
     )
     p.add_argument(
         "--corpus",

@@ -1,11 +1,14 @@
-"""The command side of a fuzz run: starts the atheris child, shows progress, keeps corpora safe.
+"""The command side of a fuzz run: starts the atheris children, shows progress, keeps corpora safe.
 
-One run = one child process running ``fuzzers/fuzz_<target>.py`` (or a generated launcher for
-a user's target) under libFuzzer. The child writes new inputs to a private *staging* dir; this
-process moves each complete one (its name is the sha1 of its bytes, as libFuzzer names them)
-into the working corpus with an atomic write, so no corpus dir ever holds a partial file, even
-when either process is killed with SIGKILL. The child dies with us (PR_SET_PDEATHSIG) and its
-process group (libFuzzer's -fork workers included) is stopped on every exit path.
+One run = one child process (a *worker*) running ``fuzzers/fuzz_<target>.py`` (or a generated
+launcher for a user's target) under libFuzzer - or, on the envoy plane, several workers side
+by side, each with its own Envoy (``--jobs``; see ``worker_count``). The workers write new
+inputs to a private *staging* dir; this process copies each complete one (its name is the sha1
+of its bytes, as libFuzzer names them) into the working corpus with an atomic write, so no
+corpus dir ever holds a partial file, even when either process is killed with SIGKILL. Staged
+inputs stay until the run ends, so that workers sharing the dir load each other's finds
+(libFuzzer's -reload of its output corpus). The children die with us (PR_SET_PDEATHSIG) and
+their process groups (libFuzzer's -fork workers included) are stopped on every exit path.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import Any
 
 from harness import corpus, runner
 from harness.errors import UserError
@@ -37,6 +40,10 @@ WORK_ROOT = Path(".envoy-fuzz")
 # defaults miss. -max_len is left to libFuzzer (max(4096, largest seed)): a smaller fixed value
 # would truncate large text-proto seeds into unparsable ones.
 DEFAULT_FLAGS = ("-use_value_profile=1", "-print_final_stats=1")
+# Workers on the envoy plane when --jobs is not given. The engine and Envoy take turns on each
+# input (libFuzzer mutates, then runs), so one worker keeps about one core busy; a second
+# worker with its own Envoy fills the other (bench/RESULTS.md has the figures).
+ENVOY_WORKERS = 2
 ARTIFACT_PREFIXES = ("crash-", "timeout-", "oom-", "leak-", "slow-unit-")
 
 
@@ -46,7 +53,7 @@ class FuzzOptions:
     plane: str
     time: float | None = None
     runs: int | None = None
-    jobs: int = 1
+    jobs: int | None = None  # None: the plane's default (see worker_count)
     corpus_dir: Path | None = None
     artifacts_dir: Path | None = None
     libfuzzer_flags: list[str] = field(default_factory=list)
@@ -70,6 +77,7 @@ class FuzzResult:
     exit_code: int
     interrupted: bool = False
     log: Path | None = None
+    workers: int = 1
     differential: dict[str, Any] | None = None  # replayed, findings, seconds (--differential)
 
     @property
@@ -93,6 +101,7 @@ class FuzzResult:
             "findings": [str(p) for p in self.findings],
             "artifacts_dir": str(self.artifacts_dir),
             "log": str(self.log) if self.log else None,
+            "workers": self.workers,
             "interrupted": self.interrupted,
             **({"differential": self.differential} if self.differential is not None else {}),
         }
@@ -156,7 +165,9 @@ def _child_env(options: FuzzOptions) -> dict[str, str]:
     return env
 
 
-def _libfuzzer_args(options: FuzzOptions, staging: Path, work_corpus: Path, art: Path) -> list[str]:
+def _libfuzzer_args(
+    options: FuzzOptions, staging: Path, work_corpus: Path, art: Path, worker: int, workers: int
+) -> list[str]:
     args = [str(staging), str(work_corpus)]
     if options.target.corpus.is_dir() and options.target.corpus.resolve() != work_corpus.resolve():
         args.append(str(options.target.corpus))  # seeds: read, never written
@@ -166,30 +177,55 @@ def _libfuzzer_args(options: FuzzOptions, staging: Path, work_corpus: Path, art:
         args.append(f"-dict={options.target.dictionary}")
     if options.time is not None:
         args.append(f"-max_total_time={max(1, round(options.time))}")
-    if options.runs is not None:
-        args.append(f"-runs={options.runs}")
-    if options.jobs > 1:
+    if options.runs is not None:  # shared out: the run executes `runs` inputs in all
+        args.append(f"-runs={options.runs // workers + (worker < options.runs % workers)}")
+    if workers == 1 and options.plane != "envoy" and (options.jobs or 1) > 1:
         args.append(f"-fork={options.jobs}")
     # the user's flags come last so they override ours (libFuzzer takes the last value)
-    return args + options.libfuzzer_flags
+    return args + options.libfuzzer_flags + _seed_offset(options.libfuzzer_flags, worker)
 
 
-def promote_staged(staging: Path, work_corpus: Path, *, final: bool = False) -> list[Path]:
-    """Move complete staged inputs into the working corpus (atomically); returns them."""
-    moved: list[Path] = []
-    if not staging.is_dir():
+def _seed_offset(flags: list[str], worker: int) -> list[str]:
+    """Worker N of a run given ``-seed=S`` runs with ``-seed=S+N``: the same seed would make
+    the workers repeat each other (libFuzzer's own default seed differs per process)."""
+    seeds = [f.split("=", 1)[1] for f in flags if f.startswith("-seed=")]
+    if worker == 0 or not seeds or not seeds[-1].isdigit():
+        return []
+    return [f"-seed={int(seeds[-1]) + worker}"]
+
+
+class Staging:
+    """The workers' output dir: complete inputs are copied into the working corpus as they
+    appear, and left in place (the workers reload it) until ``close``."""
+
+    def __init__(self, path: Path, work_corpus: Path) -> None:
+        self.path = path
+        self.work_corpus = work_corpus
+        self._copied: set[str] = set()
+
+    def promote(self) -> list[Path]:
+        """Copy complete staged inputs not copied yet into the working corpus; returns them."""
+        moved: list[Path] = []
+        if not self.path.is_dir():
+            return moved
+        for path in self.path.iterdir():
+            if path.name in self._copied:
+                continue
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            if data and corpus.sha1(data) == path.name:
+                moved.append(corpus.store(self.work_corpus, data))
+                self._copied.add(path.name)
         return moved
-    for path in staging.iterdir():
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        if data and corpus.sha1(data) == path.name:
-            moved.append(corpus.store(work_corpus, data))
-            path.unlink(missing_ok=True)
-        elif final:
-            path.unlink(missing_ok=True)  # partial or empty: never a testcase
-    return moved
+
+    def close(self) -> list[Path]:
+        """The last ``promote``; then the dir goes (a partial or empty file is never a
+        testcase)."""
+        moved = self.promote()
+        shutil.rmtree(self.path, ignore_errors=True)
+        return moved
 
 
 def recover_stale_staging(root: Path, work_corpus: Path, target: str) -> None:
@@ -198,8 +234,7 @@ def recover_stale_staging(root: Path, work_corpus: Path, target: str) -> None:
         pid = stale.suffix.lstrip(".")
         if pid.isdigit() and _pid_alive(int(pid)):
             continue
-        promote_staged(stale, work_corpus, final=True)
-        shutil.rmtree(stale, ignore_errors=True)
+        Staging(stale, work_corpus).close()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -222,20 +257,72 @@ def _artifact_files(art: Path) -> set[Path]:
     }  # (a .json beside a crash file is triage's sidecar, not a finding)
 
 
-def _stop_child(proc: subprocess.Popen[str], grace: float = 5.0) -> None:
-    if proc.poll() is not None:
+def _stop_workers(workers: list[_Worker], grace: float = 5.0) -> None:
+    """Stop every worker still running (SIGINT: libFuzzer prints its final stats), then
+    SIGKILL what is left in each process group (-fork workers, a worker ignoring SIGINT)."""
+    for worker in workers:
+        if worker.proc.poll() is None:
+            worker.stopped = True
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.proc.pid, signal.SIGINT)
+    deadline = time.monotonic() + grace
+    for worker in workers:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.proc.wait(max(0.0, deadline - time.monotonic()))
+    for worker in workers:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # -fork workers left in the group
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGINT)  # libFuzzer prints final stats on SIGINT
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+            os.killpg(worker.proc.pid, signal.SIGKILL)
+        worker.proc.wait()
+
+
+@dataclass
+class _Worker:
+    """One libFuzzer process of a run, its output parsed into ``stats`` and copied to ``log``."""
+
+    proc: subprocess.Popen[str]
+    log: Path
+    stats: Stats
+    reader: threading.Thread
+    stopped: bool = False  # by us (the run ended), not by itself
+
+    @property
+    def ended_badly(self) -> bool:
+        """It ended by itself with a finding or a failure (libFuzzer exits 0 on its budget)."""
+        return not self.stopped and self.proc.returncode not in (None, 0)
+
+
+def _start_worker(options: FuzzOptions, argv: list[str], log: Path) -> _Worker:
+    log.write_text("$ " + " ".join(argv) + "\n")
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        env=_child_env(options),
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+    stats = Stats()
+    reader = threading.Thread(target=_pump, args=(proc, stats, log), daemon=True)
+    reader.start()
+    return _Worker(proc, log, stats, reader)
+
+
+def worker_count(options: FuzzOptions) -> int:
+    """Workers side by side: ``--jobs`` on the envoy plane (default: one per core, up to
+    ENVOY_WORKERS), never more than ``--runs``; one elsewhere (``--jobs`` is libFuzzer's
+    -fork there) and when the user's flags make libFuzzer orchestrate its own processes."""
+    if options.plane != "envoy" or runner.hands_inputs_to_children(options.libfuzzer_flags):
+        return 1
+    jobs = options.jobs or min(ENVOY_WORKERS, len(os.sched_getaffinity(0)))
+    return max(1, min(jobs, options.runs or jobs))
+
+
+def worker_log(art: Path, worker: int) -> Path:
+    """Worker 0 logs to ``fuzz.log``, worker N to ``fuzz-N.log`` (as libFuzzer's -jobs)."""
+    return art / ("fuzz.log" if worker == 0 else f"fuzz-{worker}.log")
 
 
 def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = None) -> FuzzResult:
@@ -257,55 +344,43 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
     staging_root.mkdir(exist_ok=True)
     recover_stale_staging(staging_root, work_corpus, name)
     corpus.remove_stale_temps(work_corpus)
-    staging = staging_root / f"{name}.{os.getpid()}"
-    staging.mkdir(exist_ok=True)
+    staging = Staging(staging_root / f"{name}.{os.getpid()}", work_corpus)
+    staging.path.mkdir(exist_ok=True)
+    for stale_log in art.glob("fuzz-*.log"):  # an earlier run's extra workers
+        stale_log.unlink(missing_ok=True)
 
     before = _artifact_files(art)
-    argv = fuzzer_command(options, work) + _libfuzzer_args(options, staging, work_corpus, art)
-    log_path = art / "fuzz.log"
-    stats = Stats()
+    command = fuzzer_command(options, work)
+    count = worker_count(options)
+    workers: list[_Worker] = []
     started = time.monotonic()
     interrupted = False
-    with (
-        open(log_path, "w") as log,
-        _stop_on_signals(),
-        _differential(options, art) as replay,
-    ):
-        log.write("$ " + " ".join(argv) + "\n")
-        log.flush()
-        proc = subprocess.Popen(
-            argv,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            errors="replace",
-            env=_child_env(options),
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-        reader = threading.Thread(target=_pump, args=(proc, stats, log), daemon=True)
-        reader.start()
+    with _stop_on_signals(), _differential(options, art) as replay:
         try:
+            for i in range(count):
+                args = _libfuzzer_args(options, staging.path, work_corpus, art, i, count)
+                workers.append(_start_worker(options, command + args, worker_log(art, i)))
             next_promote = 0.0
-            while proc.poll() is None:
+            while live := [w for w in workers if w.proc.poll() is None]:
+                if any(w.ended_badly for w in workers):
+                    break  # a finding ends the run, as in a single libFuzzer
                 with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(0.2)  # returns as soon as the engine exits
+                    live[0].proc.wait(0.2)  # returns as soon as that worker exits
                 now = time.monotonic()
                 if now >= next_promote:
-                    promoted = promote_staged(staging, work_corpus)
+                    promoted = staging.promote()
                     if replay is not None:
                         replay.replay(promoted)
                     next_promote = now + 1.0
                 if display is not None:
-                    display(stats, now - started)
+                    display(Stats.combined([w.stats for w in workers]), now - started)
         except (KeyboardInterrupt, _Stop):
             interrupted = True
         finally:
-            _stop_child(proc)
-            reader.join(timeout=5)
-            promoted = promote_staged(staging, work_corpus, final=True)
-            shutil.rmtree(staging, ignore_errors=True)
+            _stop_workers(workers)
+            for worker in workers:
+                worker.reader.join(timeout=5)
+            promoted = staging.close()
         if replay is not None and not interrupted:
             try:  # the rest of the corpus additions, then the model plane's crashers
                 replay.replay(promoted)
@@ -313,9 +388,12 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
             except (KeyboardInterrupt, _Stop):
                 interrupted = True
     seconds = time.monotonic() - started
+    stats = Stats.combined([w.stats for w in workers]) if workers else Stats()
     if display is not None:
         display(stats, seconds)
     findings = sorted(_artifact_files(art) - before)
+    # the worker that ended the run speaks for it; else the first
+    telling = next((w for w in workers if w.ended_badly), workers[0] if workers else None)
     return FuzzResult(
         target=name,
         plane=options.plane,
@@ -325,9 +403,10 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
         corpus_files=corpus.count_files(work_corpus),
         artifacts_dir=art,
         findings=findings,
-        exit_code=proc.returncode if proc.returncode is not None else -1,
+        exit_code=telling.proc.returncode if telling is not None else -1,
         interrupted=interrupted,
-        log=log_path,
+        log=telling.log if telling is not None else None,
+        workers=count,
         differential=None
         if replay is None
         else {
@@ -354,14 +433,15 @@ def _differential(options: FuzzOptions, art: Path) -> Iterator[Any]:
         replay.close()
 
 
-def _pump(proc: subprocess.Popen[str], stats: Stats, log: TextIO) -> None:
+def _pump(proc: subprocess.Popen[str], stats: Stats, log_path: Path) -> None:
+    """Parse a worker's output into ``stats`` and append it to its log, until it ends."""
     assert proc.stdout is not None
     first_status: float | None = None
-    for line in proc.stdout:
-        log.write(line)
-        stats.feed(line)
-        if line.startswith("#"):
-            now = time.monotonic()
-            first_status = first_status or now
-            stats.fuzz_seconds = now - first_status
-    log.flush()
+    with open(log_path, "a") as log:
+        for line in proc.stdout:
+            log.write(line)
+            stats.feed(line)
+            if line.startswith("#"):
+                now = time.monotonic()
+                first_status = first_status or now
+                stats.fuzz_seconds = now - first_status

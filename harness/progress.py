@@ -81,3 +81,25 @@ class Stats:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def combined(cls, parts: list[Stats]) -> Stats:
+        """One view of parallel workers: counts add up; coverage, features and corpus size are
+        the largest worker's (a lower bound: workers do not report which edges they share)."""
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            runs=sum(p.runs for p in parts),
+            cov=max(p.cov for p in parts),
+            ft=max(p.ft for p in parts),
+            corpus_units=max(p.corpus_units for p in parts),
+            exec_per_sec=sum(p.exec_per_sec for p in parts),
+            rss_mb=sum(p.rss_mb for p in parts),
+            new_units=sum(p.new_units for p in parts),
+            crashes=sum(p.crashes for p in parts),
+            timeouts=sum(p.timeouts for p in parts),
+            ooms=sum(p.ooms for p in parts),
+            fuzz_seconds=max(p.fuzz_seconds for p in parts),
+            artifacts=[a for p in parts for a in p.artifacts],
+            crash_lines=[line for p in parts for line in p.crash_lines],
+        )

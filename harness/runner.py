@@ -62,7 +62,7 @@ def main(name: str, argv: list[str] | None = None) -> None:
     """Fuzz target ``name`` under atheris with libFuzzer flags from ``argv``."""
     argv = list(sys.argv if argv is None else argv)
     plane = os.environ.get(ENV_PLANE) or None
-    if plane == "envoy" and not _hands_inputs_to_children(argv):
+    if plane == "envoy" and not hands_inputs_to_children(argv):
         # first of all: Envoy gets ready while the engine loads (a no-op for targets
         # without a lane of their own)
         from harness.envoy import lanes
@@ -102,7 +102,8 @@ def main(name: str, argv: list[str] | None = None) -> None:
 _ORCHESTRATING = ("-fork=", "-jobs=", "-merge=", "-minimize_crash=")
 
 
-def _hands_inputs_to_children(argv: list[str]) -> bool:
+def hands_inputs_to_children(argv: list[str]) -> bool:
+    """Whether libFuzzer, given ``argv``, only orchestrates processes of its own."""
     return any(
         arg.startswith(_ORCHESTRATING) and arg.split("=", 1)[1] not in ("", "0") for arg in argv
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import launch
 from tests.conftest import default_sigint
 
 pytestmark = pytest.mark.envoy
@@ -215,12 +216,14 @@ def test_interrupted_envoy_plane_fuzz_run_leaves_nothing_behind(
     try:
         # Up = an Envoy among the CLI's descendants; its parent runs the lane, whose fake
         # upstream listens before Envoy starts.
+        # Every worker runs its own Envoy (ENVOY_WORKERS of them on a machine with the cores).
+        workers = min(launch.ENVOY_WORKERS, len(os.sched_getaffinity(0)))
         deadline = time.monotonic() + 60
         envoys: list[int] = []
-        while not envoys and time.monotonic() < deadline and cli.poll() is None:
+        while len(envoys) < workers and time.monotonic() < deadline and cli.poll() is None:
             time.sleep(0.05)
             envoys = [p for p in _descendants(cli.pid) if _is_envoy(p)]
-        assert envoys, (tmp_path / "out.txt").read_text()[-2000:]
+        assert len(envoys) == workers, (tmp_path / "out.txt").read_text()[-2000:]
         time.sleep(0.5)  # inputs flowing through Envoy
         everything = _descendants(cli.pid)
         listening: set[str] = set()

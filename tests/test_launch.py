@@ -111,6 +111,55 @@ def test_jobs_runs_parallel_workers(tmp_path: Path) -> None:
     _assert_clean_corpus(Path(summary["corpus_dir"]))
 
 
+def test_envoy_plane_workers_share_the_run_budget(tmp_path: Path) -> None:
+    """On the envoy plane --jobs N runs N libFuzzer processes side by side (each would run its
+    own Envoy) that execute --runs inputs in all; a given -seed is offset per worker."""
+    code, summary = _fuzz_json(
+        "numeric_boundary",
+        "--plane",
+        "envoy",
+        "--runs",
+        "3001",
+        "--jobs",
+        "2",
+        "--targets",
+        str(LAUNCH_TARGETS),
+        "--",
+        "-seed=7",
+        cwd=tmp_path,
+    )
+    assert code == 0, Path(summary["log"]).read_text()[-3000:]
+    assert summary["workers"] == 2
+    assert summary["runs"] == 3001
+    art = Path(summary["artifacts_dir"])
+    first, second = (art / "fuzz.log").read_text(), (art / "fuzz-1.log").read_text()
+    assert "-runs=1501 " in first and "-seed=7\n" in first
+    assert "-runs=1500 " in second and "-seed=7 -seed=8\n" in second
+    assert "Done 1501 runs" in first and "Done 1500 runs" in second
+    _assert_clean_corpus(Path(summary["corpus_dir"]))
+    assert not list((tmp_path / ".envoy-fuzz" / "staging").iterdir())
+
+
+def test_a_finding_by_one_worker_ends_the_run(tmp_path: Path) -> None:
+    code, summary = _fuzz_json(
+        "shallow_bug",
+        "--plane",
+        "envoy",
+        "--runs",
+        "4000000",
+        "--jobs",
+        "2",
+        "--targets",
+        str(LAUNCH_TARGETS),
+        cwd=tmp_path,
+    )
+    assert code == 1
+    assert summary["findings"]
+    assert summary["runs"] < 2000000  # the other worker was stopped before its share ran
+    assert "planted: boom" in Path(summary["log"]).read_text()  # the log of the finder
+    assert not list((tmp_path / ".envoy-fuzz" / "staging").iterdir())
+
+
 def test_value_profile_default_finds_numeric_boundaries_plain_defaults_miss(tmp_path: Path) -> None:
     """`int(field) == K` in text: our default (-use_value_profile=1) finds it; plain atheris
     defaults do not, with the same run budget. (Measured: found after 105k-563k runs on 6 of 7
@@ -217,11 +266,11 @@ def test_every_builtin_target_fuzzes_under_atheris(name: str, tmp_path: Path) ->
 def test_the_envoy_plane_starts_no_envoy_in_libfuzzers_orchestrating_process() -> None:
     """-fork/-jobs/-merge/-minimize_crash re-execute the script; that process runs no input,
     so it must not start an Envoy early (its children do, each their own)."""
-    from harness.runner import _hands_inputs_to_children
+    from harness.runner import hands_inputs_to_children
 
-    assert _hands_inputs_to_children(["fuzz_x.py", "corpus", "-fork=2"])
-    assert _hands_inputs_to_children(["fuzz_x.py", "-jobs=4", "-runs=9"])
-    assert _hands_inputs_to_children(["fuzz_x.py", "-merge=1", "a", "b"])
-    assert _hands_inputs_to_children(["fuzz_x.py", "-minimize_crash=1", "crash"])
-    assert not _hands_inputs_to_children(["fuzz_x.py", "corpus", "-fork=0", "-runs=9"])
-    assert not _hands_inputs_to_children(["fuzz_x.py", "corpus", "-use_value_profile=1"])
+    assert hands_inputs_to_children(["fuzz_x.py", "corpus", "-fork=2"])
+    assert hands_inputs_to_children(["fuzz_x.py", "-jobs=4", "-runs=9"])
+    assert hands_inputs_to_children(["fuzz_x.py", "-merge=1", "a", "b"])
+    assert hands_inputs_to_children(["fuzz_x.py", "-minimize_crash=1", "crash"])
+    assert not hands_inputs_to_children(["fuzz_x.py", "corpus", "-fork=0", "-runs=9"])
+    assert not hands_inputs_to_children(["fuzz_x.py", "corpus", "-use_value_profile=1"])

@@ -33,3 +33,15 @@ def test_fork_mode_lines_and_artifacts() -> None:
     )
     assert stats.artifacts == ["/a/crash-abc"]
     assert stats.crash_lines == ["=== Uncaught Python exception: ==="]
+
+
+def test_parallel_workers_combine_into_one_view() -> None:
+    first, second = Stats(), Stats()
+    first.feed("#1500 pulse  cov: 40 ft: 90 corp: 7/1Kb exec/s: 900 rss: 60Mb")
+    second.feed("#1200 pulse  cov: 44 ft: 80 corp: 9/2Kb exec/s: 800 rss: 70Mb")
+    second.feed("Test unit written to artifacts/crash-abc")
+    both = Stats.combined([first, second])
+    assert (both.runs, both.exec_per_sec, both.rss_mb) == (2700, 1700, 130)  # counts add up
+    assert (both.cov, both.ft, both.corpus_units) == (44, 90, 9)  # the largest worker's
+    assert both.artifacts == ["artifacts/crash-abc"]
+    assert Stats.combined([first]) is first

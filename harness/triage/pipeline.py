@@ -15,7 +15,8 @@ from harness.triage.group import Group, group_findings
 from harness.triage.minimize import minimize
 from harness.triage.reproduce import DEFAULT_TRIES, Reproducer, is_artifact, reproduce_file
 
-LOG_NAME = "fuzz.log"
+# What `envoy-fuzz fuzz` leaves beside its artifacts: fuzz.log, and fuzz-N.log per extra worker.
+LOG_GLOB = "fuzz*.log"
 # A hang or an OOM promoted to corpora/ would stall or kill the pytest replay, which runs
 # every file with no time limit: they stay in artifacts/ with their sidecars.
 NOT_PROMOTED = ("timeout", "oom")
@@ -110,8 +111,8 @@ def triage(
             result.skipped.append((path, "no known target (use --targets or a sidecar)"))
             continue
         if path.parent not in logs:
-            log = path.parent / LOG_NAME
-            logs[path.parent] = log.read_text(errors="replace") if log.is_file() else None
+            texts = [log.read_text(errors="replace") for log in sorted(path.parent.glob(LOG_GLOB))]
+            logs[path.parent] = "".join(texts) or None
         finding = reproduce_file(
             reproducers.get(owner), path, tries=tries, log_text=logs[path.parent]
         )
