@@ -437,7 +437,7 @@ def _pump(proc: subprocess.Popen[str], stats: Stats, log_path: Path) -> None:
     """Parse a worker's output into ``stats`` and append it to its log, until it ends."""
     assert proc.stdout is not None
     first_status: float | None = None
-    with open(log_path, "a") as log:
+    with open(log_path, "a", buffering=1) as log:  # line by line: `tail -f` follows a run
         for line in proc.stdout:
             log.write(line)
             stats.feed(line)

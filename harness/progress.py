@@ -84,8 +84,9 @@ class Stats:
 
     @classmethod
     def combined(cls, parts: list[Stats]) -> Stats:
-        """One view of parallel workers: counts add up; coverage, features and corpus size are
-        the largest worker's (a lower bound: workers do not report which edges they share)."""
+        """One view of parallel workers: counts add up (an input one worker loads from
+        another's finds counts as new for both); coverage, features and corpus size are the
+        largest worker's (a lower bound: workers do not report which edges they share)."""
         if len(parts) == 1:
             return parts[0]
         return cls(
