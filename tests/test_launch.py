@@ -111,22 +111,17 @@ def test_jobs_runs_parallel_workers(tmp_path: Path) -> None:
     _assert_clean_corpus(Path(summary["corpus_dir"]))
 
 
+def _two_envoy_plane_workers(target: str, runs: int, *extra: str, cwd: Path) -> tuple[int, dict]:
+    """A planted-bug target's "envoy" plane (a plain function: the orchestration alone)."""
+    budget = ["--runs", str(runs), "--jobs", "2", "--targets", str(LAUNCH_TARGETS)]
+    return _fuzz_json(target, "--plane", "envoy", *budget, *extra, cwd=cwd)
+
+
 def test_envoy_plane_workers_share_the_run_budget(tmp_path: Path) -> None:
     """On the envoy plane --jobs N runs N libFuzzer processes side by side (each would run its
     own Envoy) that execute --runs inputs in all; a given -seed is offset per worker."""
-    code, summary = _fuzz_json(
-        "numeric_boundary",
-        "--plane",
-        "envoy",
-        "--runs",
-        "3001",
-        "--jobs",
-        "2",
-        "--targets",
-        str(LAUNCH_TARGETS),
-        "--",
-        "-seed=7",
-        cwd=tmp_path,
+    code, summary = _two_envoy_plane_workers(
+        "numeric_boundary", 3001, "--", "-seed=7", cwd=tmp_path
     )
     assert code == 0, Path(summary["log"]).read_text()[-3000:]
     assert summary["workers"] == 2
@@ -141,18 +136,7 @@ def test_envoy_plane_workers_share_the_run_budget(tmp_path: Path) -> None:
 
 
 def test_a_finding_by_one_worker_ends_the_run(tmp_path: Path) -> None:
-    code, summary = _fuzz_json(
-        "shallow_bug",
-        "--plane",
-        "envoy",
-        "--runs",
-        "4000000",
-        "--jobs",
-        "2",
-        "--targets",
-        str(LAUNCH_TARGETS),
-        cwd=tmp_path,
-    )
+    code, summary = _two_envoy_plane_workers("shallow_bug", 4000000, cwd=tmp_path)
     assert code == 1
     assert summary["findings"]
     assert summary["runs"] < 2000000  # the other worker was stopped before its share ran
