@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from harness.errors import UserError
+from harness.errors import UserError, one_line
 
 # Modules that add subcommands; each defines register_commands(subparsers).
 COMMAND_MODULES = (
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.extra = extra
         return int(args.handler(args))
     except UserError as e:
-        print(f"envoy-fuzz: {e}", file=sys.stderr)
+        print(one_line(e), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("envoy-fuzz: interrupted", file=sys.stderr)

@@ -11,7 +11,7 @@ from typing import Any
 
 from harness import corpus, targets
 from harness.cli_args import load_user_targets, positive_float, positive_int, targets_flag
-from harness.errors import UserError
+from harness.errors import UserError, reported_in
 from harness.launch import FuzzOptions, FuzzResult, fuzz
 from harness.progress import Stats
 
@@ -299,8 +299,9 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     if result.interrupted:
         return 130
     if result.exit_code not in (0, 130) and result.stats.runs == 0:
+        told = reported_in(result.log.read_text(errors="replace")) if result.log else None
         raise UserError(
-            f"the fuzzer for {target.name} failed to start; see {_short(str(result.log))}"
+            told or f"the fuzzer for {target.name} failed to start; see {_short(str(result.log))}"
         )
     return 0
 

@@ -10,6 +10,20 @@ class UserError(Exception):
     """
 
 
+PREFIX = "envoy-fuzz: "
+
+
+def one_line(error: UserError) -> str:
+    """How a UserError is shown: by the CLI, and by a fuzzer child in its output."""
+    return f"{PREFIX}{error}"
+
+
+def reported_in(output: str) -> str | None:
+    """The last UserError a child process reported in ``output`` (its message), if any."""
+    lines = [line for line in output.splitlines() if line.startswith(PREFIX)]
+    return lines[-1].removeprefix(PREFIX) if lines else None
+
+
 class TestcaseError(UserError):
     """A corpus file that cannot be read as the target's input kind."""
 

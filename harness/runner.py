@@ -59,7 +59,18 @@ def test_one_input(target: targets.Target, plane: str | None = None) -> Callable
 
 
 def main(name: str, argv: list[str] | None = None) -> None:
-    """Fuzz target ``name`` under atheris with libFuzzer flags from ``argv``."""
+    """Fuzz target ``name`` under atheris with libFuzzer flags from ``argv``; a UserError
+    before the first input (Envoy missing, a bad targets file) is one line and exit 2."""
+    from harness.errors import UserError, one_line
+
+    try:
+        _main(name, argv)
+    except UserError as e:
+        print(one_line(e), file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
+
+def _main(name: str, argv: list[str] | None) -> None:
     argv = list(sys.argv if argv is None else argv)
     plane = os.environ.get(ENV_PLANE) or None
     if plane == "envoy" and not hands_inputs_to_children(argv):

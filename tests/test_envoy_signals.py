@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness import launch
-from tests.conftest import default_sigint
+from tests.conftest import default_sigint, envoy_fuzz
 
 pytestmark = pytest.mark.envoy
 
@@ -122,6 +122,20 @@ def test_missing_envoy_is_one_clear_user_error(
         process.envoy_binary()
     assert "\n" not in str(info.value)
     assert os.environ["PATH"] == str(tmp_path)
+
+
+def test_envoy_plane_fuzz_run_without_envoy_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The workers fail before their first input; the command says why in one line."""
+    monkeypatch.setenv("ENVOY_BINARY", str(tmp_path / "nope"))
+    run = envoy_fuzz("fuzz", "h1_capture", "--plane", "envoy", "--runs", "10", cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.splitlines()[-1] == (
+        f"envoy-fuzz: ENVOY_BINARY={tmp_path / 'nope'} is not an executable file"
+    )
+    log = (tmp_path / "artifacts" / "h1_capture" / "fuzz.log").read_text()
+    assert "Traceback" not in run.stderr + log
 
 
 # -- `envoy-fuzz fuzz <capture target> --plane envoy` interrupted as a user would ------------
