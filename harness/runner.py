@@ -10,7 +10,10 @@ The environment carries what the command line cannot (libFuzzer re-executes the 
 
 * ``ENVOY_FUZZ_TARGETS``: a user's targets file to import first;
 * ``ENVOY_FUZZ_PLANE``: ``model`` or ``envoy`` (default: the target's first plane);
-* ``ENVOY_FUZZ_MUTATOR``: ``auto`` (structure-aware for proto targets) or ``bytes``.
+* ``ENVOY_FUZZ_MUTATOR``: ``auto`` (structure-aware for proto targets) or ``bytes``;
+* ``ENVOY_FUZZ_SPIN``: seconds an Envoy lane polls before a wait for Envoy sleeps (default
+  ``harness.envoy.lane.SPIN``; the launcher sets 0 when it runs more workers than cores, where
+  polling takes the CPU an Envoy needs).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 ENV_TARGETS = "ENVOY_FUZZ_TARGETS"
 ENV_PLANE = "ENVOY_FUZZ_PLANE"
 ENV_MUTATOR = "ENVOY_FUZZ_MUTATOR"
+ENV_SPIN = "ENVOY_FUZZ_SPIN"
 NOT_INSTRUMENTED = (
     "google",
     "grpc",

@@ -258,3 +258,29 @@ def test_the_envoy_plane_starts_no_envoy_in_libfuzzers_orchestrating_process() -
     assert hands_inputs_to_children(["fuzz_x.py", "-minimize_crash=1", "crash"])
     assert not hands_inputs_to_children(["fuzz_x.py", "corpus", "-fork=0", "-runs=9"])
     assert not hands_inputs_to_children(["fuzz_x.py", "corpus", "-use_value_profile=1"])
+
+
+def test_envoy_lanes_stop_polling_when_workers_outnumber_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Polling for Envoy's answer pays only while a core is free: with more workers than
+    cores the launcher turns it off, and the workers' lanes sleep on each wait."""
+    from harness import launch, runner
+    from harness.envoy import lanes
+    from harness.envoy.lane import SPIN
+
+    monkeypatch.delenv(runner.ENV_SPIN, raising=False)
+    options = launch.FuzzOptions(targets.get("h1_capture"), "envoy")
+    cores = len(os.sched_getaffinity(0))
+    assert runner.ENV_SPIN not in launch._child_env(options, cores)
+    env = launch._child_env(options, cores + 1)
+    assert env[runner.ENV_SPIN] == "0"
+    for value, spin in ((env[runner.ENV_SPIN], 0.0), (None, SPIN)):
+        if value is not None:
+            monkeypatch.setenv(runner.ENV_SPIN, value)
+        else:
+            monkeypatch.delenv(runner.ENV_SPIN)
+        try:
+            assert lanes.lane("h1_capture").spin == spin  # made, not started
+        finally:
+            lanes.stop_lanes()

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import os
 from typing import TYPE_CHECKING, Any, Final
 
 from harness.config.proxy import ProxyConfig
+from harness.runner import ENV_SPIN
 
 if TYPE_CHECKING:
     from harness.envoy.lane import EnvoyLane
@@ -52,12 +54,16 @@ def prestart(name: str) -> None:
 
 
 def _new_lane(name: str, config: ProxyConfig) -> EnvoyLane:
-    from harness.envoy.lane import EnvoyLane
+    from harness.envoy.lane import SPIN, EnvoyLane
 
     if not _lanes:
         atexit.register(stop_lanes)
         _at_c_exit()
-    found = _lanes[name] = EnvoyLane(config, finish="input")
+    try:
+        spin = float(os.environ.get(ENV_SPIN, SPIN))
+    except ValueError:
+        spin = SPIN
+    found = _lanes[name] = EnvoyLane(config, finish="input", spin=spin)
     return found
 
 
