@@ -108,20 +108,38 @@ class FuzzResult:
 
 
 class _Stop(Exception):
-    """Raised in the main thread by SIGTERM/SIGHUP so cleanup runs as for Ctrl-C."""
+    """Raised in the main thread by SIGINT/SIGTERM/SIGHUP so that cleanup runs."""
+
+
+class _Signals:
+    """While a run is fuzzing, a stop signal raises ``_Stop``; while it cleans up
+    (``raising`` off), one is only noted, so that the workers are stopped and staged inputs
+    saved whenever it comes. Signals the command was started with ignored stay ignored."""
+
+    STOP = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self) -> None:
+        self.raising = True
+        self.received: str | None = None
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        self.received = signal.Signals(signum).name
+        if self.raising:
+            raise _Stop(self.received)
 
 
 @contextlib.contextmanager
-def _stop_on_signals() -> Iterator[None]:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise _Stop(signal.Signals(signum).name)
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+def _stop_on_signals() -> Iterator[_Signals]:
+    signals = _Signals()
+    previous = {}
+    for sig in _Signals.STOP:
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            previous[sig] = signal.signal(sig, signals.handler)
     try:
-        yield
+        yield signals
     finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _die_with_parent() -> None:
@@ -360,7 +378,7 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
     workers: list[_Worker] = []
     started = time.monotonic()
     interrupted = False
-    with _stop_on_signals(), _differential(options, art) as replay:
+    with _stop_on_signals() as signals, _differential(options, art) as replay:
         try:
             for i in range(count):
                 args = _libfuzzer_args(options, staging.path, work_corpus, art, i, count)
@@ -382,10 +400,13 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
         except (KeyboardInterrupt, _Stop):
             interrupted = True
         finally:
+            signals.raising = False
             _stop_workers(workers)
             for worker in workers:
                 worker.reader.join(timeout=5)
             promoted = staging.close()
+            signals.raising = True
+        interrupted = interrupted or signals.received is not None
         if replay is not None and not interrupted:
             try:  # the rest of the corpus additions, then the model plane's crashers
                 replay.replay(promoted)

@@ -197,10 +197,11 @@ def _wait_gone(marker: str, timeout: float = 10) -> None:
 
 
 def test_sigkill_leaves_no_partial_files_and_no_child(tmp_path: Path) -> None:
-    work = tmp_path / ".envoy-fuzz" / "corpus" / "user_kv"
+    # user_headers cannot crash: a finding would end a run before it is killed
+    work = tmp_path / ".envoy-fuzz" / "corpus" / "user_headers"
     marker = str(tmp_path / ".envoy-fuzz")
     for round_ in range(3):
-        proc = _start(tmp_path, "user_kv", "--time", "120", "--targets", str(USER_TARGETS))
+        proc = _start(tmp_path, "user_headers", "--time", "120", "--targets", str(USER_TARGETS))
         _wait_for_corpus(work, 2 + 3 * round_)
         time.sleep(0.05 * round_)  # kill at different moments of the write cycle
         os.kill(proc.pid, signal.SIGKILL)
@@ -209,7 +210,9 @@ def test_sigkill_leaves_no_partial_files_and_no_child(tmp_path: Path) -> None:
         _assert_clean_corpus(work)
         assert not list(work.glob(".tmp-*"))
     # the next run recovers what the killed ones staged, then ends normally
-    code, _ = _fuzz_json("user_kv", "--runs", "500", "--targets", str(USER_TARGETS), cwd=tmp_path)
+    code, _ = _fuzz_json(
+        "user_headers", "--runs", "500", "--targets", str(USER_TARGETS), cwd=tmp_path
+    )
     assert code == 0
     assert not list((tmp_path / ".envoy-fuzz" / "staging").iterdir())
     _assert_clean_corpus(work)
@@ -217,12 +220,12 @@ def test_sigkill_leaves_no_partial_files_and_no_child(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_stops_cleanly_with_a_summary(tmp_path: Path, sig: signal.Signals) -> None:
-    proc = _start(tmp_path, "user_kv", "--time", "120", "--targets", str(USER_TARGETS))
-    _wait_for_corpus(tmp_path / ".envoy-fuzz" / "corpus" / "user_kv", 2)
+    proc = _start(tmp_path, "user_headers", "--time", "120", "--targets", str(USER_TARGETS))
+    _wait_for_corpus(tmp_path / ".envoy-fuzz" / "corpus" / "user_headers", 2)
     os.kill(proc.pid, sig)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
-    assert "user_kv" in out and "(stopped)" in out  # the summary table
+    assert "user_headers" in out and "(stopped)" in out  # the summary table
     assert "Traceback" not in err
     _wait_gone(str(tmp_path / ".envoy-fuzz"))
 
@@ -284,3 +287,23 @@ def test_envoy_lanes_stop_polling_when_workers_outnumber_cores(
             assert lanes.lane("h1_capture").spin == spin  # made, not started
         finally:
             lanes.stop_lanes()
+
+
+def test_a_stop_signal_during_cleanup_is_noted_not_raised() -> None:
+    """A run's cleanup (stopping the workers, saving staged inputs) is never cut short by a
+    second signal, or by one that comes just as the run ends by itself."""
+    from harness import launch
+
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    on_sigint = signal.getsignal(signal.SIGINT)
+    try:
+        with launch._stop_on_signals() as signals:
+            with pytest.raises(launch._Stop):
+                signal.raise_signal(signal.SIGTERM)
+            signals.raising = False
+            signal.raise_signal(signal.SIGINT)
+            assert signals.received == "SIGINT"
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN  # ignored stays ignored
+        assert signal.getsignal(signal.SIGINT) is on_sigint  # restored
+    finally:
+        signal.signal(signal.SIGHUP, previous)
