@@ -9,28 +9,36 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import cache
+from typing import Any
 
 from google.protobuf import descriptor_pool, message, message_factory
 
 from harness.errors import UserError
 
 
-@cache
-def _import_ours() -> None:
+def _find(pool: descriptor_pool.DescriptorPool, full_name: str) -> Any:
+    try:
+        return pool.FindMessageTypeByName(full_name)
+    except KeyError:
+        return None
+
+
+def _find_in_ours(pool: descriptor_pool.DescriptorPool, full_name: str) -> Any:
+    """Import our modules until one defines ``full_name`` (a fuzzer's start-up imports only
+    what its target needs: some of ours pull in Envoy's API protos)."""
     for info in pkgutil.iter_modules(__path__):
         if info.name.endswith("_pb2"):
             importlib.import_module(f"{__name__}.{info.name}")
+            if (found := _find(pool, full_name)) is not None:
+                return found
+    return None
 
 
 @cache
 def message_class(full_name: str) -> type[message.Message]:
     """The generated class of a message by full name (``test.fuzz.Headers``, ``envoy....``)."""
-    _import_ours()
     pool = descriptor_pool.Default()
-    try:
-        descriptor = pool.FindMessageTypeByName(full_name)
-    except KeyError:
-        descriptor = None
+    descriptor = _find(pool, full_name) or _find_in_ours(pool, full_name)
     if descriptor is None and full_name.startswith("envoy."):
         # Envoy's API (xds-protos): the module is named after the package.
         package, _, _ = full_name.rpartition(".")
