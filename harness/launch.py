@@ -44,6 +44,10 @@ DEFAULT_FLAGS = ("-use_value_profile=1", "-print_final_stats=1")
 # input (libFuzzer mutates, then runs), so one worker keeps about one core busy; a second
 # worker with its own Envoy fills the other (bench/RESULTS.md has the figures).
 ENVOY_WORKERS = 2
+# Planes whose --jobs means workers side by side (elsewhere it is libFuzzer's -fork).
+WORKER_PLANES = ("envoy",)
+# What a run leaves beside its artifacts (see worker_log); triage reads them all.
+LOG_GLOB = "fuzz*.log"
 ARTIFACT_PREFIXES = ("crash-", "timeout-", "oom-", "leak-", "slow-unit-")
 
 
@@ -201,7 +205,7 @@ def _libfuzzer_args(
         args.append(f"-max_total_time={max(1, round(options.time))}")
     if options.runs is not None:  # shared out: the run executes `runs` inputs in all
         args.append(f"-runs={options.runs // workers + (worker < options.runs % workers)}")
-    if workers == 1 and options.plane != "envoy" and (options.jobs or 1) > 1:
+    if options.plane not in WORKER_PLANES and (options.jobs or 1) > 1:
         args.append(f"-fork={options.jobs}")
     # the user's flags come last so they override ours (libFuzzer takes the last value)
     return args + options.libfuzzer_flags + _seed_offset(options.libfuzzer_flags, worker)
@@ -336,7 +340,8 @@ def worker_count(options: FuzzOptions) -> int:
     """Workers side by side: ``--jobs`` on the envoy plane (default: one per core, up to
     ENVOY_WORKERS), never more than ``--runs``; one elsewhere (``--jobs`` is libFuzzer's
     -fork there) and when the user's flags make libFuzzer orchestrate its own processes."""
-    if options.plane != "envoy" or runner.hands_inputs_to_children(options.libfuzzer_flags):
+    orchestrated = runner.hands_inputs_to_children(options.libfuzzer_flags)
+    if options.plane not in WORKER_PLANES or orchestrated:
         return 1
     jobs = options.jobs or min(ENVOY_WORKERS, len(os.sched_getaffinity(0)))
     return max(1, min(jobs, options.runs or jobs))

@@ -14,7 +14,6 @@ Two layers:
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from typing import NamedTuple
 
 from hyperframe import frame as hf
@@ -168,20 +167,6 @@ def padding_length(
     minimum = total + (5 if type_ == HEADERS and flags & FLAG_PRIORITY else 0)
     minimum += 4 if type_ == PUSH_PROMISE else 0
     return total if minimum <= length else -1
-
-
-def iter_frame_headers(data: bytes) -> Iterator[tuple[int, int, int, int]]:
-    """(length, type, flags, stream id) of each complete frame; cheap for counting."""
-    offset = 0
-    end = len(data)
-    unpack = _HEADER.unpack_from
-    while end - offset >= HEADER_SIZE:
-        hi, lo, type_, flags, sid = unpack(data, offset)
-        length = (hi << 8) | lo
-        if offset + HEADER_SIZE + length > end:
-            return
-        yield length, type_, flags, sid
-        offset += HEADER_SIZE + length
 
 
 # --- hyperframe layer -------------------------------------------------------------------------

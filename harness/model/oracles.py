@@ -36,10 +36,9 @@ _REPARSE: Final = Options(max_request_headers_kb=8192, max_headers_count=1 << 30
 def streams_begun(data: bytes) -> int:
     """HTTP/2 streams a client opened in ``data`` (preface first): distinct stream ids of its
     HEADERS frames, counted from the frame headers alone."""
-    body = data[len(http2.PREFACE) :] if data.startswith(http2.PREFACE) else data
-    return len(
-        {sid & 0x7FFFFFFF for _, t, _, sid in http2.iter_frame_headers(body) if t == http2.HEADERS}
-    )
+    start = len(http2.PREFACE) if data.startswith(http2.PREFACE) else 0
+    frames, _ = http2.scan_frames(data, start)
+    return len({sid & 0x7FFFFFFF for _, _, t, _, sid in frames if t == http2.HEADERS})
 
 
 def sent_head(request: UpstreamRequest) -> RequestHead:

@@ -10,13 +10,12 @@ from typing import IO
 
 from harness import corpus, targets
 from harness.errors import UserError
+from harness.launch import LOG_GLOB
 from harness.triage.finding import Finding, security_marker, set_input, write_sidecar
 from harness.triage.group import Group, group_findings
 from harness.triage.minimize import minimize
 from harness.triage.reproduce import DEFAULT_TRIES, Reproducer, is_artifact, reproduce_file
 
-# What `envoy-fuzz fuzz` leaves beside its artifacts: fuzz.log, and fuzz-N.log per extra worker.
-LOG_GLOB = "fuzz*.log"
 # A hang or an OOM promoted to corpora/ would stall or kill the pytest replay, which runs
 # every file with no time limit: they stay in artifacts/ with their sidecars.
 NOT_PROMOTED = ("timeout", "oom")
