@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.config.proxy import ProxyConfig, render_bootstrap
-from harness.corpus import parse_text_proto
+from harness.engine.corpus import parse_text_proto
 from harness.envoy.lane import EnvoyLane
 from harness.envoy.process import EnvoyProcess
 
@@ -211,7 +211,8 @@ def _capture_cases(target: str, count: int = 150) -> list[Any]:
     """Envoy's corpus for ``target`` plus ``count`` mutations of it (fixed seed)."""
     import random
 
-    from harness import corpus, mutate, proto, targets
+    from harness import proto, targets
+    from harness.engine import corpus, mutate
 
     cls = proto.message_class(targets.get(target).proto_name or "")
     seeds = [p.read_bytes() for p in corpus.iter_files(H2_CORPUS if "h2" in target else H1_CORPUS)]

@@ -22,7 +22,7 @@ import h11
 
 from harness.codec.fuzz_http1 import FUZZ_OPTIONS, http1_connection
 from harness.codec.http1 import Parser, normalize
-from harness.corpus import iter_files
+from harness.engine.corpus import iter_files
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpora" / "http1_connection"
 _STOP = (h11.EndOfMessage, h11.ConnectionClosed)

@@ -21,7 +21,7 @@ import h2.exceptions
 
 from harness.codec import http2
 from harness.codec.fuzz_http2 import request_header
-from harness.corpus import iter_files
+from harness.engine.corpus import iter_files
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpora" / "request_header"
 _CONFIG = h2.config.H2Configuration(client_side=False, header_encoding=None)

@@ -57,7 +57,7 @@ def libfuzzer(target_name: str, data: bytes, seconds: float) -> int:
         work = Path(tmp)
         launcher = work / "fuzz_planted.py"
         launcher.write_text(
-            f"#!{sys.executable}\nimport sys\nfrom harness import runner\n"
+            f"#!{sys.executable}\nimport sys\nfrom harness.engine import runner\n"
             f"runner.main({target_name!r}, sys.argv)\n"
         )
         launcher.chmod(0o755)  # -minimize_crash re-executes argv[0]

@@ -15,9 +15,10 @@ from typing import Any
 
 from bench.bench_envoy import H1_CORPUS, SMALL_REQUESTS
 from bench.report import Report
-from harness import corpus, proto, targets
+from harness import proto, targets
 from harness.codec.http1 import Parser
 from harness.config.proxy import ProxyConfig
+from harness.engine import corpus
 from harness.model import fuzz, predict
 
 CONFIG = ProxyConfig(downstream="http1")

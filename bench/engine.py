@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.report import Report
 from harness import targets
-from harness.launch import FuzzOptions, FuzzResult, fuzz
+from harness.engine.launch import FuzzOptions, FuzzResult, fuzz
 
 BENCH_TARGETS = Path(__file__).resolve().parent / "bench_targets.py"
 

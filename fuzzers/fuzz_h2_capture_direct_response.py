@@ -3,7 +3,7 @@
 
 import sys
 
-from harness import runner
+from harness.engine import runner
 
 if __name__ == "__main__":
     runner.main("h2_capture_direct_response", sys.argv)

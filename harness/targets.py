@@ -50,7 +50,12 @@ class BuiltinSpec:
     envoy_corpora: tuple[str, ...] = ()
     instrument: tuple[str, ...] = ()
     summary: str = ""
+    # "module:function" that starts the envoy plane's slow resources (a real Envoy) without
+    # waiting for them; the runner calls it before the engine loads
+    prestart: str = ""
 
+
+_ENVOY_PRESTART = "harness.envoy.lanes:prestart"
 
 # The built-in targets. ``envoy_corpora`` names the folders of an Envoy checkout whose files
 # `envoy-fuzz import-envoy` copies into corpora/<name>/envoy/.
@@ -66,6 +71,7 @@ BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
         },
         envoy_corpora=("test/integration/h1_corpus",),
         summary="HTTP/1 capture replay through the Envoy model or a real Envoy",
+        prestart=_ENVOY_PRESTART,
     ),
     BuiltinSpec(
         "h1_capture_direct_response",
@@ -77,6 +83,7 @@ BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
         },
         envoy_corpora=("test/integration/h1_corpus",),
         summary="HTTP/1 capture replay against a direct-response route (model or real Envoy)",
+        prestart=_ENVOY_PRESTART,
     ),
     BuiltinSpec(
         "h2_capture",
@@ -89,6 +96,7 @@ BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
         envoy_corpora=("test/integration/h2_corpus",),
         instrument=("h2", "hpack", "hyperframe"),
         summary="HTTP/2 capture replay through the Envoy model or a real Envoy",
+        prestart=_ENVOY_PRESTART,
     ),
     BuiltinSpec(
         "h2_capture_direct_response",
@@ -101,6 +109,7 @@ BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
         envoy_corpora=("test/integration/h2_corpus",),
         instrument=("h2", "hpack", "hyperframe"),
         summary="HTTP/2 capture replay against a direct-response route (model or real Envoy)",
+        prestart=_ENVOY_PRESTART,
     ),
     BuiltinSpec(
         "http1_connection",
@@ -370,6 +379,15 @@ def _import_file(file: Path) -> None:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
+
+
+def prestart(name: str) -> None:
+    """Start built-in target ``name``'s envoy-plane resources early (see ``BuiltinSpec``);
+    nothing for other targets. Loads nothing but the hook's module."""
+    spec = next((s for s in BUILTIN_TARGETS if s.name == name), None)
+    if spec is not None and spec.prestart:
+        module_name, _, attr = spec.prestart.partition(":")
+        getattr(importlib.import_module(module_name), attr)(name)
 
 
 def all_targets() -> list[Target]:

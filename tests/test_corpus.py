@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness import corpus
+from harness.engine import corpus
 from harness.proto import common_pb2, message_class
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from harness import corpus, mutate, proto, targets
+from harness import proto, targets
+from harness.engine import corpus, mutate
 from harness.envoy import fuzz, lanes
 from harness.envoy.lane import EnvoyLane
 from harness.envoy.upstream import H2RequestParser
@@ -26,7 +27,7 @@ H2_CORPUS = ROOT / "corpora" / "h2_capture" / "envoy"
 
 
 def _decoded(target: str, folder: Path) -> list[tuple[str, Any]]:
-    """Each file of ``folder`` as ``harness.replay`` decodes it (None: unparsable, skipped)."""
+    """Each file of ``folder`` as the replay decodes it (None: unparsable, skipped)."""
     decoder = corpus.Decoder(targets.get(target))
     return [(p.name, decoder.decode(p.read_bytes())) for p in corpus.iter_files(folder)]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.envoy.commands import register_commands
+from harness.cli.views import register_commands
 from harness.errors import UserError
 
 

@@ -121,7 +121,8 @@ def test_allow_metadata_renders_on_the_hcm_and_on_cluster_0() -> None:
 def test_envoy_accepts_the_fuzz_lanes_bootstraps(target: str, tmp_path: Path) -> None:
     """What the envoy plane runs: the target's proxy plus the lane's barrier listener."""
     from harness.envoy import lanes
-    from harness.envoy.lane import BARRIER_LISTENER, lane_bootstrap
+    from harness.envoy.connection import BARRIER_LISTENER
+    from harness.envoy.lane import lane_bootstrap
 
     config = lanes.CAPTURE_CONFIGS[target]
     bootstrap = lane_bootstrap(config, 10000)

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.config.proxy import ProxyConfig
-from harness.corpus import parse_text_proto
+from harness.engine.corpus import parse_text_proto
 from harness.envoy.errors import EnvoyCrash, EnvoyHang
 from harness.envoy.lane import EnvoyLane, UpstreamWaitMode
 from harness.envoy.process import stats_delta

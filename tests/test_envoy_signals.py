@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import launch
+from harness.engine import launch
 from tests.conftest import default_sigint, envoy_fuzz
 
 pytestmark = pytest.mark.envoy

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from harness.codec import hpack, http2
 from harness.codec.fuzz_http2 import hpack as hpack_target
-from harness.corpus import parse_text_proto
+from harness.engine.corpus import parse_text_proto
 from harness.oracle import InvariantViolation
 from harness.proto import message_class
 

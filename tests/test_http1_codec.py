@@ -23,8 +23,8 @@ from harness.codec.http1 import (
     Trailers,
     normalize,
     parse_all,
-    serialize_message,
 )
+from harness.codec.http1_writer import serialize_message
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpora" / "http1_connection"
 SEEDS = sorted(p.read_bytes() for p in CORPUS.rglob("*") if p.is_file())

@@ -9,7 +9,7 @@ import pytest
 from hyperframe import frame as hf
 
 from harness.codec import h2_frames, hpack, http2
-from harness.corpus import parse_text_proto
+from harness.engine.corpus import parse_text_proto
 from harness.proto import message_class
 
 ENVOY = Path(__file__).resolve().parent.parent / "corpora"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness import targets
+from harness.engine.importer import NOTICE, import_envoy
 from harness.errors import UserError
-from harness.importer import NOTICE, import_envoy
 
 
 @pytest.fixture

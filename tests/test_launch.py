@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import corpus, targets
+from harness import targets
+from harness.engine import corpus
 from tests.conftest import FIXTURES, ROOT, USER_TARGETS, default_sigint, envoy_fuzz
 
 LAUNCH_TARGETS = FIXTURES / "launch_targets.py"
@@ -253,7 +254,7 @@ def test_every_builtin_target_fuzzes_under_atheris(name: str, tmp_path: Path) ->
 def test_the_envoy_plane_starts_no_envoy_in_libfuzzers_orchestrating_process() -> None:
     """-fork/-jobs/-merge/-minimize_crash re-execute the script; that process runs no input,
     so it must not start an Envoy early (its children do, each their own)."""
-    from harness.runner import hands_inputs_to_children
+    from harness.engine.runner import hands_inputs_to_children
 
     assert hands_inputs_to_children(["fuzz_x.py", "corpus", "-fork=2"])
     assert hands_inputs_to_children(["fuzz_x.py", "-jobs=4", "-runs=9"])
@@ -268,7 +269,7 @@ def test_envoy_lanes_stop_polling_when_workers_outnumber_cores(
 ) -> None:
     """Polling for Envoy's answer pays only while a core is free: with more workers than
     cores the launcher turns it off, and the workers' lanes sleep on each wait."""
-    from harness import launch, runner
+    from harness.engine import launch, runner
     from harness.envoy import lanes
     from harness.envoy.lane import SPIN
 
@@ -292,7 +293,7 @@ def test_envoy_lanes_stop_polling_when_workers_outnumber_cores(
 def test_a_stop_signal_during_cleanup_is_noted_not_raised() -> None:
     """A run's cleanup (stopping the workers, saving staged inputs) is never cut short by a
     second signal, or by one that comes just as the run ends by itself."""
-    from harness import launch
+    from harness.engine import launch
 
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
     on_sigint = signal.getsignal(signal.SIGINT)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import corpus, targets
+from harness import targets
 from harness.config.proxy import ProxyConfig
+from harness.engine import corpus
 from harness.envoy.lanes import stop_lanes
 from harness.model import differential
 from harness.observation import Observation

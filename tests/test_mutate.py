@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.corpus import parse_text_proto, to_text
-from harness.mutate import ProtoMutator, python_byte_mutator
+from harness.engine.corpus import parse_text_proto, to_text
+from harness.engine.mutate import ProtoMutator, python_byte_mutator
 from harness.proto import message_class
 
 HEADERS = message_class("test.fuzz.Headers")
@@ -98,7 +98,7 @@ def test_python_byte_mutator_respects_max_size(data: bytes, max_size: int, seed:
 
 _MUTATE_A_MAP = """
 import hashlib
-from harness.mutate import ProtoMutator
+from harness.engine.mutate import ProtoMutator
 from harness.proto import message_class
 data = b"".join(b'metadata { key: "k%d" value: "v%d" } ' % (i, i) for i in range(12))
 m = ProtoMutator(message_class("test.fuzz.Metadata"), byte_mutator=lambda d, n: d[::-1][:n])

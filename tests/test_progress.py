@@ -1,6 +1,6 @@
 """Reading libFuzzer's output lines."""
 
-from harness.progress import Stats
+from harness.engine.progress import Stats
 
 
 def test_single_process_status_and_final_stats() -> None:

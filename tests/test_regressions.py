@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import replay, targets
+from harness import targets
+from harness.triage import replay
 
 CASES = list(replay.cases([t for t in targets.all_targets() if "model" in t.planes]))
 

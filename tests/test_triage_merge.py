@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import corpus, targets
+from harness import targets
+from harness.engine import corpus
 from harness.triage.merge import merge, set_cover
 
 PLANTED = Path(__file__).parent / "planted" / "targets.py"

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness import targets
-from harness.corpus import parse_text_proto
+from harness.engine.corpus import parse_text_proto
 from harness.proto import common_pb2
 from harness.triage.minimize import ddmin, minimize
 from harness.triage.reproduce import Reproducer

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import corpus, replay, targets
-from harness.triage import pipeline, summarize_run
+from harness import targets
+from harness.engine import corpus
+from harness.triage import pipeline, replay, summarize_run
 from harness.triage.finding import read_sidecar
+from harness.triage.report import print_triage
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANTED = Path(__file__).parent / "planted" / "targets.py"
@@ -31,16 +33,9 @@ def crash(directory: Path, data: bytes, prefix: str = "crash-") -> Path:
 
 
 def run_cli(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    # The triage commands, whether or not harness.cli lists them yet.
-    code = (
-        "import sys, harness.cli as c\n"
-        "m = 'harness.triage.commands'\n"
-        "c.COMMAND_MODULES = c.COMMAND_MODULES + ((m,) if m not in c.COMMAND_MODULES else ())\n"
-        "raise SystemExit(c.main(sys.argv[1:]))\n"
-    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-c", code, *argv],
+        [sys.executable, "-m", "harness.cli", *argv],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -142,7 +137,8 @@ def test_real_atheris_crash_triages_to_the_in_process_signature(tmp_path: Path) 
             [
                 sys.executable,
                 "-c",
-                "import sys; from harness import runner; runner.main('planted_bytes', sys.argv)",
+                "import sys; from harness.engine import runner; "
+                "runner.main('planted_bytes', sys.argv)",
                 f"-artifact_prefix={art}/",
                 "-runs=10",
                 str(seeds),
@@ -171,7 +167,7 @@ def test_summarize_run_groups_and_minimizes(tmp_path: Path) -> None:
     assert group.representative.input == str(minimized)
     assert (read_sidecar(minimized) or pytest.fail()).signature == BUG_A
     out = io.StringIO()
-    result.show(out)
+    print_triage(result, out)
     assert BUG_A in out.getvalue() and "minimized: " in out.getvalue()
 
 

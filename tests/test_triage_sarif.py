@@ -8,7 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from harness import corpus, targets
+from harness import targets
+from harness.engine import corpus
 from harness.triage import pipeline
 from harness.triage.sarif import rule_id, to_sarif, write_sarif
 

@@ -23,7 +23,7 @@ INFO: seed corpus: files: 2 min: 6b max: 8b total: 14b rss: 82Mb
  === Uncaught Python exception: ===
 KeyError: b'missing'
 Traceback (most recent call last):
-  File "/src/harness/runner.py", line 44, in one_input
+  File "/src/harness/engine/runner.py", line 44, in one_input
     run(value)
   File "/src/tests/planted/targets.py", line 54, in planted_bytes
     _parse(data)
@@ -66,7 +66,7 @@ def _raise(target: targets.Target, data: bytes) -> BaseException:
 def test_regression_replay_reports_the_same_signature(
     tmp_path: Path, planted: targets.Target
 ) -> None:
-    from harness import replay
+    from harness.triage import replay
 
     (tmp_path / "crash-x").write_bytes(b"zBUGA")
     outcome = replay.run_case(replay.Case(planted, tmp_path / "crash-x"))

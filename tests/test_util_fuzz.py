@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness import targets
-from harness.corpus import Decoder, iter_files
+from harness.engine.corpus import Decoder, iter_files
 from harness.oracle import InvariantViolation
 from harness.proto import message_class
 from harness.util import fuzz

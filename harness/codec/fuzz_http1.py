@@ -24,8 +24,8 @@ from harness.codec.http1 import (
     Role,
     Trailers,
     normalize,
-    serialize_message,
 )
+from harness.codec.http1_writer import serialize_message
 from harness.oracle import InvariantViolation
 
 FUZZ_OPTIONS: Final = Options(

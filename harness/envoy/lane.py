@@ -18,16 +18,8 @@ and ends the case if none comes; an upstream connection Envoy closed ends it too
 ``direct=True`` ignores upstream events. At the end the upstream connection is closed (FIN),
 then the client.
 
-The barrier. Next to the proxy's listener the bootstrap has an echo listener, served by the
-same (single) worker thread. A byte sent to it comes back only once the worker has handled
-every event that was pending before it, in order: whatever the lane wrote to Envoy before -
-bytes, closes, connects - has been read and acted on. (The one ordering it does not give:
-bytes on a connection the worker has not accepted yet, since accepting is what registers the
-connection. So a replay's client is connected before a barrier - at the end of the previous
-case - and used once that barrier came back.) The order is the worker's order of *sockets*
-becoming readable, so only one barrier byte is in flight at a time: a byte sent while an
-earlier one is still unread by Envoy would be read with it, ahead of what came in between.
-Uses:
+The barrier (see ``harness.envoy.connection``): an echo listener on Envoy's worker; a byte
+sent to it comes back once the worker has handled everything sent before it. Uses:
 
 * Envoy's 10 ms wait for an upstream connection becomes "sync with the worker, then look":
   Envoy opens its upstream connection (a non-blocking connect that loopback completes at once)
@@ -82,23 +74,26 @@ import os
 import re
 import select
 import socket
-import struct
 import time
-from collections.abc import Iterable
 from typing import Any, Literal
 
 from harness.codec.http2 import PREFACE as H2_PREFACE
 from harness.config.proxy import CLUSTER, STAT_PREFIX, ProxyConfig, render_bootstrap
-from harness.envoy.downstream import H1Responses, H2Responses, count_simple_requests
+from harness.envoy.capture import DOWN, h1_runs, h2_runs
+from harness.envoy.connection import (
+    BARRIER_LISTENER,
+    LINGER_ZERO,
+    Barrier,
+    Downstream,
+    barrier_listener,
+)
+from harness.envoy.downstream import H1Responses, count_simple_requests
 from harness.envoy.errors import EnvoyCrash, EnvoyHang
 from harness.envoy.process import EnvoyProcess
 from harness.envoy.upstream import FakeUpstream, UpstreamConnection
 from harness.observation import GENERATED_ID, Observation, UpstreamRequest
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-_LINGER_ZERO = struct.pack("ii", 1, 0)
-_DONTWAIT = socket.MSG_DONTWAIT
 
 _RQ_ACTIVE = f"http.{STAT_PREFIX}.downstream_rq_active"
 _UPSTREAM_ACTIVE = f"cluster.{CLUSTER}.upstream_rq_active"
@@ -112,7 +107,6 @@ _SETTLE_STATS = (_RQ_ACTIVE, _UPSTREAM_ACTIVE, _UPSTREAM_PENDING, _DOWN_RX, _UP_
 ENVOY_UPSTREAM_WAIT = 0.010
 # Seconds an unresponsive Envoy gets to finish dying before it counts as hung.
 DYING_GRACE = 1.0
-BARRIER_LISTENER = "lane_barrier"
 # How long a wait for Envoy polls before it sleeps. Envoy answers the lane in 0.05-0.3 ms;
 # a sleeping waiter adds a wake-up to each answer, which costs up to ~0.1 ms where waking
 # the other CPU is dear (VMs). Polling yields the CPU to anything runnable on it.
@@ -123,29 +117,6 @@ _BARRIER_MAX_BYTES = 256 * 1024
 
 UpstreamWaitMode = Literal["barrier", "timed"]
 Finish = Literal["sync", "input", "async"]
-_DOWN = "downstream"
-_UP = "upstream"
-
-
-def barrier_listener() -> dict[str, Any]:
-    """An echo listener on loopback (port 0): the lane's way to sync with Envoy's worker."""
-    return {
-        "name": BARRIER_LISTENER,
-        "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
-        "filter_chains": [
-            {
-                "filters": [
-                    {
-                        "name": "envoy.filters.network.echo",
-                        "typed_config": {
-                            "@type": "type.googleapis.com/envoy.extensions.filters.network"
-                            ".echo.v3.Echo"
-                        },
-                    }
-                ]
-            }
-        ],
-    }
 
 
 def lane_bootstrap(config: ProxyConfig, upstream_port: int) -> dict[str, Any]:
@@ -164,214 +135,6 @@ def _without_generated_id(request: UpstreamRequest) -> UpstreamRequest:
     return UpstreamRequest(request.method, request.target, headers, request.body)
 
 
-class _Downstream:
-    """One client connection and the parser of what Envoy writes on it.
-
-    The socket stays blocking but is only ever read and written with ``MSG_DONTWAIT`` (no
-    ``fcntl`` per connection); every wait runs the fake upstream's loop, so the upstream
-    answers Envoy while the client waits for Envoy's answer.
-    """
-
-    __slots__ = ("_watched", "closed", "parser", "received", "sock", "timeout", "upstream")
-
-    def __init__(
-        self, sock: socket.socket, http2: bool, timeout: float, upstream: FakeUpstream
-    ) -> None:
-        self.parser: H1Responses | H2Responses = H2Responses() if http2 else H1Responses()
-        self.closed = False
-        self.received = 0
-        self.timeout = timeout
-        self.upstream = upstream
-        self.sock = sock
-        self._watched = False  # registered with the upstream's loop (on the first wait)
-
-    @staticmethod
-    def connect(port: int, timeout: float) -> socket.socket:
-        """A client socket connected to Envoy's ``port`` (used with ``MSG_DONTWAIT`` only)."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.connect(("127.0.0.1", port))  # blocking: loopback completes it at once
-        except OSError:
-            sock.close()
-            raise
-        return sock
-
-    def send(self, data: bytes) -> bool:
-        """Write all of ``data``; False once Envoy closed or stopped reading for ``timeout``."""
-        if self.closed:
-            return False
-        try:
-            sent = self.sock.send(data, _DONTWAIT)
-        except BlockingIOError:
-            sent = 0
-        except OSError:  # EPIPE/ECONNRESET: Envoy closed
-            self.closed = True
-            return False
-        if sent == len(data):
-            return True
-        view = memoryview(data)[sent:]
-        deadline = 0.0
-        while view:
-            try:
-                view = view[self.sock.send(view, _DONTWAIT) :]
-                continue
-            except BlockingIOError:
-                pass
-            except OSError:  # EPIPE/ECONNRESET: Envoy closed
-                self.closed = True
-                return False
-            # Envoy is not reading: take in its answers and let the upstream side move (Envoy
-            # may be waiting on either), then try again.
-            now = time.monotonic()
-            deadline = deadline or now + self.timeout
-            if now >= deadline or (not self._recv() and self.closed):
-                self.closed = True
-                return False
-            self.upstream.pump(0.001)
-        return True
-
-    def _recv(self) -> bool:
-        """Take what has arrived, without waiting; True when bytes came."""
-        try:
-            data = self.sock.recv(65536, _DONTWAIT)
-        except BlockingIOError:
-            return False
-        except OSError:
-            data = b""
-        if not data:
-            self.closed = True
-            return False
-        self.received += len(data)
-        self.parser.feed(data)
-        return True
-
-    def read(self, timeout: float) -> bool:
-        """Read what arrives within ``timeout``; False when nothing did (or the peer closed)."""
-        if self.closed:
-            return False
-        if self._recv():
-            return True
-        if self.closed or timeout <= 0:
-            return False
-        deadline = time.monotonic() + timeout
-        sock = self.sock
-        if not self._watched:
-            self.upstream.watch(sock)
-            self._watched = True
-        while True:
-            if sock in self.upstream.pump(deadline - time.monotonic()):
-                return self._recv()
-            if time.monotonic() >= deadline:
-                return False
-
-    def poll_closed(self) -> bool:
-        """Take in whatever already arrived without waiting; True once Envoy has closed."""
-        while not self.closed and self._recv():
-            pass
-        return self.closed
-
-    def close(self) -> None:
-        if self._watched:
-            self.upstream.unwatch(self.sock)
-        # Abortive close (RST): thousands of inputs a second would otherwise leave as many
-        # TIME_WAIT sockets and run the ephemeral ports out.
-        with contextlib.suppress(OSError):
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
-        self.sock.close()
-
-    @property
-    def statuses(self) -> list[int]:
-        return self.parser.statuses
-
-    @property
-    def envoy_closed(self) -> bool:
-        """Envoy closed the connection or announced it would (its close may be delayed 1 s)."""
-        parser = self.parser
-        if isinstance(parser, H2Responses):
-            return self.closed or parser.goaway
-        return self.closed or parser.close_announced
-
-
-def _timeval(seconds: float) -> bytes:
-    """``seconds`` as a ``struct timeval`` for SO_RCVTIMEO (at least 1 us: 0 means forever)."""
-    micros = max(int(seconds * 1e6), 1)
-    return struct.pack("ll", micros // 1_000_000, micros % 1_000_000)
-
-
-class _Barrier:
-    """A connection to the echo listener: a byte sent comes back once the worker got to it.
-
-    The socket is blocking with SO_RCVTIMEO as its timeout, so a wait is one ``recv`` (a
-    Python socket timeout would add a ``poll`` before each), after up to ``spin`` seconds
-    of polling (see SPIN)."""
-
-    __slots__ = ("pending", "sock", "spin", "timeout")
-
-    def __init__(self, port: int, timeout: float, spin: float = 0.0) -> None:
-        sock = socket.create_connection(("127.0.0.1", port), timeout)
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.settimeout(None)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
-        self.timeout = timeout
-        self.spin = spin
-        self.pending = 0  # bytes sent and not yet echoed
-
-    def post(self) -> bool:
-        """Send a byte (the caller made sure none is in flight: see the module docstring)."""
-        try:
-            self.sock.send(b".")
-        except OSError:
-            return False
-        self.pending += 1
-        return True
-
-    def wait(self, timeout: float) -> str:
-        """``ok`` once every byte came back, else ``timeout`` or ``broken`` (Envoy gone?)."""
-        if timeout != self.timeout:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
-            self.timeout = timeout
-        recv = self.sock.recv
-        while self.pending > 0:
-            try:
-                try:
-                    data: bytes | None = recv(256, _DONTWAIT)
-                except BlockingIOError:
-                    data = self._spin() if self.spin > 0 else None
-                    if data is None:
-                        data = recv(256)  # sleeps, up to SO_RCVTIMEO
-            except BlockingIOError:  # EAGAIN: SO_RCVTIMEO ran out
-                return "timeout"
-            except OSError:
-                return "broken"
-            if not data:
-                return "broken"
-            self.pending -= len(data)
-        return "ok"
-
-    def _spin(self) -> bytes | None:
-        """What arrives within ``spin`` seconds of polling, or None."""
-        recv = self.sock.recv
-        clock = time.perf_counter
-        end = clock() + self.spin
-        while clock() < end:
-            os.sched_yield()
-            try:
-                return recv(256, _DONTWAIT)
-            except BlockingIOError:
-                pass
-        return None
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 class _Exchange:
     """One input in flight: the connections and what has been written on each."""
 
@@ -382,7 +145,7 @@ class _Exchange:
 
     def __init__(
         self,
-        down: _Downstream,
+        down: Downstream,
         upstream: FakeUpstream,
         answering: bool,
         blame: object,
@@ -424,7 +187,7 @@ class EnvoyLane:
         self.upstream: FakeUpstream | None = None
         self.process: EnvoyProcess | None = None
         self.restarts = 0
-        self._barrier: _Barrier | None = None
+        self._barrier: Barrier | None = None
         self._raw_left = False  # a replay's upstream connections wait to be closed
         # A replay's closes were sent and no barrier came back since; whether one was posted
         # right after them.
@@ -465,7 +228,7 @@ class EnvoyLane:
         try:
             self.process.start()  # waits for the process spawned above
             port = self.process.listener_ports[BARRIER_LISTENER]
-            self._barrier = _Barrier(port, self.max_wait, self.spin)
+            self._barrier = Barrier(port, self.max_wait, self.spin)
         except BaseException:
             self.stop()
             raise
@@ -606,7 +369,7 @@ class EnvoyLane:
             self._race = None
             port = self._proc().listener_ports[BARRIER_LISTENER]
             try:
-                self._barrier = _Barrier(port, self.max_wait, self.spin)
+                self._barrier = Barrier(port, self.max_wait, self.spin)
             except OSError:
                 break
             post = True
@@ -625,7 +388,7 @@ class EnvoyLane:
             if upstream.connection_count():
                 upstream.close_all()
 
-    def _connect(self, http2: bool, blame: object, accepted: bool = False) -> _Downstream:
+    def _connect(self, http2: bool, blame: object, accepted: bool = False) -> Downstream:
         """A client connection to Envoy's listener; ``accepted``: only once Envoy's worker
         has accepted it (so that bytes sent on it are ordered before a later barrier)."""
         # Envoy may have died since the last input returned (a barrier that came back then
@@ -638,30 +401,30 @@ class EnvoyLane:
             self._sync(self._last)
         sock, self._spare = self._spare, None
         if sock is not None:
-            return _Downstream(sock, http2, self.max_wait, upstream)
+            return Downstream(sock, http2, self.max_wait, upstream)
         try:
-            sock = _Downstream.connect(self._proc().listener_port, self.max_wait)
+            sock = Downstream.connect(self._proc().listener_port, self.max_wait)
         except OSError:
             self._check_responsive(blame)
             try:
-                sock = _Downstream.connect(self._proc().listener_port, self.max_wait)
+                sock = Downstream.connect(self._proc().listener_port, self.max_wait)
             except OSError as e:  # alive and ready, yet refusing connections
                 self.restart()
                 raise EnvoyHang(f"envoy refused the downstream connection: {e}", blame) from None
-        return _Downstream(sock, http2, self.max_wait, upstream)
+        return Downstream(sock, http2, self.max_wait, upstream)
 
     def _open_spare(self) -> None:
         """Connect the next input's client now, so Envoy accepts it while the engine mutates
         (Envoy sees a client that connects, then sends its bytes a moment later)."""
         if self._spare is None and self.process is not None and self._barrier is not None:
             with contextlib.suppress(OSError):
-                self._spare = _Downstream.connect(self.process.listener_port, self.max_wait)
+                self._spare = Downstream.connect(self.process.listener_port, self.max_wait)
                 self._spare_accepted = False
 
     def _close_spare(self) -> None:
         if self._spare is not None:
             with contextlib.suppress(OSError):
-                self._spare.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
+                self._spare.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_ZERO)
             self._spare.close()
             self._spare = None
 
@@ -811,13 +574,13 @@ class EnvoyLane:
         ``settle=False`` returns right after the last event, as Envoy's fuzzer does (the
         statuses then hold only what had already arrived).
         """
-        return self._replay(case, _h1_runs(case, direct), False, settle)
+        return self._replay(case, h1_runs(case, direct), False, settle)
 
     def replay_h2_capture(
         self, case: Any, direct: bool = False, settle: bool = True
     ) -> Observation:
         """Play an H2CaptureFuzzTestCase as Envoy's h2_fuzz.cc replay does; what Envoy did."""
-        return self._replay(case, _h2_runs(case, direct), True, settle)
+        return self._replay(case, h2_runs(case, direct), True, settle)
 
     def _replay(
         self, case: Any, runs: list[tuple[str, bytes]], http2: bool, settle: bool
@@ -848,7 +611,7 @@ class EnvoyLane:
             self._end_replay(down, case)
 
     def _play(self, ex: _Exchange, runs: list[tuple[str, bytes]]) -> None:
-        """Write the runs of events (see ``_h1_runs``) until the case ends.
+        """Write the runs of events (see ``h1_runs``) until the case ends.
 
         Each run is written with one send, after one check that the client (and for upstream
         bytes, Envoy's upstream connection) is still connected; see the module docstring.
@@ -863,7 +626,7 @@ class EnvoyLane:
         down = ex.down
         if down.poll_closed():
             return False  # the client is disconnected: no further events
-        if side is _DOWN:
+        if side is DOWN:
             if data:
                 self._synced = False
                 if not down.send(data):
@@ -940,7 +703,7 @@ class EnvoyLane:
                 return None, "timeout"
             ready = race.poll(remaining * 1000)
 
-    def _end_replay(self, down: _Downstream, case: Any) -> None:
+    def _end_replay(self, down: Downstream, case: Any) -> None:
         """Envoy's cleanup: upstream connections closed (FIN), then the client (RST). The
         next input's client connects, then the barrier goes: its echo, waited for now
         (``finish="sync"``) or when the next input starts, tells that Envoy handled the
@@ -961,60 +724,3 @@ class EnvoyLane:
         self._closes_posted = barrier is not None and not barrier.pending and barrier.post()
         if self.finish == "sync":
             self._quiesce()
-
-
-def _h1_runs(case: Any, direct: bool) -> list[tuple[str, bytes]]:
-    """A CaptureFuzzTestCase's events as runs: consecutive sends of one side joined, the
-    no-op events (``*_recv_bytes``, unset) and, for a direct route, upstream sends left out.
-    Sides alternate from one run to the next."""
-    runs: list[tuple[str, bytes]] = []
-    append = runs.append
-    side = ""
-    chunks: list[bytes] = []
-    for event in case.events:
-        which = event.WhichOneof("event_selector")
-        if which == "downstream_send_bytes":
-            if side is not _DOWN:
-                if chunks:
-                    append((side, b"".join(chunks)))
-                side, chunks = _DOWN, []
-            chunks.append(event.downstream_send_bytes)
-        elif which == "upstream_send_bytes" and not direct:
-            if side is not _UP:
-                if chunks:
-                    append((side, b"".join(chunks)))
-                side, chunks = _UP, []
-            chunks.append(event.upstream_send_bytes)
-    if chunks:
-        append((side, b"".join(chunks)))
-    return runs
-
-
-def _h2_runs(case: Any, direct: bool) -> list[tuple[str, bytes]]:
-    """An H2CaptureFuzzTestCase's events as runs (see ``_h1_runs``); the client preface goes
-    before the first downstream event only (h2_fuzz.cc)."""
-    from harness.codec.h2_frames import h2_capture_event_bytes
-
-    steps: Iterable[tuple[str | None, bytes]] = map(h2_capture_event_bytes, case.events)
-    runs: list[tuple[str, bytes]] = []
-    preface = True
-    side = ""
-    chunks: list[bytes] = []
-    for step, data in steps:
-        if step == _DOWN:
-            step = _DOWN
-            if preface:
-                preface = False
-                data = H2_PREFACE + data
-        elif step == _UP and not direct:
-            step = _UP
-        else:
-            continue  # *_recv_bytes, unset, or upstream bytes of a direct route
-        if step is not side:
-            if chunks:
-                runs.append((side, b"".join(chunks)))
-            side, chunks = step, []
-        chunks.append(data)
-    if chunks:
-        runs.append((side, b"".join(chunks)))
-    return runs

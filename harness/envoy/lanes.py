@@ -16,7 +16,7 @@ import os
 from typing import TYPE_CHECKING, Any, Final
 
 from harness.config.proxy import ProxyConfig
-from harness.runner import ENV_SPIN
+from harness.engine.runner import ENV_SPIN
 
 if TYPE_CHECKING:
     from harness.envoy.lane import EnvoyLane

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from harness import corpus, targets
+from harness import targets
 from harness.codec.h2_frames import EMPTY_SETTINGS_FRAME, PREFACE, get_request_frame
 from harness.config.proxy import ProxyConfig
+from harness.engine import corpus
 from harness.model import predict_with_races
 from harness.model.fuzz import H1, H1_DIRECT, H2, H2_DIRECT, h1_capture_bytes, h2_capture_bytes
 from harness.observation import diff

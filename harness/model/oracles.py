@@ -21,8 +21,8 @@ from harness.codec.http1 import (
     Options,
     Parser,
     RequestHead,
-    serialize_message,
 )
+from harness.codec.http1_writer import serialize_message
 from harness.observation import Observation, UpstreamRequest
 from harness.oracle import check
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.corpus import sha1, write_atomic
+from harness.engine.corpus import sha1, write_atomic
 from harness.triage import signature as sig
 
 SIDECAR_SUFFIX = ".json"

@@ -28,7 +28,7 @@ from types import CodeType, FrameType
 from typing import Any
 
 from harness import targets
-from harness.corpus import iter_files, sha1, store
+from harness.engine.corpus import iter_files, sha1, store
 from harness.triage.reproduce import AttemptTimeout, time_limit
 
 Edge = tuple[int, int, int]  # (code object id, from offset, to offset)
@@ -215,7 +215,7 @@ def merge(
     plane: str | None = None,
     timeout: float = 5.0,
 ) -> MergeResult:
-    from harness.runner import test_one_input
+    from harness.engine.runner import test_one_input
 
     fn = test_one_input(target, plane)
     tracer = Tracer(wanted_files(target))
@@ -268,7 +268,7 @@ def _fuzzer_command(
     """argv and environment that run ``target`` under atheris. libFuzzer's merge re-executes
     argv[0], so that is a launcher whose shebang is this interpreter: the checked-in
     fuzzers/*.py say ``/usr/bin/env python3``, which outside an activated venv lacks atheris."""
-    from harness.runner import ENV_PLANE, ENV_TARGETS
+    from harness.engine.runner import ENV_PLANE, ENV_TARGETS
 
     env = {**os.environ, "PYTHONPATH": str(targets.PROJECT_ROOT)}
     if plane:
@@ -278,7 +278,7 @@ def _fuzzer_command(
     with tempfile.TemporaryDirectory(prefix="envoy-fuzz-merge-") as tmp:
         script = Path(tmp) / f"fuzz_{target.name}.py"
         script.write_text(
-            f"#!{sys.executable}\nimport sys\nfrom harness import runner\n"
+            f"#!{sys.executable}\nimport sys\nfrom harness.engine import runner\n"
             f"runner.main({target.name!r}, sys.argv)\n"
         )
         script.chmod(0o755)

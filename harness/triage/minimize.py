@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from google.protobuf import descriptor, message
 
-from harness.corpus import parse_text_proto, sha1, to_text
+from harness.engine.corpus import parse_text_proto, sha1, to_text
 from harness.errors import UserError
 from harness.triage.finding import Finding
 from harness.triage.reproduce import Reproducer

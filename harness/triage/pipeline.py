@@ -6,11 +6,11 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
-from harness import corpus, targets
+from harness import targets
+from harness.engine import corpus
+from harness.engine.launch import LOG_GLOB
 from harness.errors import UserError
-from harness.launch import LOG_GLOB
 from harness.triage.finding import Finding, security_marker, set_input, write_sidecar
 from harness.triage.group import Group, group_findings
 from harness.triage.minimize import minimize
@@ -31,12 +31,6 @@ class TriageResult:
 
     def to_json(self) -> dict[str, object]:
         return {"groups": [g.to_json() for g in self.groups]}
-
-    def show(self, file: IO[str] | None = None, *, title: str = "findings") -> None:
-        """Print the grouped table (and any FuzzerSecurityIssue marker)."""
-        from harness.triage.report import print_triage
-
-        print_triage(self, file, title=title)
 
     def security_markers(self) -> list[str]:
         """``FuzzerSecurityIssue<Severity>`` lines for the security groups, most severe first."""

@@ -79,7 +79,7 @@ class Reproducer:
     timeout: float = DEFAULT_TIMEOUT
 
     def __post_init__(self) -> None:
-        from harness.runner import test_one_input
+        from harness.engine.runner import test_one_input
 
         self.plane_name = self.plane or self.target.default_plane()
         self._one_input: Callable[[bytes], None] = test_one_input(self.target, self.plane_name)
@@ -150,7 +150,7 @@ def _unreproduced(
         earlier.reproducible = False
         return earlier
     logged = parse_log(log_text).get(path.name) if log_text else None
-    from harness.corpus import sha1
+    from harness.engine.corpus import sha1
 
     finding = Finding(
         target=reproducer.target.name,
@@ -259,7 +259,7 @@ def reproduce_in_child(
 
 
 def _plain(reproducer: Reproducer, data: bytes, kind: str) -> Finding:
-    from harness.corpus import sha1
+    from harness.engine.corpus import sha1
 
     return Finding(
         target=reproducer.target.name,

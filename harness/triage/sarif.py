@@ -101,7 +101,7 @@ def to_sarif(groups: list[Group], root: Path | None = None) -> dict[str, Any]:
 
 
 def write_sarif(groups: list[Group], path: Path, root: Path | None = None) -> None:
-    from harness.corpus import write_atomic
+    from harness.engine.corpus import write_atomic
 
     text = json.dumps(to_sarif(groups, root), indent=2) + "\n"
     write_atomic(path, text.encode("utf-8"))

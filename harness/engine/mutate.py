@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from google.protobuf import descriptor, message, message_factory
 
-from harness.corpus import is_map_field, parsed_cache, to_text
+from harness.engine.corpus import is_map_field, parsed_cache, to_text
 
 FD = descriptor.FieldDescriptor
 ByteMutator = Callable[[bytes, int], bytes]

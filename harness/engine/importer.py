@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import corpus, targets
+from harness import targets
+from harness.engine import corpus
 from harness.errors import UserError
 
 NOTICE = "NOTICE-envoy.md"

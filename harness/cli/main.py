@@ -1,27 +1,22 @@
 """`envoy-fuzz` command line.
 
-Each area contributes its subcommands through a ``register_commands(subparsers)`` function
-(listed in ``COMMAND_MODULES``); a subcommand's handler takes the parsed args and returns the
-exit status. A ``UserError`` anywhere becomes one line on stderr and exit status 2.
+Each module of ``COMMAND_MODULES`` adds its subcommands with ``register_commands(subparsers)``;
+a subcommand's handler takes the parsed args and returns the exit status. A ``UserError``
+anywhere becomes one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from harness.cli import fuzzing, triage, views
 from harness.errors import UserError, one_line
 
 # Modules that add subcommands; each defines register_commands(subparsers).
-COMMAND_MODULES = (
-    "harness.commands",
-    "harness.envoy.commands",
-    "harness.model.commands",
-    "harness.triage.commands",
-)
+COMMAND_MODULES = (fuzzing, views, triage)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,8 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register_commands(sub)
+    for module in COMMAND_MODULES:
+        module.register_commands(sub)
     return parser
 
 

@@ -26,11 +26,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
-from harness import corpus, runner
+from harness.engine import corpus, runner
+from harness.engine.progress import Stats
 from harness.errors import UserError
-from harness.progress import Stats
 from harness.targets import Target
 
 WORK_ROOT = Path(".envoy-fuzz")
@@ -51,6 +51,18 @@ LOG_GLOB = "fuzz*.log"
 ARTIFACT_PREFIXES = ("crash-", "timeout-", "oom-", "leak-", "slow-unit-")
 
 
+class SideReplay(Protocol):
+    """What replays a run's new inputs beside it; its findings are crash files it wrote."""
+
+    replayed: int
+    findings: list[Path]
+    seconds: float
+
+    def replay(self, paths: list[Path]) -> None: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class FuzzOptions:
     target: Target
@@ -63,9 +75,9 @@ class FuzzOptions:
     libfuzzer_flags: list[str] = field(default_factory=list)
     mutator: str = "auto"
     quiet: bool = False
-    # Replay every new corpus input and crasher on the target's differential plane (a real
-    # Envoy against the model) while the fuzzer runs on the model plane.
-    differential: bool = False
+    # Replays every new corpus input and crasher elsewhere while the fuzzer runs (for
+    # --differential: on a real Envoy, against the model); made as side_replay(target, art).
+    side_replay: Callable[[Target, Path], SideReplay] | None = None
 
 
 @dataclass
@@ -162,7 +174,7 @@ def fuzzer_command(options: FuzzOptions, work: Path) -> list[str]:
         script.write_text(
             f"#!{sys.executable}\n"
             f'"""Launcher for the user target {target.name!r} (written by envoy-fuzz)."""\n'
-            "import sys\nfrom harness import runner\n\n"
+            "import sys\nfrom harness.engine import runner\n\n"
             f"if __name__ == '__main__':\n    runner.main({target.name!r}, sys.argv)\n"
         )
         script.chmod(0o755)
@@ -383,7 +395,7 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
     workers: list[_Worker] = []
     started = time.monotonic()
     interrupted = False
-    with _stop_on_signals() as signals, _differential(options, art) as replay:
+    with _stop_on_signals() as signals, _side_replay(options, art) as replay:
         try:
             for i in range(count):
                 args = _libfuzzer_args(options, staging.path, work_corpus, art, i, count)
@@ -449,15 +461,13 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
 
 
 @contextlib.contextmanager
-def _differential(options: FuzzOptions, art: Path) -> Iterator[Any]:
-    """The Envoy replay beside a ``--differential`` run (None otherwise); its Envoys start on
-    first use and stop when the run ends, however it ends."""
-    if not options.differential:
+def _side_replay(options: FuzzOptions, art: Path) -> Iterator[SideReplay | None]:
+    """The replay beside the run (None without one); closed when the run ends, however it
+    ends (a differential replay's Envoys stop then)."""
+    if options.side_replay is None:
         yield None
         return
-    from harness.model.differential import EnvoyReplay
-
-    replay = EnvoyReplay(options.target, art)
+    replay = options.side_replay(options.target, art)
     try:
         yield replay
     finally:

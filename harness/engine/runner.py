@@ -47,7 +47,7 @@ NOT_INSTRUMENTED = (
 
 def test_one_input(target: targets.Target, plane: str | None = None) -> Callable[[bytes], None]:
     """The libFuzzer entry point for ``target``: decode the bytes, then run the target."""
-    from harness import corpus
+    from harness.engine import corpus
 
     run = target.run_function(plane)
     if target.proto_name is None:
@@ -75,20 +75,21 @@ def main(name: str, argv: list[str] | None = None) -> None:
 
 
 def _main(name: str, argv: list[str] | None) -> None:
+    from harness import targets
+
     argv = list(sys.argv if argv is None else argv)
     plane = os.environ.get(ENV_PLANE) or None
     if plane == "envoy" and not hands_inputs_to_children(argv):
         # first of all: Envoy gets ready while the engine loads (a no-op for targets
         # without a lane of their own)
-        from harness.envoy import lanes
-
-        lanes.prestart(name)
+        targets.prestart(name)
 
     import atheris
 
     # Imported before any instrumentation block, so that atheris does not instrument the
     # harness's own machinery (decoding, mutation): coverage and speed belong to the target.
-    from harness import corpus, mutate, proto, targets  # noqa: F401  (corpus: for test_one_input)
+    from harness import proto
+    from harness.engine import corpus, mutate  # noqa: F401  (corpus: for test_one_input)
 
     targets_file = os.environ.get(ENV_TARGETS)
     if targets_file:

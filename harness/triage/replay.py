@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-from harness import corpus, targets
+from harness import targets
+from harness.engine import corpus
 from harness.targets import Target
 from harness.triage import kind_of_exception, signature_of_exception
 
@@ -58,7 +59,7 @@ def run_case(case: Case, plane: str | None = None, *, strict: bool = False) -> O
 
     ``strict``: the user named this file, so an unparsable one is an error, not a skip.
     """
-    from harness.corpus import Decoder
+    from harness.engine.corpus import Decoder
 
     start = time.perf_counter()
     decoder = Decoder(case.target)

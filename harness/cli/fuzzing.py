@@ -9,11 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness import corpus, targets
-from harness.cli_args import load_user_targets, positive_float, positive_int, targets_flag
+from harness import targets
+from harness.cli.args import load_user_targets, positive_float, positive_int, targets_flag
+from harness.engine import corpus
+from harness.engine.launch import FuzzOptions, FuzzResult, fuzz
+from harness.engine.progress import Stats
 from harness.errors import UserError, reported_in
-from harness.launch import FuzzOptions, FuzzResult, fuzz
-from harness.progress import Stats
 
 
 def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
@@ -266,7 +267,9 @@ def _options(args: argparse.Namespace, target: targets.Target, **overrides: Any)
             raise UserError(f"target {target.name!r} has no differential plane (no Envoy model)")
         if plane != "model":
             raise UserError("--differential fuzzes the model plane: leave --plane out")
-        values["differential"] = True
+        from harness.model.differential import EnvoyReplay
+
+        values["side_replay"] = EnvoyReplay
     values.update(overrides)
     return FuzzOptions(**values)
 
@@ -293,7 +296,9 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     else:
         _summary_table([result], f"envoy-fuzz fuzz {target.name}")
         if triage is not None:
-            triage.show(title=f"{target.name}: findings, grouped and minimized")
+            from harness.triage.report import print_triage
+
+            print_triage(triage, title=f"{target.name}: findings, grouped and minimized")
     if result.findings:
         return 1
     if result.interrupted:
@@ -338,8 +343,10 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         print(json.dumps(rows))
     else:
         _summary_table(results, f"envoy-fuzz campaign ({args.time:.0f}s)")
+        from harness.triage.report import print_triage
+
         for name, triage in triaged.items():
-            triage.show(title=f"{name}: findings, grouped and minimized")
+            print_triage(triage, title=f"{name}: findings, grouped and minimized")
     if any(r.findings for r in results):
         return 1
     return 130 if any(r.interrupted for r in results) else 0
@@ -349,7 +356,7 @@ def cmd_campaign(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from harness import replay
+    from harness.triage import replay
 
     load_user_targets(args)
     named: list[targets.Target] = []
@@ -409,7 +416,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_import_envoy(args: argparse.Namespace) -> int:
-    from harness.importer import import_envoy
+    from harness.engine.importer import import_envoy
 
     load_user_targets(args)
     for item in import_envoy(args.checkout):

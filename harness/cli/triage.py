@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import targets
-from harness.cli_args import load_user_targets, positive_float, positive_int, targets_flag
+from harness.cli.args import load_user_targets, positive_float, positive_int, targets_flag
 from harness.errors import UserError
 
 
@@ -128,7 +128,7 @@ def cmd_triage(args: argparse.Namespace) -> int:
 
 
 def cmd_minimize(args: argparse.Namespace) -> int:
-    from harness import corpus
+    from harness.engine import corpus
     from harness.triage.minimize import minimize
     from harness.triage.reproduce import Reproducer
 
@@ -167,7 +167,7 @@ def cmd_minimize(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from harness import corpus
+    from harness.engine import corpus
     from harness.triage import merge as m
 
     load_user_targets(args)
