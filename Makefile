@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 TIME ?= 120
 
-.PHONY: setup fuzz test bench lint protos clean
+.PHONY: setup fuzz test test-all bench lint protos clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,11 @@ setup: $(STAMP)
 fuzz: setup  ## a short campaign over every in-process target, ending with a summary table
 	$(VENV)/bin/envoy-fuzz campaign --time $(TIME)
 
-test: setup  ## unit, property and corpus-regression tests
+test: setup  ## unit, property and corpus-regression tests (what CI runs)
 	$(PY) -m pytest
+
+test-all: setup  ## the tests above plus the extended ones (long builds and runs)
+	$(PY) -m pytest -m ''
 
 bench: setup  ## exec/s and throughput figures, written to bench/RESULTS.md
 	$(PY) -m bench
