@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 TIME ?= 120
 
-.PHONY: setup fuzz test test-all bench lint protos clean
+.PHONY: setup setup-browser fuzz test test-all bench lint protos clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 setup: $(STAMP)
+
+setup-browser:  ## Debian's chromium, for the test that renders the campaign report headless
+	@command -v chromium > /dev/null || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
 
 fuzz: setup  ## a short campaign over every in-process target, ending with a summary table
 	$(VENV)/bin/envoy-fuzz campaign --time $(TIME)

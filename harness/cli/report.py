@@ -77,3 +77,47 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     if report.html_dir is not None:
         console.print(f"HTML report: {report.html_dir / 'index.html'}")
     return 0
+
+
+# --- the campaign report of `fuzz` and `campaign` ---------------------------------------------
+
+
+def report_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--report",
+        type=Path,
+        metavar="DIR",
+        help="write the HTML report (index.html) and summary.json here "
+        "(default: beside the artifacts)",
+    )
+
+
+def write_run_report(
+    args: argparse.Namespace,
+    results: list[tuple[Any, Any]],
+    default_dir: Path,
+    title: str,
+    /,
+    **settings: Any,
+) -> Path:
+    """Write the campaign report of ``results`` ((FuzzResult, TriageResult | None) pairs) into
+    ``--report`` or ``default_dir``; returns the page's path."""
+    from harness.engine.launch import DEFAULT_FLAGS
+    from harness.report.campaign import TargetRun, run_settings, write_report
+
+    out_dir = (args.report or default_dir).resolve()
+    settings["libfuzzer_flags"] = " ".join([*DEFAULT_FLAGS, *settings.get("libfuzzer_flags", [])])
+    return write_report(
+        out_dir,
+        [TargetRun(result, triage) for result, triage in results],
+        run_settings(**settings),
+        title,
+    )
+
+
+def report_line(page: Path) -> str:
+    try:
+        shown = page.relative_to(Path.cwd().resolve())
+    except ValueError:
+        shown = page
+    return f"report: {shown}"
