@@ -83,15 +83,17 @@ def test_targets_file_measures_the_users_modules_by_branch(tmp_path: Path) -> No
 
 
 def test_table_output_and_user_mistakes(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
     result = envoy_fuzz("coverage", "base64", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "harness/util/base64.py" in result.stdout
     assert "TOTAL" in result.stdout
-    assert "replayed 7 files" in result.stdout or "base64: replayed" in result.stdout
+    assert "base64: replayed 7 files (7 ok, 0 skipped, 0 findings)" in result.stdout
     for args, message in (
         (["coverage", "no_such"], "unknown target 'no_such'"),
         (["coverage", "base64", "--corpus", "/no/such/dir"], "corpus dir not found"),
         (["coverage", "--json"], "the following arguments are required"),
+        (["coverage", "base64", "--html", "afile"], "--html: not a directory: afile"),
     ):
         bad = envoy_fuzz(*args, cwd=tmp_path)
         assert bad.returncode == 2

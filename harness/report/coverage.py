@@ -139,6 +139,8 @@ def measure(
         missing = [str(d) for d in corpus_dirs if not Path(d).exists()]
         if missing:
             raise UserError(f"corpus dir not found: {', '.join(missing)}")
+    if html_dir is not None and html_dir.exists() and not html_dir.is_dir():
+        raise UserError(f"--html: not a directory: {html_dir}")
     include, omit = measured_patterns(selected)
     plan = {
         t.name: [str(Path(d).resolve()) for d in corpus_dirs]
