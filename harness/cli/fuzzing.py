@@ -11,6 +11,7 @@ from typing import Any
 
 from harness import targets
 from harness.cli.args import load_user_targets, positive_float, positive_int, targets_flag
+from harness.cli.args import short_path as _short
 from harness.cli.report import report_flag, report_line, write_run_report
 from harness.engine import corpus
 from harness.engine.launch import FuzzOptions, FuzzResult, fuzz
@@ -148,13 +149,6 @@ def _console() -> Any:
 
     # piped output (CI logs, `| less`) keeps whole rows instead of wrapping at 80 columns
     return Console() if sys.stdout.isatty() else Console(width=160)
-
-
-def _short(path: str) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return path
 
 
 # --- fuzz and campaign ------------------------------------------------------------------------

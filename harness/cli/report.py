@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import targets
-from harness.cli.args import load_user_targets, targets_flag
+from harness.cli.args import load_user_targets, short_path, targets_flag
 
 
 def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
@@ -45,8 +45,9 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         json.dump(report.to_json(), sys.stdout)
         print()
         return 0
-    from rich.console import Console
     from rich.table import Table
+
+    from harness.triage.report import console
 
     table = Table(
         "file",
@@ -67,15 +68,15 @@ def cmd_coverage(args: argparse.Namespace) -> int:
             f"{f.percent:.1f}%",
             end_section=f is report.files[-1] if report.files else False,
         )
-    console = Console() if sys.stdout.isatty() else Console(width=160)
-    console.print(table)
+    out = console()
+    out.print(table)
     for name, tally in report.replayed.items():
-        console.print(
+        out.print(
             f"{name}: replayed {tally['files']} files ({tally['ok']} ok, {tally['skipped']} "
             f"skipped, {tally['finding']} findings) from {', '.join(report.corpus_dirs[name])}"
         )
     if report.html_dir is not None:
-        console.print(f"HTML report: {report.html_dir / 'index.html'}")
+        out.print(f"HTML report: {short_path(report.html_dir / 'index.html')}")
     return 0
 
 
@@ -116,8 +117,4 @@ def write_run_report(
 
 
 def report_line(page: Path) -> str:
-    try:
-        shown = page.relative_to(Path.cwd().resolve())
-    except ValueError:
-        shown = page
-    return f"report: {shown}"
+    return f"report: {short_path(page)}"
