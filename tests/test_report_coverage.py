@@ -8,6 +8,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import envoy_fuzz
 
 
@@ -99,3 +101,32 @@ def test_table_output_and_user_mistakes(tmp_path: Path) -> None:
         assert bad.returncode == 2
         assert bad.stderr.startswith("envoy-fuzz: ") and len(bad.stderr.splitlines()) == 1
         assert message in bad.stderr
+
+
+def test_measure_is_the_library_call_ci_uses(tmp_path: Path) -> None:
+    """``measure(targets, corpus_dirs, html_dir)`` as ``ci run --mode coverage`` calls it: the
+    JSON shape, and a replay that runs in a child (this interpreter's tracer is untouched)."""
+    import sys
+
+    import harness
+    from harness import targets
+    from harness.errors import UserError
+    from harness.report.coverage import measure
+
+    tracer = sys.gettrace()
+    seeds = targets.get("path_utility").corpus
+    report = measure([targets.get("path_utility")], corpus_dirs=[seeds]).to_json()
+    assert sys.gettrace() is tracer
+    assert set(report) >= {"files", "totals"}
+    path = _files(report)["harness/util/path.py"]
+    assert set(path) >= {"path", "covered_lines", "num_statements", "percent", "num_branches"}
+    assert report["replayed"]["path_utility"]["files"] == sum(
+        1 for p in seeds.rglob("*") if p.is_file()
+    )
+    empty = measure(["path_utility"], corpus_dirs=[]).to_json()  # nothing replayed
+    assert empty["replayed"]["path_utility"]["files"] == 0
+    assert empty["files"] == []  # not even imported: only what the replay imported is listed
+
+    in_process = harness.register("cov_in_process", lambda data: None)
+    with pytest.raises(UserError, match="registered in this process"):
+        measure([in_process])

@@ -105,6 +105,11 @@ def _resolve(items: Iterable[Target | str]) -> list[Target]:
     if not found:
         raise UserError("coverage: name at least one target")
     for t in found:
+        if t.source == "<python>":
+            raise UserError(
+                f"target {t.name!r} was registered in this process, not by a targets file: "
+                "the coverage replay runs in a child process, which loads targets files only"
+            )
         if "model" not in t.planes:
             raise UserError(f"target {t.name!r} has no in-process (model) plane to measure")
     return found
@@ -216,6 +221,6 @@ def _display_path(path: str) -> str:
 def _file_figures(path: str, summary: dict[str, Any]) -> FileCoverage:
     return FileCoverage(
         path=path,
-        percent=round(float(summary["percent_covered"]), 2),
+        percent=round(float(summary.get("percent_covered", 100.0)), 2),
         **{name: int(summary.get(name, 0)) for name in _FIGURES},
     )

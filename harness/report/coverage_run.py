@@ -29,9 +29,13 @@ def main(argv: list[str]) -> int:
     finally:
         cov.stop()
     cov.save()
-    cov.json_report(outfile=request["json_out"], pretty_print=False)
-    if request["html_dir"]:
-        cov.html_report(directory=request["html_dir"], title="envoy-fuzz coverage")
+    try:
+        cov.json_report(outfile=request["json_out"], pretty_print=False)
+    except coverage.exceptions.NoDataError:  # nothing under test was imported at all
+        Path(request["json_out"]).write_text(json.dumps({"files": {}, "totals": {}}))
+    else:
+        if request["html_dir"]:
+            cov.html_report(directory=request["html_dir"], title="envoy-fuzz coverage")
     Path(request["replay_out"]).write_text(json.dumps(replayed))
     return 0
 
@@ -52,7 +56,7 @@ def _replay(request: dict[str, Any]) -> dict[str, dict[str, int]]:
     for target in selected:
         tally = {"files": 0, "ok": 0, "skipped": 0, "finding": 0}
         dirs = [Path(d) for d in request["corpus"][target.name]]
-        for case in replay.cases([target], dirs):
+        for case in replay.cases([target], dirs) if dirs else ():
             outcome = replay.run_case(case, "model")
             tally["files"] += 1
             tally[outcome.status] += 1
