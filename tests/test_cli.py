@@ -51,6 +51,39 @@ def test_user_mistakes_get_one_line_and_exit_2(
     assert "Traceback" not in result.stderr
 
 
+def _subcommands() -> list[str]:
+    import argparse
+
+    from harness.cli.main import build_parser
+
+    parser = build_parser()
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return sorted(actions[0].choices)
+
+
+@pytest.mark.parametrize("command", _subcommands())
+def test_every_subcommand_names_the_program_once_in_a_usage_error(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unknown flag is one line, `envoy-fuzz: <command>: ...`, the program named once."""
+    from harness.cli.main import main
+
+    assert main([command, "--no-such-flag"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"envoy-fuzz: {command}: "), err
+    assert err.count("envoy-fuzz") == 1, err
+
+
+def test_an_unknown_command_names_the_program_once(capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli.main import main
+
+    assert main(["no-such-command"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("envoy-fuzz: argument COMMAND: invalid choice: 'no-such-command'"), err
+    assert err.count("envoy-fuzz") == 1, err
+
+
 def test_broken_targets_file_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad_targets.py"
     bad.write_text("import harness\nharness.register('x', None, input='json')\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -308,3 +309,46 @@ def test_a_stop_signal_during_cleanup_is_noted_not_raised() -> None:
         assert signal.getsignal(signal.SIGINT) is on_sigint  # restored
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+_PROGRESS = re.compile(r"^(\w+): +(\d+)s.*  findings (\d+)$")
+
+
+def _progress(stderr: str) -> list[tuple[int, int]]:
+    """(seconds, findings) of each live progress line the command printed."""
+    return [(int(m[2]), int(m[3])) for m in map(_PROGRESS.match, stderr.splitlines()) if m]
+
+
+def _artifacts(art: Path) -> list[Path]:
+    return [p for p in art.iterdir() if p.name.startswith("crash-") and p.suffix != ".json"]
+
+
+def test_live_progress_counts_divergences_as_they_are_written(tmp_path: Path) -> None:
+    """--differential: the side replay's divergences show in the live line during the run
+    (not only in the summary), and the last line agrees with the files written."""
+    result = envoy_fuzz(
+        "fuzz", "planted_divergence", "--differential", "--time", "8",
+        "--targets", str(LAUNCH_TARGETS), cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    lines = _progress(result.stderr)
+    written = _artifacts(tmp_path / "artifacts" / "planted_divergence")
+    assert written, result.stderr
+    assert any(found > 0 and seconds < 7 for seconds, found in lines), result.stderr
+    assert lines[-1][1] == len(written), result.stderr
+    counts = [found for _, found in lines]
+    assert counts == sorted(counts)  # a count never goes back
+
+
+@pytest.mark.parametrize("plane", ["model", "envoy"])
+def test_live_progress_counts_a_crash_on_every_plane(tmp_path: Path, plane: str) -> None:
+    """A crash ends the run; the last progress line already counts it."""
+    seeds = _mkdir(tmp_path / "seeds")
+    (seeds / "boom").write_bytes(b"boom!")
+    result = envoy_fuzz(
+        "fuzz", "shallow_bug", "--plane", plane, "--runs", "2000", "--corpus", str(seeds),
+        "--targets", str(LAUNCH_TARGETS), cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    lines = _progress(result.stderr)
+    assert lines and lines[-1][1] == len(_artifacts(tmp_path / "artifacts" / "shallow_bug")) >= 1

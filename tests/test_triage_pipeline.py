@@ -247,3 +247,34 @@ def test_cli_minimize_and_merge(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "files:    6 -> " in proc.stdout and "left out (crash): 1" in proc.stdout
+
+
+def test_a_per_run_limit_is_said_once_with_its_number_and_the_flag_that_lifts_it(
+    tmp_path: Path,
+) -> None:
+    art = tmp_path / "planted_bytes"
+    files = [crash(art, b"BUGA" + b"x" * n) for n in range(5)]
+    result = pipeline.triage([art], max_files=2, write_sidecars=False)
+    assert len(result.findings) == 2 and len(result.over_limit) == 3
+    assert {Path(f.input) for f in result.findings} == set(files[:2])  # the smallest first
+    out = io.StringIO()
+    print_triage(result, out, raise_limit="--max-files N")
+    text = out.getvalue()
+    (line,) = [line for line in text.splitlines() if "not triaged" in line]
+    assert "3 of 5" in line and "2 smallest" in line and "--max-files N" in line
+    assert not any(p.name in text for p in files[2:])  # named only with --verbose
+    out = io.StringIO()
+    print_triage(result, out, verbose=True)
+    assert all(p.name in out.getvalue() for p in files[2:])
+    assert result.to_json()["over_limit"] == {"limit": 2, "files": [str(p) for p in files[2:]]}
+
+
+def test_cli_triage_max_files_and_verbose(tmp_path: Path) -> None:
+    art = tmp_path / "artifacts" / "planted_bytes"
+    files = [crash(art, b"BUGA" + b"y" * n) for n in range(3)]
+    quiet = run_cli("triage", "--targets", str(PLANTED), "--max-files", "1", cwd=tmp_path)
+    assert quiet.returncode == 1, quiet.stderr
+    assert quiet.stdout.count("not triaged: 2 of 3") == 1, quiet.stdout
+    assert files[2].name not in quiet.stdout
+    loud = run_cli("triage", "--targets", str(PLANTED), "--max-files", "1", "-v", cwd=tmp_path)
+    assert files[1].name in loud.stdout and files[2].name in loud.stdout

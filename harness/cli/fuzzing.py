@@ -66,6 +66,7 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
         help="auto: structure-aware for proto targets; bytes: libFuzzer's only",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _end_of_run_triage_flags(p)
     targets_flag(p)
     p.set_defaults(handler=cmd_fuzz, accepts_extra=True)
 
@@ -78,6 +79,7 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
         help="total seconds, shared evenly by the targets (default 120)",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _end_of_run_triage_flags(p)
     targets_flag(p)
     p.set_defaults(handler=cmd_campaign)
 
@@ -158,31 +160,41 @@ def _short(path: str) -> str:
 def _live_display(
     name: str, budget: str, quiet: bool
 ) -> tuple[Callable[[Stats, float], None], Callable[[], None]]:
-    """A progress callback: one updating line on a terminal, a line every 10 s otherwise."""
+    """A progress callback: one updating line on a terminal; otherwise a line every 10 s, at
+    once when the findings count changes, and a last one when the run ends."""
     stream = sys.stderr
     tty = stream.isatty()
-    last = [-10.0]
+    last = {"printed_at": -10.0, "findings": 0}
+    pending: list[str] = []  # the newest line, when it was not printed
 
     def show(stats: Stats, elapsed: float) -> None:
         if quiet:
             return
-        findings = stats.crashes + stats.timeouts + stats.ooms + len(stats.artifacts)
         line = (
             f"{name}: {elapsed:5.0f}s{budget}  runs {stats.runs:>9,}"
             f"  exec/s {stats.exec_per_sec:>6,}"
             f"  cov {stats.cov:>5}  ft {stats.ft:>6}  corpus {stats.corpus_units:>5}"
-            f"  findings {findings}"
+            f"  findings {stats.findings}"
         )
         if tty:
             stream.write("\r\x1b[2K" + line)
             stream.flush()
-        elif elapsed - last[0] >= 10:
-            last[0] = elapsed
+            return
+        pending[:] = [line]
+        if elapsed - last["printed_at"] >= 10 or stats.findings != last["findings"]:
+            last["printed_at"], last["findings"] = elapsed, stats.findings
             stream.write(line + "\n")
+            stream.flush()
+            pending.clear()
 
     def finish() -> None:
-        if tty and not quiet:
+        if quiet:
+            return
+        if tty:
             stream.write("\n")
+        elif pending:
+            stream.write(pending[0] + "\n")
+        stream.flush()
 
     return show, finish
 
@@ -274,13 +286,43 @@ def _options(args: argparse.Namespace, target: targets.Target, **overrides: Any)
     return FuzzOptions(**values)
 
 
-def _triage(result: FuzzResult, target: targets.Target) -> Any:
+# The end of a run triages at most this many crash files (the smallest), so that a run that
+# found hundreds still ends within about a minute; `envoy-fuzz triage` has no limit.
+TRIAGE_MAX_FILES = 20
+
+
+def _end_of_run_triage_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--triage-max-files",
+        type=positive_int,
+        default=TRIAGE_MAX_FILES,
+        metavar="N",
+        help=f"crash files the end-of-run triage takes, smallest first ({TRIAGE_MAX_FILES})",
+    )
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="name every file the triage left out"
+    )
+
+
+def _triage(result: FuzzResult, target: targets.Target, max_files: int) -> Any:
     """Group and minimize what the run found (bounded), so a run leaves triaged findings."""
     from harness.triage import summarize_run
 
     # A differential run's findings reproduce on the differential plane (model crashers too).
     plane = "differential" if result.differential is not None else result.plane
-    return summarize_run(target, result.artifacts_dir, plane=plane)
+    return summarize_run(target, result.artifacts_dir, plane=plane, max_files=max_files)
+
+
+def _print_triage(triage: Any, name: str, args: argparse.Namespace, artifacts: Path) -> None:
+    from harness.triage.report import print_triage
+
+    print_triage(
+        triage,
+        title=f"{name}: findings, grouped and minimized",
+        verbose=args.verbose,
+        raise_limit=f"--triage-max-files N, or `envoy-fuzz triage {_short(str(artifacts))}` "
+        "(no limit),",
+    )
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
@@ -288,7 +330,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     target = targets.get(args.target)
     result = _run_one(_options(args, target))
     summary = result.as_dict()
-    triage = _triage(result, target) if result.findings else None
+    triage = _triage(result, target, args.triage_max_files) if result.findings else None
     if args.json:
         if triage is not None:
             summary["triage"] = triage.to_json()
@@ -296,9 +338,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     else:
         _summary_table([result], f"envoy-fuzz fuzz {target.name}")
         if triage is not None:
-            from harness.triage.report import print_triage
-
-            print_triage(triage, title=f"{target.name}: findings, grouped and minimized")
+            _print_triage(triage, target.name, args, result.artifacts_dir)
     if result.findings:
         return 1
     if result.interrupted:
@@ -334,19 +374,21 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         results.append(result)
         if result.interrupted:
             break
-    triaged = {r.target: _triage(r, targets.get(r.target)) for r in results if r.findings}
+    triaged = {
+        r.target: (_triage(r, targets.get(r.target), args.triage_max_files), r.artifacts_dir)
+        for r in results
+        if r.findings
+    }
     if args.json:
         rows = [r.as_dict() for r in results]
         for row in rows:
             if row["target"] in triaged:
-                row["triage"] = triaged[row["target"]].to_json()
+                row["triage"] = triaged[row["target"]][0].to_json()
         print(json.dumps(rows))
     else:
         _summary_table(results, f"envoy-fuzz campaign ({args.time:.0f}s)")
-        from harness.triage.report import print_triage
-
-        for name, triage in triaged.items():
-            print_triage(triage, title=f"{name}: findings, grouped and minimized")
+        for name, (triage, artifacts) in triaged.items():
+            _print_triage(triage, name, args, artifacts)
     if any(r.findings for r in results):
         return 1
     return 130 if any(r.interrupted for r in results) else 0

@@ -23,7 +23,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line and exit status 2 (no usage dump)."""
 
     def error(self, message: str) -> NoReturn:
-        raise UserError(f"{self.prog.removeprefix('envoy-fuzz ')}: {message}".strip(": "))
+        # prog is "envoy-fuzz" or "envoy-fuzz fuzz": the CLI adds the program name itself
+        command = self.prog.partition(" ")[2]
+        raise UserError(f"{command}: {message}" if command else message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args, extra = parser.parse_known_args(args_list)
         if extra and not getattr(args, "accepts_extra", False):
-            raise UserError(f"unrecognized arguments: {' '.join(extra)}")
+            raise UserError(f"{args.command}: unrecognized arguments: {' '.join(extra)}")
         args.extra = extra
         return int(args.handler(args))
     except UserError as e:

@@ -40,6 +40,13 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
         metavar="S",
         help="minimization time per group",
     )
+    p.add_argument(
+        "--max-files",
+        type=positive_int,
+        metavar="N",
+        help="triage only the N smallest crash files (default: all)",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="name every file left out")
     targets_flag(p)
     p.set_defaults(handler=cmd_triage)
 
@@ -110,7 +117,12 @@ def cmd_triage(args: argparse.Namespace) -> int:
             raise UserError("no artifacts/ directory here: name the crash files or directories")
         dirs = [Path("artifacts")]
     result = pipeline.triage(
-        dirs, target=target, plane=args.plane, tries=args.tries, timeout=args.timeout
+        dirs,
+        target=target,
+        plane=args.plane,
+        tries=args.tries,
+        timeout=args.timeout,
+        max_files=args.max_files,
     )
     if args.promote:
         pipeline.promote(result, plane=args.plane, budget=args.budget, timeout=args.timeout)
@@ -121,7 +133,7 @@ def cmd_triage(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:
-        report.print_triage(result)
+        report.print_triage(result, verbose=args.verbose, raise_limit="--max-files N")
         if args.sarif is not None:
             print(f"SARIF: {args.sarif}")
     return 1 if any(g.reproducible for g in result.groups) else 0

@@ -413,7 +413,9 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
                         replay.replay(promoted)
                     next_promote = now + 1.0
                 if display is not None:
-                    display(Stats.combined([w.stats for w in workers]), now - started)
+                    view = Stats.combined([w.stats for w in workers])
+                    view.findings = len(_artifact_files(art) - before)
+                    display(view, now - started)
         except (KeyboardInterrupt, _Stop):
             interrupted = True
         finally:
@@ -432,9 +434,10 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
                 interrupted = True
     seconds = time.monotonic() - started
     stats = Stats.combined([w.stats for w in workers]) if workers else Stats()
+    findings = sorted(_artifact_files(art) - before)
+    stats.findings = len(findings)
     if display is not None:
         display(stats, seconds)
-    findings = sorted(_artifact_files(art) - before)
     # the worker that ended the run speaks for it; else the first
     telling = next((w for w in workers if w.ended_badly), workers[0] if workers else None)
     return FuzzResult(

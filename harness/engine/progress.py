@@ -52,6 +52,10 @@ class Stats:
     timeouts: int = 0
     ooms: int = 0
     fuzz_seconds: float = 0.0  # from the first status line (INITED) to the last line
+    # Finding files written since the run began, of every kind (crashes, timeouts, OOMs, and
+    # what a side replay writes, e.g. divergences): set by the launcher, which counts them in
+    # the artifacts directory, not read from libFuzzer's output.
+    findings: int = 0
     artifacts: list[str] = field(default_factory=list)
     crash_lines: list[str] = field(default_factory=list)
 
@@ -101,6 +105,7 @@ class Stats:
             timeouts=sum(p.timeouts for p in parts),
             ooms=sum(p.ooms for p in parts),
             fuzz_seconds=max(p.fuzz_seconds for p in parts),
+            findings=max(p.findings for p in parts),
             artifacts=[a for p in parts for a in p.artifacts],
             crash_lines=[line for p in parts for line in p.crash_lines],
         )

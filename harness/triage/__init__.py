@@ -31,11 +31,12 @@ def security_marker(finding: Finding) -> str | None:
     return marker(finding)
 
 
-def summarize_run(target: Target, artifacts_dir: Path, *, plane: str | None = None) -> TriageResult:
-    """Triage what a fuzz run left in ``artifacts_dir`` (bounded: a few tries, short budgets).
-
-    Print it with ``harness.triage.report.print_triage(result)``.
+def summarize_run(
+    target: Target, artifacts_dir: Path, *, plane: str | None = None, max_files: int = 20
+) -> TriageResult:
+    """Triage what a fuzz run left in ``artifacts_dir`` (bounded: a few tries, short budgets,
+    the ``max_files`` smallest files). Print it with ``harness.triage.report.print_triage``.
     """
     from harness.triage.pipeline import summarize_run as run
 
-    return run(target, artifacts_dir, plane=plane)
+    return run(target, artifacts_dir, plane=plane, max_files=max_files)

@@ -28,9 +28,17 @@ class TriageResult:
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # (file, why)
     promoted: list[Path] = field(default_factory=list)
     minimized: list[Path] = field(default_factory=list)
+    # A bounded triage (max_files) takes the smallest files; the rest are left as they are.
+    limit: int | None = None
+    over_limit: list[Path] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
-        return {"groups": [g.to_json() for g in self.groups]}
+        found: dict[str, object] = {"groups": [g.to_json() for g in self.groups]}
+        if self.skipped:
+            found["skipped"] = [{"file": str(p), "why": why} for p, why in self.skipped]
+        if self.over_limit:
+            found["over_limit"] = {"limit": self.limit, "files": [str(p) for p in self.over_limit]}
+        return found
 
     def security_markers(self) -> list[str]:
         """``FuzzerSecurityIssue<Severity>`` lines for the security groups, most severe first."""
@@ -95,8 +103,9 @@ def triage(
     reproducers = _Reproducers(plane, timeout)
     logs: dict[Path, str | None] = {}
     files = sorted(set(find_crash_files(paths)), key=lambda p: (p.stat().st_size, str(p)))
+    result.limit = max_files
     if max_files is not None and len(files) > max_files:
-        result.skipped += [(p, "over the per-run limit") for p in files[max_files:]]
+        result.over_limit = files[max_files:]
         files = files[:max_files]
     for path in files:
         owner = target or target_of(path)

@@ -32,16 +32,22 @@ def reproducible_cell(reproducible: bool, flaky: bool) -> str:
 
 
 def print_triage(
-    result: TriageResult, file: IO[str] | None = None, *, title: str = "findings"
+    result: TriageResult,
+    file: IO[str] | None = None,
+    *,
+    title: str = "findings",
+    verbose: bool = False,
+    raise_limit: str = "--max-files N",
 ) -> None:
+    """The grouped table, then one line per kind of file left out (each file named only
+    with ``verbose``); ``raise_limit`` says how the caller's user lifts a per-run limit."""
     from rich.markup import escape
     from rich.table import Table
 
     out = console(file)
     if not result.groups:
-        out.print(
-            "no findings" + (f" ({len(result.skipped)} file(s) skipped)" if result.skipped else "")
-        )
+        left_out = len(result.skipped) + len(result.over_limit)
+        out.print("no findings" + (f" ({left_out} file(s) left out)" if left_out else ""))
     else:
         table = Table(
             "signature",
@@ -67,8 +73,23 @@ def print_triage(
         out.print(table)
         for g in result.groups:
             out.print(f"  reproduce: {escape(g.representative.reproduce)}")
+    if result.over_limit:
+        total = len(result.over_limit) + (result.limit or 0)
+        out.print(
+            f"[yellow]not triaged[/]: {len(result.over_limit)} of {total} crash files: this "
+            f"triage takes the {result.limit} smallest (a per-run limit that keeps it short); "
+            f"{escape(raise_limit)} raises it" + ("" if verbose else " (--verbose lists them)")
+        )
+    reasons: dict[str, list[Path]] = {}
     for path, why in result.skipped:
-        out.print(f"[yellow]skipped[/] {escape(short(path))}: {why}")
+        reasons.setdefault(why, []).append(path)
+    for why, paths in reasons.items():
+        out.print(f"[yellow]skipped[/] {len(paths)} file(s): {escape(why)}")
+    if verbose:
+        for path in result.over_limit:
+            out.print(f"  not triaged: {escape(short(path))}")
+        for path, why in result.skipped:
+            out.print(f"  skipped: {escape(short(path))}: {escape(why)}")
     for path in result.minimized:
         out.print(f"minimized: {escape(short(path))}")
     for path in result.promoted:
