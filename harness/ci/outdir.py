@@ -146,9 +146,10 @@ def run_fuzzer_command(
     *,
     corpus_dir: Path | None = None,
     fuzzer_args: tuple[str, ...] = RUNNER_FUZZER_ARGS,
+    cwd: Path | None = None,
 ) -> RunCommand:
     """``run_fuzzer FUZZER ARGS``: ``$OUT/FUZZER -- $FUZZER_ARGS ARGS [CORPUS] [options]
-    [-dict=FUZZER.dict]`` from ``$OUT``, with OUT unset and the options' sanitizer sections in
+    [-dict=$OUT/FUZZER.dict]`` from ``cwd`` (default ``$OUT``), with OUT unset and the options' sanitizer sections in
     ``*SAN_OPTIONS``. The options come after ``args``, so they win (as in run_fuzzer)."""
     options = options_file(out, fuzzer)
     argv = [str(out / fuzzer), "--", *fuzzer_args, *args]
@@ -156,10 +157,10 @@ def run_fuzzer_command(
         argv.append(str(corpus_dir))
     argv += libfuzzer_options(options)
     if not any(a.startswith("-dict=") for a in argv) and dictionary(out, fuzzer).exists():
-        argv.append(f"-dict={dictionary(out, fuzzer).name}")
+        argv.append(f"-dict={dictionary(out, fuzzer)}")
     env = bare_env()
     for section, variable in (("asan", "ASAN_OPTIONS"), ("ubsan", "UBSAN_OPTIONS")):
         extra = sanitizer_options(options, section)
         if extra:
             env[variable] = extra
-    return RunCommand(argv, env, out)
+    return RunCommand(argv, env, cwd or out)
