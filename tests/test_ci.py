@@ -19,14 +19,14 @@ from tests.conftest import ROOT, envoy_fuzz
 
 BARE = ["env", "-i", "PATH=/usr/bin:/bin"]
 
-PARSER = '''
+PARSER = """
 def parse(data: bytes) -> int:
     if data.startswith(b"CRASH"):
         raise ValueError("planted bug in the user's parser")
     return len(data)
-'''
+"""
 
-USER_TARGETS = '''
+USER_TARGETS = """
 import harness
 import planted_parser
 
@@ -36,7 +36,7 @@ def fuzz_planted(data: bytes) -> None:
 
 
 harness.register("planted", fuzz_planted, input="bytes")
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +200,9 @@ def test_every_in_process_builtin_target_is_planned_with_its_entry_module(
     assert [s.stem for s in scripts] == [f"fuzz_{t.name}" for t in builtin]
     for target in builtin:
         args = (tmp_path / f"fuzz_{target.name}.args").read_text().split("\n")
-        assert args[args.index("--hidden-import") + 1] == target.entry("model").partition(":")[0]
+        entry = target.entry("model")
+        assert entry is not None
+        assert args[args.index("--hidden-import") + 1] == entry.partition(":")[0]
         assert (tmp_path / f"fuzz_{target.name}.py").read_text() == (
             ROOT / "fuzzers" / f"fuzz_{target.name}.py"
         ).read_text()
@@ -208,7 +210,7 @@ def test_every_in_process_builtin_target_is_planned_with_its_entry_module(
 
 def test_one_build_script_for_oss_fuzz_clusterfuzzlite_and_the_local_build() -> None:
     script = ROOT / "ci" / "oss-fuzz" / "build.sh"
-    assert build.BUILD_SCRIPT == script
+    assert script == build.BUILD_SCRIPT
     assert (ROOT / ".clusterfuzzlite" / "build.sh").resolve() == script.resolve()
     for dockerfile in (ROOT / "ci/oss-fuzz/Dockerfile", ROOT / ".clusterfuzzlite/Dockerfile"):
         text = dockerfile.read_text()
@@ -218,14 +220,14 @@ def test_one_build_script_for_oss_fuzz_clusterfuzzlite_and_the_local_build() -> 
     callers = [
         p.relative_to(ROOT).as_posix()
         for p in [*ROOT.glob("harness/**/*.py"), *ROOT.glob("ci/**/*"), *ROOT.glob(".github/**/*")]
-        if p.is_file() and "compile_python_fuzzer \"" in p.read_text()
+        if p.is_file() and 'compile_python_fuzzer "' in p.read_text()
     ]
     assert callers == ["ci/oss-fuzz/build.sh"]
 
 
 def _yaml_files() -> list[Path]:
     found = [*ROOT.glob("ci/**/*.yaml"), *ROOT.glob(".clusterfuzzlite/*.yaml")]
-    return sorted(found + [*ROOT.glob(".github/workflows/*.yml")])
+    return sorted([*found, *ROOT.glob(".github/workflows/*.yml")])
 
 
 def test_every_yaml_file_parses_and_says_what_oss_fuzz_and_cflite_need() -> None:

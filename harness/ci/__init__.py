@@ -1,1 +1,1 @@
-"""The OSS-Fuzz / ClusterFuzzLite local simulation: build, check-build and run (see ci/README.md)."""
+"""OSS-Fuzz / ClusterFuzzLite, simulated locally: build, check-build and run (ci/README.md)."""

@@ -149,8 +149,9 @@ def run_fuzzer_command(
     cwd: Path | None = None,
 ) -> RunCommand:
     """``run_fuzzer FUZZER ARGS``: ``$OUT/FUZZER -- $FUZZER_ARGS ARGS [CORPUS] [options]
-    [-dict=$OUT/FUZZER.dict]`` from ``cwd`` (default ``$OUT``), with OUT unset and the options' sanitizer sections in
-    ``*SAN_OPTIONS``. The options come after ``args``, so they win (as in run_fuzzer)."""
+    [-dict=$OUT/FUZZER.dict]`` from ``cwd`` (default ``$OUT``), with OUT unset and the
+    options' sanitizer sections in ``*SAN_OPTIONS``. The options come after ``args``, so
+    they win (as in run_fuzzer)."""
     options = options_file(out, fuzzer)
     argv = [str(out / fuzzer), "--", *fuzzer_args, *args]
     if corpus_dir is not None:

@@ -59,9 +59,7 @@ def selected() -> list[targets.Target]:
         chosen = [targets.get(n) for n in dict.fromkeys(names)]
     else:
         users = {str(f) for f in files}
-        chosen = [
-            t for t in targets.all_targets() if t.source == "builtin" or t.source in users
-        ]
+        chosen = [t for t in targets.all_targets() if t.source == "builtin" or t.source in users]
         if files:  # a user's build: their targets, not every built-in one besides
             chosen = [t for t in chosen if t.source != "builtin"]
     illegal = [t.name for t in chosen if not is_oss_fuzz_legal(t)]

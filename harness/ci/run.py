@@ -40,7 +40,9 @@ REPRODUCE_RUNS = 100
 MERGE_TIMEOUT = 600.0
 SARIF_FILE = Path("cifuzz-sarif") / "results.sarif"
 CRASH_PREFIXES = ("crash-",)  # timeout-/oom- would be reported only when asked for
-SARIF_SCHEMA = "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
+SARIF_SCHEMA = (
+    "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
+)
 
 
 @dataclass
@@ -129,9 +131,7 @@ def crash_kind(trace: str) -> str:
     return "crash"
 
 
-def _fuzz_one(
-    out: Path, fuzzer: str, ws: Path, mode: str, seconds: int, result: RunResult
-) -> None:
+def _fuzz_one(out: Path, fuzzer: str, ws: Path, mode: str, seconds: int, result: RunResult) -> None:
     corpus_dir = ws / "corpus" / fuzzer
     artifacts = ws / "artifacts" / fuzzer
     artifacts.mkdir(parents=True, exist_ok=True)

@@ -82,7 +82,9 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
         type=Path,
         help="corpora, artifacts and SARIF (default: DIR's sibling <DIR>.cifuzz)",
     )
-    r.add_argument("--no-sarif", action="store_true", help="do not write cifuzz-sarif/results.sarif")
+    r.add_argument(
+        "--no-sarif", action="store_true", help="do not write cifuzz-sarif/results.sarif"
+    )
     r.add_argument("--json", action="store_true", help="print the result as JSON")
     r.set_defaults(handler=cmd_run)
 
