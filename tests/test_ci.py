@@ -117,6 +117,7 @@ def test_a_planted_crash_reproduces_in_the_frozen_user_target(built: dict[str, P
     assert "=== Uncaught Python exception: ===" in output
     assert "planted bug in the user's parser" in output
     assert 'File "planted_parser.py", line 4, in parse' in output
+    assert str(ROOT) not in output  # nothing of the checkout is where the fuzzer runs
 
 
 def test_check_build_passes_on_the_moved_output(built: dict[str, Path]) -> None:

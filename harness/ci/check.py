@@ -54,6 +54,9 @@ def execute(command: outdir.RunCommand, timeout: float) -> Finished:
             os.killpg(proc.pid, 9)
             data, _ = proc.communicate()
             return Finished(None, data.decode("utf-8", "replace"))
+        except BaseException:  # Ctrl-C: its own session got no SIGINT, so stop it here
+            os.killpg(proc.pid, 9)
+            raise
 
 
 @contextmanager
