@@ -267,3 +267,24 @@ def test_ci_mistakes_are_one_line() -> None:
     result = envoy_fuzz("ci", "check-build", "/nonexistent/out")
     assert result.returncode == 2
     assert result.stderr.startswith("envoy-fuzz: not a build output directory")
+
+
+@pytest.mark.extended
+def test_a_coverage_build_writes_coverage_data_as_oss_fuzz_runs_it(tmp_path: Path) -> None:
+    """SANITIZER=coverage: the prologue compile_python_fuzzer writes saves coverage.py data
+    when atheris returns (OSS-Fuzz's coverage runs use -atheris_runs=N for that)."""
+    out = tmp_path / "out"
+    result = envoy_fuzz("ci", "build", "--out", str(out), "--sanitizer", "coverage", "base64")
+    assert result.returncode == 0, result.stderr
+    assert not (out / outdir.SANITIZER_LIBRARY).exists()  # coverage builds preload nothing
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    run = subprocess.run(
+        [*BARE, str(out / "fuzz_base64"), "--", "-atheris_runs=20"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert (cwd / ".coverage").stat().st_size > 0

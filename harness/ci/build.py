@@ -114,6 +114,7 @@ def build(
     for stale in outdir.find_fuzz_targets(out):
         stale.unlink()  # a target built before but not now would be run by check-build
     library = sanitizer_library(sanitizer)
+    (out / outdir.SANITIZER_LIBRARY).unlink(missing_ok=True)  # a build before may have had one
     if library is not None:
         shutil.copyfile(library, out / outdir.SANITIZER_LIBRARY)
 
