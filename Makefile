@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 TIME ?= 120
+PYTEST_ARGS ?=
 
 .PHONY: setup setup-browser fuzz test test-all bench lint protos clean
 
@@ -25,7 +26,7 @@ fuzz: setup  ## a short campaign over every in-process target, ending with a sum
 	$(VENV)/bin/envoy-fuzz campaign --time $(TIME)
 
 test: setup  ## unit, property and corpus-regression tests (what CI runs)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-all: setup  ## the tests above plus the extended ones (long builds and runs)
 	$(PY) -m pytest -m ''

@@ -36,6 +36,7 @@ AREA_MODULES = (
     "bench_agreement",
     "bench_minimize",
     "bench_coverage",
+    "bench_ci",
 )
 
 

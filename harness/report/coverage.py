@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,26 +133,30 @@ def measured_patterns(selected: Sequence[Target]) -> tuple[list[str], list[str]]
 
 def measure(
     targets_: Sequence[Target | str],
-    corpus_dirs: Sequence[Path] | None = None,
+    corpus_dirs: Sequence[Path] | Mapping[str, Sequence[Path]] | None = None,
     html_dir: Path | None = None,
 ) -> CoverageReport:
     """Replay the corpora of ``targets_`` under coverage.py (branch coverage) in a child
-    process; ``corpus_dirs`` replaces every target's default corpus dirs; ``html_dir`` gets
+    process; ``corpus_dirs`` replaces every target's default corpus dirs (one list for all
+    targets, or a list per target name, as ``ci run --mode coverage`` has); ``html_dir`` gets
     coverage.py's HTML report (``index.html``)."""
     selected = _resolve(targets_)
+    per_target: dict[str, list[Path]] = {}
+    for t in selected:
+        if corpus_dirs is None:
+            per_target[t.name] = list(default_corpus_dirs(t))
+        elif isinstance(corpus_dirs, Mapping):
+            per_target[t.name] = [Path(d) for d in corpus_dirs.get(t.name, ())]
+        else:
+            per_target[t.name] = [Path(d) for d in corpus_dirs]
     if corpus_dirs is not None:
-        missing = [str(d) for d in corpus_dirs if not Path(d).exists()]
+        missing = sorted({str(d) for dirs in per_target.values() for d in dirs if not d.exists()})
         if missing:
             raise UserError(f"corpus dir not found: {', '.join(missing)}")
     if html_dir is not None and html_dir.exists() and not html_dir.is_dir():
         raise UserError(f"--html: not a directory: {html_dir}")
     include, omit = measured_patterns(selected)
-    plan = {
-        t.name: [str(Path(d).resolve()) for d in corpus_dirs]
-        if corpus_dirs is not None
-        else [str(d) for d in default_corpus_dirs(t)]
-        for t in selected
-    }
+    plan = {name: [str(d.resolve()) for d in dirs] for name, dirs in per_target.items()}
     with tempfile.TemporaryDirectory(prefix="envoy-fuzz-coverage-") as tmp:
         work = Path(tmp)
         request = {
