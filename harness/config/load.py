@@ -8,11 +8,13 @@ parse is a ``ConfigParseError`` carrying the parser's message, never a traceback
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import yaml
 from google.protobuf import json_format, message, text_format
 
+from harness.errors import UserError
 from harness.proto import message_class
 
 BOOTSTRAP = "envoy.config.bootstrap.v3.Bootstrap"
@@ -47,11 +49,12 @@ def parse_config(
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ConfigParseError(f"not UTF-8: {e}") from None
+    _import_named_types(text)
     try:
         if fmt == "text":
             text_format.Parse(text, msg)
             return msg
-        loaded = yaml.safe_load(text) if fmt == "yaml" else json.loads(text)
+        loaded = yaml.load(text, _EnvoyYamlLoader) if fmt == "yaml" else json.loads(text)
         if loaded is None:
             return msg  # an empty document is an empty config
         if not isinstance(loaded, dict):
@@ -65,6 +68,33 @@ def parse_config(
     ) as e:  # fmt: skip
         raise ConfigParseError(f"{type(e).__name__}: {e}".splitlines()[0]) from None
     return msg
+
+
+class _EnvoyYamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, plus yaml-cpp's booleans Envoy's YAML-to-JSON step sees: a plain
+    ``y``/``n`` (any case) is a bool there, so a string field given ``y`` is rejected."""
+
+
+_YAML_CPP_BOOL = re.compile(r"^(?:y|Y|n|N)$")
+_EnvoyYamlLoader.add_implicit_resolver("tag:yaml.org,2002:bool", _YAML_CPP_BOOL, list("yYnN"))
+_EnvoyYamlLoader.add_constructor(
+    "tag:yaml.org,2002:bool",
+    lambda loader, node: loader.construct_scalar(node).lower() in ("y", "yes", "true", "on"),
+)
+
+_TYPE_URL = re.compile(r"type\.googleapis\.com/([A-Za-z_][\w.]*)")
+_imported: set[str] = set()
+
+
+def _import_named_types(text: str) -> None:
+    """Put the messages the config's type URLs name into the descriptor pool (Envoy links
+    every extension's types in; we import a type's xds-protos module when a config names it)."""
+    for name in set(_TYPE_URL.findall(text)) - _imported:
+        _imported.add(name)
+        try:
+            message_class(name)
+        except UserError:
+            pass  # unknown: the parser or the PGV engine reports it
 
 
 def _jsonable(value: object) -> object:

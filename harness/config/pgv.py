@@ -109,7 +109,7 @@ class Engine:
         url = value.type_url
         if not url:
             return None
-        cls = self.message_of_any(url)
+        cls = self.message_of_any(url) if _is_extension_type(url) else None
         if cls is None:
             return Violation(
                 path, "typed_config.type", f"Didn't find a registered implementation for '{url}'"
@@ -352,6 +352,12 @@ class Engine:
             return None
 
         return mapping
+
+
+def _is_extension_type(url: str) -> bool:
+    """Whether an extension factory could take this type: protobuf's own types have none."""
+    name = url.rpartition("/")[2]
+    return not name.startswith("google.protobuf.") or name == "google.protobuf.Struct"
 
 
 def _required_oneof(name: str) -> Step:

@@ -17,6 +17,8 @@ import re2
 Checker = Callable[[Any], "str | None"]
 Factory = Callable[[Any, Any], "Checker | None"]
 
+_QUIET = re2.Options()
+_QUIET.log_errors = False
 # PGV's well-known regexes (validate.proto, KnownRegex), strict and loose
 _HEADER_NAME = re2.compile(r"^:?[0-9a-zA-Z!#$%&'*+-.^_|~\x60]+$")
 _HEADER_VALUE = re2.compile(r"^[^\x00-\x08\x0A-\x1F\x7F]*$")
@@ -91,7 +93,8 @@ def _not_in(values: Any, _r: Any) -> Checker:
 
 
 def _const(value: Any, _r: Any) -> Checker:
-    return _when(lambda v: v == value, f"value must equal {_fmt(value)}")
+    shown = ("true" if value else "false") if isinstance(value, bool) else _fmt(value)
+    return _when(lambda v: v == value, f"value must equal {shown}")
 
 
 NUMBER: dict[str, Factory] = {
@@ -139,7 +142,7 @@ def _well_known(kind: int, r: Any) -> Checker | None:
 
 
 def _pattern(p: str, _r: Any) -> Checker:
-    compiled = re2.compile(p)
+    compiled = re2.compile(p, _QUIET)
     return _when(
         lambda v: compiled.search(v) is not None, f'value does not match regex pattern "{p}"'
     )
@@ -296,6 +299,7 @@ TABLES: dict[str, dict[str, Factory]] = {
             "sfixed64",
         )
     },
+    "bool": {"const": _const},
     "string": STRING,
     "bytes": BYTES,
     "enum": ENUM,

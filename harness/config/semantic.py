@@ -12,6 +12,7 @@ import ipaddress
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import re2
 from google.protobuf import descriptor, message
 
 from harness.config.pgv import Engine, Violation
@@ -20,8 +21,13 @@ HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectio
 ROUTER = "envoy.extensions.filters.http.router.v3.Router"
 # HTTP filters that end a chain (Envoy: isTerminalFilterByProto)
 TERMINAL_HTTP_FILTERS = frozenset({ROUTER})
+# Cluster enums (envoy.config.cluster.v3.Cluster)
+STATIC, LOGICAL_DNS, EDS = 0, 2, 3
+RING_HASH, MAGLEV, LB_POLICY_CONFIG = 2, 5, 7
 MAX_DURATION_SECONDS = 315_576_000_000  # protobuf's Duration range
 _FD = descriptor.FieldDescriptor
+_QUIET = re2.Options()
+_QUIET.log_errors = False  # RE2 logs every bad pattern to stderr otherwise
 _engine: Engine | None = None
 
 
@@ -33,6 +39,11 @@ def set_engine(engine: Engine) -> None:
 def _walk(msg: message.Message, path: str) -> Iterator[tuple[str, message.Message]]:
     """Every set sub-message of ``msg`` (Any payloads unpacked when known), with its path."""
     yield path, msg
+    if msg.DESCRIPTOR.full_name == "google.protobuf.Any":
+        inner = _unpack(msg)
+        if inner is not None:
+            yield from _walk(inner, f"{path}[{inner.DESCRIPTOR.full_name}]")
+        return
     for fd, value in msg.ListFields():
         if fd.type != _FD.TYPE_MESSAGE:
             continue
@@ -121,6 +132,111 @@ def _hcms(b: Any) -> list[tuple[str, Any]]:
     return out
 
 
+def _unpack(any_msg: Any) -> message.Message | None:
+    cls = _engine.message_of_any(any_msg.type_url) if _engine and any_msg.type_url else None
+    if cls is None:
+        return None
+    inner = cls()
+    try:
+        inner.ParseFromString(any_msg.value)
+    except message.DecodeError:
+        return None
+    return inner
+
+
+def _regexes(b: Any) -> Violation | None:
+    """Every RE2 regex compiles (Envoy compiles safe_regex with RE2 at config load)."""
+    for path, msg in _walk(b, ""):
+        if msg.DESCRIPTOR.full_name == "envoy.type.matcher.v3.RegexMatcher":
+            try:
+                re2.compile(msg.regex, _QUIET)
+            except re2.error as e:
+                reason = e.args[0].decode() if isinstance(e.args[0], bytes) else str(e)
+                return Violation(f"{path}.regex", "regex.re2", reason)
+    return None
+
+
+def _socket_addresses(b: Any) -> Violation | None:
+    """Addresses Envoy resolves at start-up (listeners, admin, STATIC endpoints) are IPs."""
+    places: list[tuple[str, Any]] = []
+    if b.HasField("admin") and b.admin.HasField("address"):
+        places.append(("admin.address", b.admin.address))
+    for i, listener in enumerate(b.static_resources.listeners):
+        places.append((f"static_resources.listeners[{i}].address", listener.address))
+    for i, c in enumerate(b.static_resources.clusters):
+        if c.type == STATIC:
+            places.append((f"static_resources.clusters[{i}].load_assignment", c.load_assignment))
+    for where, holder in places:
+        for path, msg in _walk(holder, where):
+            if msg.DESCRIPTOR.full_name != "envoy.config.core.v3.SocketAddress":
+                continue
+            if msg.resolver_name:
+                continue
+            try:
+                ipaddress.ip_address(msg.address)
+            except ValueError:
+                return Violation(
+                    f"{path}.address", "address.ip", f"malformed IP address: {msg.address}"
+                )
+    return None
+
+
+def _listeners(b: Any) -> Violation | None:
+    for i, listener in enumerate(b.static_resources.listeners):
+        if not listener.HasField("address") and not listener.HasField("api_listener"):
+            return Violation(
+                f"static_resources.listeners[{i}].address",
+                "listener.address",
+                f"error adding listener named '{listener.name}': address is necessary",
+            )
+    return None
+
+
+def _route_configs(b: Any) -> Violation | None:
+    """Static route tables: unique domains, one wildcard, clusters that exist."""
+    clusters = {c.name for c in b.static_resources.clusters}
+    for path, hcm in _hcms(b):
+        if not hcm.HasField("route_config"):
+            continue
+        rc = hcm.route_config
+        here = f"{path}.route_config"
+        seen: set[str] = set()
+        for v, vhost in enumerate(rc.virtual_hosts):
+            for domain in vhost.domains:
+                if domain in seen:
+                    message = (
+                        f"Only a single wildcard domain is permitted in route {rc.name}"
+                        if domain == "*"
+                        else f"Only unique values for domains are permitted. Duplicate entry of "
+                        f"domain {domain} in route {rc.name}"
+                    )
+                    return Violation(f"{here}.virtual_hosts[{v}].domains", "route.domains", message)
+                seen.add(domain)
+        validate = not rc.HasField("validate_clusters") or rc.validate_clusters.value
+        if not validate:
+            continue
+        for v, vhost in enumerate(rc.virtual_hosts):
+            for r, route in enumerate(vhost.routes):
+                if route.WhichOneof("action") != "route":
+                    continue
+                action = route.route
+                names = (
+                    [action.cluster]
+                    if action.WhichOneof("cluster_specifier") == "cluster"
+                    else [w.name for w in action.weighted_clusters.clusters]
+                    if action.WhichOneof("cluster_specifier") == "weighted_clusters"
+                    else []
+                )
+                for name in names:
+                    if name not in clusters:
+                        return Violation(
+                            f"{here}.virtual_hosts[{v}].routes[{r}].route",
+                            "route.cluster",
+                            f"route: unknown cluster '{name}'",
+                        )
+    return None
+
+
 def _durations(b: Any) -> Violation | None:
     """Envoy's validateDurationFields: every Duration non-negative and within range."""
     for path, msg in _walk(b, ""):
@@ -173,13 +289,32 @@ def _clusters(b: Any) -> Violation | None:
                 "cluster.lb_subset",
                 "cluster: load_balancing_policy cannot be combined with lb_subset_config",
             )
-        if c.lb_policy == 6 and not c.HasField("load_balancing_policy"):  # LB_POLICY_CONFIG
+        if c.type == EDS and not c.HasField("eds_cluster_config"):
+            return Violation(
+                f"{here}.eds_cluster_config",
+                "cluster.eds",
+                "cannot create an EDS cluster without an EDS config",
+            )
+        ring = c.ring_hash_lb_config
+        if (
+            c.lb_policy == RING_HASH
+            and ring.HasField("minimum_ring_size")
+            and ring.HasField("maximum_ring_size")
+            and ring.minimum_ring_size.value > ring.maximum_ring_size.value
+        ):
+            return Violation(
+                f"{here}.ring_hash_lb_config",
+                "cluster.ring_hash",
+                f"ring hash: minimum_ring_size ({ring.minimum_ring_size.value}) > "
+                f"maximum_ring_size ({ring.maximum_ring_size.value})",
+            )
+        if c.lb_policy == LB_POLICY_CONFIG and not c.HasField("load_balancing_policy"):
             return Violation(
                 f"{here}.load_balancing_policy",
                 "cluster.lb_policy",
                 "cluster: field load_balancing_policy need to be set",
             )
-        if c.lb_policy == 4 and c.HasField("maglev_lb_config"):  # MAGLEV
+        if c.lb_policy == MAGLEV and c.HasField("maglev_lb_config"):  # MAGLEV
             size = c.maglev_lb_config.table_size
             if c.maglev_lb_config.HasField("table_size") and not _is_prime(size.value):
                 return Violation(
@@ -187,7 +322,7 @@ def _clusters(b: Any) -> Violation | None:
                     "cluster.maglev",
                     "The table size of maglev must be prime number",
                 )
-        if c.type == 2:  # LOGICAL_DNS
+        if c.type == LOGICAL_DNS:
             hosts = sum(len(e.lb_endpoints) for e in c.load_assignment.endpoints)
             if hosts != 1 or len(c.load_assignment.endpoints) != 1:
                 return Violation(
@@ -195,28 +330,18 @@ def _clusters(b: Any) -> Violation | None:
                     "cluster.logical_dns",
                     "LOGICAL_DNS clusters must have a single host",
                 )
-        if c.type == 0:  # STATIC: endpoints must be IP addresses
-            for path, msg in _walk(c.load_assignment, f"{here}.load_assignment"):
-                if msg.DESCRIPTOR.full_name != "envoy.config.core.v3.SocketAddress":
-                    continue
-                if msg.resolver_name:
-                    continue
-                try:
-                    ipaddress.ip_address(msg.address)
-                except ValueError:
-                    return Violation(
-                        f"{path}.address",
-                        "address.ip",
-                        f"malformed IP address: {msg.address}",
-                    )
     return None
 
 
 SEMANTIC_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
     ("durations are non-negative and in range", _durations),
     ("an extension config names its type", _empty_typed_configs),
+    ("regexes compile with RE2", _regexes),
     ("duplicate cluster names", _duplicate_clusters),
     ("cluster load balancer and discovery rules", _clusters),
+    ("start-up addresses are IP addresses", _socket_addresses),
+    ("listeners have an address", _listeners),
     ("listeners need a filter chain", _listener_filter_chains),
     ("the router ends an HTTP filter chain", _http_filter_order),
+    ("static route tables: domains and clusters", _route_configs),
 )

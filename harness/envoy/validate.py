@@ -51,8 +51,21 @@ class EnvoyVerdict:
         return "valid" if self.valid else f"invalid: {self.error}"
 
 
+_JSON_NEAR = re.compile(r",? near \d+:\d+ \(offset \d+\)")
+_JSON_DUMP = re.compile(r"\): \{.*$")
+_DEBUG_DUMP = re.compile(r":?\s*goo\.gle/debug\w*.*", re.S)
+
+
 def envoy_reason(log: str) -> str:
-    """Envoy's reason for rejecting a config, one line, from its log."""
+    """Envoy's reason for rejecting a config, one line, from its log (without the proto dump
+    Envoy appends, whose ``goo.gle/debug...`` marker protobuf varies from run to run, and
+    with runs of spaces made one: protobuf's error texts vary their spacing too)."""
+    reason = " ".join(_DEBUG_DUMP.sub("", _reason(log)).split())
+    # JSON errors: where in Envoy's YAML-to-JSON text (its key order varies), and that text
+    return _JSON_DUMP.sub(")", _JSON_NEAR.sub("", reason))
+
+
+def _reason(log: str) -> str:
     pgv = _PGV.search(log)
     if pgv:
         return pgv.group(1).split(" | caused by ")[-1]
@@ -110,3 +123,12 @@ def validate_many(
     jobs = jobs or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(lambda item: validate_bytes(item[0], item[1], timeout), items))
+
+
+def envoy_version() -> str:
+    """The Envoy binary's version number (``1.40.0``), from ``envoy --version``."""
+    out = subprocess.run(
+        [str(envoy_binary()), "--version"], capture_output=True, text=True, timeout=30, check=False
+    ).stdout
+    found = re.search(r"/(\d+\.\d+\.\d+)/", out)
+    return found.group(1) if found else out.strip()
