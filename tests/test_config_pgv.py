@@ -149,3 +149,26 @@ def test_check_config_cli_asks_envoy(tmp_path: Path, capsys: pytest.CaptureFixtu
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["valid"] for r in rows] == [True, False]
     assert rows[1]["error"] == "cluster manager: duplicate cluster 'a'"
+
+
+def test_mutator_reaches_inside_typed_config() -> None:
+    """Mutants change the HCM inside a listener's typed_config and stay parsable."""
+    from harness.engine.corpus import parse_text_proto, to_text
+    from harness.engine.mutate import ProtoMutator
+
+    seed = Path(__file__).parent / "data" / "config_cases" / "valid_base_text.pb_text"
+    cls = bootstrap_class()
+    start = parse_config(seed.read_bytes(), "text")
+    original = start.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.value
+    mutator = ProtoMutator(cls)
+    data = to_text(start)
+    changed = 0
+    for i in range(200):
+        out = mutator.mutate(data, 1 << 16, i)
+        msg = parse_text_proto(cls, out)
+        assert msg is not None
+        chains = msg.static_resources.listeners
+        if chains and chains[0].filter_chains and chains[0].filter_chains[0].filters:
+            value = chains[0].filter_chains[0].filters[0].typed_config.value
+            changed += value != original
+    assert changed >= 20

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,7 @@ def test_reobserve_envoy_verdicts() -> None:
     assert drifted == {}
 
 
-def _key(verdict: dict[str, object]) -> tuple[object, str]:
+def _key(verdict: Mapping[str, object]) -> tuple[object, str]:
     """The verdict and the start of Envoy's reason: JSON parse errors go on to name fields
     in an order that varies between runs (Envoy's YAML-to-JSON map order)."""
     return verdict["valid"], str(verdict["envoy_error"] or "")[:48]
