@@ -232,11 +232,14 @@ class Engine:
     ) -> Step | None:
         name = fd.name
         sub = fd.message_type
-        required = rules is not None and (
-            (kind == "message" and rules.message.required)
-            or (kind in ("any", "duration", "timestamp") and getattr(rules, kind).required)
+        # FieldRules.message sits beside the ``type`` oneof (a field may have both)
+        own = rules is not None and rules.HasField("message")
+        required = (own and rules.message.required) or (
+            kind in ("any", "duration", "timestamp") and getattr(rules, kind).required
         )
-        skip = rules is not None and kind == "message" and rules.message.skip
+        skip = own and rules.message.skip
+        if fd.containing_oneof is not None and not _is_synthetic(fd):
+            required = False  # a oneof's field is checked only when it is the case set
         wrapper = sub.full_name in _WRAPPERS
         checks = self._value_checks(fd, rules, kind)
         typed = sub.full_name == "google.protobuf.Any" and name in TYPED_ANY_FIELDS

@@ -256,21 +256,31 @@ def _durations(b: Any) -> Violation | None:
     return None
 
 
+# Filters Envoy builds from their typed_config (a name alone finds no factory in 1.40)
+FILTER_TYPES = frozenset(
+    {
+        "envoy.config.listener.v3.Filter",
+        "envoy.config.listener.v3.ListenerFilter",
+        "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
+    }
+)
+
+
 def _empty_typed_configs(b: Any) -> Violation | None:
-    """An extension whose typed_config is set but names no type (Envoy: no factory)."""
+    """An extension whose typed_config names no type: a filter without one, or any
+    extension whose typed_config is set but empty (Envoy: no factory)."""
     for path, msg in _walk(b, ""):
         fields = msg.DESCRIPTOR.fields_by_name
-        if (
-            "typed_config" in fields
-            and "name" in fields
-            and msg.HasField("typed_config")
-            and not msg.typed_config.type_url
-        ):
-            name = msg.name
+        if "typed_config" not in fields or "name" not in fields:
+            continue
+        is_filter = msg.DESCRIPTOR.full_name in FILTER_TYPES
+        if is_filter and msg.WhichOneof("config_type") not in (None, "typed_config"):
+            continue  # config_discovery: fetched later
+        if (is_filter or msg.HasField("typed_config")) and not msg.typed_config.type_url:
             return Violation(
                 f"{path}.typed_config" if path else "typed_config",
                 "typed_config.empty",
-                f"Didn't find a registered implementation for '{name}' with type URL: ''",
+                f"Didn't find a registered implementation for '{msg.name}' with type URL: ''",
             )
     return None
 
