@@ -70,7 +70,11 @@ def parse_config(
     return msg
 
 
-class _EnvoyYamlLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it (~10x faster than the pure-Python one)
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _EnvoyYamlLoader(_SafeLoader):
     """PyYAML's safe loader, plus yaml-cpp's booleans Envoy's YAML-to-JSON step sees: a plain
     ``y``/``n`` (any case) is a bool there, so a string field given ``y`` is rejected."""
 

@@ -36,6 +36,38 @@ def set_engine(engine: Engine) -> None:
     _engine = engine
 
 
+# One Bootstrap's walk and HCMs, shared by the checks of one ``run`` (the checks that look
+# everywhere would otherwise each walk the whole tree, Any payloads unpacked)
+_memo: dict[str, Any] = {}
+
+
+def run(bootstrap: Any) -> Violation | None:
+    """The first semantic check ``bootstrap`` fails, in table order."""
+    _memo.clear()
+    _memo["bootstrap"] = bootstrap
+    try:
+        for _name, semantic in SEMANTIC_CHECKS:
+            found = semantic(bootstrap)
+            if found is not None:
+                return found
+        return None
+    finally:
+        _memo.clear()
+
+
+def _memoized(key: str, b: Any, make: Callable[[], Any]) -> Any:
+    if _memo.get("bootstrap") is not b:
+        return make()  # called outside ``run``
+    if key not in _memo:
+        _memo[key] = make()
+    return _memo[key]
+
+
+def _nodes(b: Any) -> list[tuple[str, message.Message]]:
+    nodes: list[tuple[str, message.Message]] = _memoized("nodes", b, lambda: list(_walk(b, "")))
+    return nodes
+
+
 def _walk(msg: message.Message, path: str) -> Iterator[tuple[str, message.Message]]:
     """Every set sub-message of ``msg`` (Any payloads unpacked when known), with its path."""
     yield path, msg
@@ -113,6 +145,11 @@ def _type_name(url: str) -> str:
 
 
 def _hcms(b: Any) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = _memoized("hcms", b, lambda: _find_hcms(b))
+    return found
+
+
+def _find_hcms(b: Any) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
     cls = _engine.message_of_any("type.googleapis.com/" + HCM) if _engine else None
     if cls is None:
@@ -146,7 +183,7 @@ def _unpack(any_msg: Any) -> message.Message | None:
 
 def _regexes(b: Any) -> Violation | None:
     """Every RE2 regex compiles (Envoy compiles safe_regex with RE2 at config load)."""
-    for path, msg in _walk(b, ""):
+    for path, msg in _nodes(b):
         if msg.DESCRIPTOR.full_name == "envoy.type.matcher.v3.RegexMatcher":
             try:
                 re2.compile(msg.regex, _QUIET)
@@ -239,7 +276,7 @@ def _route_configs(b: Any) -> Violation | None:
 
 def _durations(b: Any) -> Violation | None:
     """Envoy's validateDurationFields: every Duration non-negative and within range."""
-    for path, msg in _walk(b, ""):
+    for path, msg in _nodes(b):
         if msg.DESCRIPTOR.full_name != "google.protobuf.Duration":
             continue
         seconds, nanos = msg.seconds, msg.nanos
@@ -269,7 +306,7 @@ FILTER_TYPES = frozenset(
 def _empty_typed_configs(b: Any) -> Violation | None:
     """An extension whose typed_config names no type: a filter without one, or any
     extension whose typed_config is set but empty (Envoy: no factory)."""
-    for path, msg in _walk(b, ""):
+    for path, msg in _nodes(b):
         fields = msg.DESCRIPTOR.fields_by_name
         if "typed_config" not in fields or "name" not in fields:
             continue

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from google.protobuf import message
 
+from harness.config import semantic
 from harness.config.load import ConfigParseError, config_format, parse_config
 from harness.config.pgv import Engine
-from harness.config.semantic import SEMANTIC_CHECKS, set_engine
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Verdict:
 
 VALID = Verdict(True)
 _engine = Engine()
-set_engine(_engine)
+semantic.set_engine(_engine)
 
 
 def engine() -> Engine:
@@ -44,10 +44,7 @@ def check(bootstrap: message.Message) -> Verdict:
     """What ``envoy --mode validate`` says of ``bootstrap`` (the model's prediction)."""
     found = _engine.validate(bootstrap)
     if found is None:
-        for _name, semantic in SEMANTIC_CHECKS:
-            found = semantic(bootstrap)
-            if found is not None:
-                break
+        found = semantic.run(bootstrap)
     if found is None:
         return VALID
     return Verdict(False, found.message, found.path or None, found.rule)
