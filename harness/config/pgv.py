@@ -75,21 +75,25 @@ class Engine:
                 return found
         return None
 
-    def rule_count(self, desc: descriptor.Descriptor) -> tuple[int, int]:
-        """(messages reachable from ``desc``, fields among them that carry rules)."""
+    def rule_count(self, desc: descriptor.Descriptor) -> tuple[int, int, set[str]]:
+        """(messages reachable from ``desc``, fields among them that carry rules, the rule
+        kinds they use: ``string``, ``uint32``, ..., ``message``)."""
         seen: set[str] = set()
-        stack, rules = [desc], 0
+        stack, rules, kinds = [desc], 0, set()
         while stack:
             d = stack.pop()
             if d.full_name in seen:
                 continue
             seen.add(d.full_name)
             for fd in d.fields:
-                if _options(fd).HasExtension(validate_pb2.rules):
+                options = _options(fd)
+                if options.HasExtension(validate_pb2.rules):
                     rules += 1
+                    field_rules = options.Extensions[validate_pb2.rules]
+                    kinds.add(field_rules.WhichOneof("type") or "message")
                 if fd.message_type is not None:
                     stack.append(fd.message_type)
-        return len(seen), rules
+        return len(seen), rules, kinds
 
     # --- typed Any ---------------------------------------------------------------------
 
