@@ -155,3 +155,20 @@ def test_mutator_reaches_inside_typed_config() -> None:
             value = chains[0].filter_chains[0].filters[0].typed_config.value
             changed += value != original
     assert changed >= 20
+
+
+@pytest.mark.envoy
+def test_envoy_and_differential_planes() -> None:
+    """The envoy plane passes a config Envoy accepts; the differential plane raises a
+    divergence signed by Envoy's reason where the sans-IO model cannot know (a file path)."""
+    from harness.envoy.server import server, server_differential
+    from harness.oracle import Divergence
+
+    seed = Path(__file__).parent / "data" / "config_cases" / "valid_base_text.pb_text"
+    config = parse_config(seed.read_bytes(), "text")
+    server(config)
+    server_differential(config)
+    opens_a_directory = parse_config(b'admin { access_log_path: "/" }', "text")
+    with pytest.raises(Divergence) as caught:
+        server_differential(opens_a_directory)
+    assert caught.value.field == "envoy:unable to open file _: Is a directory"
