@@ -19,7 +19,8 @@ from harness.envoy.validate import EnvoyVerdict, validate_bytes
 from harness.oracle import Divergence
 
 HANG_SECONDS = 20.0
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|\d+")
+# quoted names and numbers (an apostrophe inside a word, as in "Didn't", quotes nothing)
+_QUOTED = re.compile(r"(?<![A-Za-z])'[^']*'|\"[^\"]*\"|\d+")
 
 
 def _run(case: Any) -> tuple[bytes, EnvoyVerdict]:
