@@ -37,6 +37,7 @@ AREA_MODULES = (
     "bench_minimize",
     "bench_coverage",
     "bench_ci",
+    "bench_config",
 )
 
 

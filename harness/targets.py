@@ -190,6 +190,17 @@ BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
         envoy_corpora=("test/common/http/header_map_impl_corpus",),
         summary="Envoy-like request header map under HeaderMapImplFuzzTestCase actions",
     ),
+    BuiltinSpec(
+        "server",
+        "proto:envoy.config.bootstrap.v3.Bootstrap",
+        {
+            "model": "harness.config.fuzz:server",
+            "envoy": "harness.envoy.server:server",
+            "differential": "harness.envoy.server:server_differential",
+        },
+        envoy_corpora=("test/server/server_corpus",),
+        summary="v3 Bootstrap configs through a model of envoy --mode validate (server_fuzz_test)",
+    ),
 )
 
 
