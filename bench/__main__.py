@@ -35,6 +35,7 @@ AREA_MODULES = (
     "bench_model",
     "bench_agreement",
     "bench_minimize",
+    "bench_codec",
 )
 
 
