@@ -38,6 +38,7 @@ AREA_MODULES = (
     "bench_coverage",
     "bench_ci",
     "bench_config",
+    "bench_codec",
 )
 
 
