@@ -158,7 +158,7 @@ class ExceedStreams:
     """HEADERS (END_STREAM) on one stream more than the server's SETTINGS_MAX_CONCURRENT_STREAMS
     (h2spec's http2/5.1.2/1; skipped when the limit is too large to reach in a test)."""
 
-    most: int = 1000
+    most: int = 4096
 
 
 H2Step = (
@@ -193,6 +193,9 @@ H2ExpectKind = Literal[
     "data",  # a DATA frame (of at most ``length`` bytes when set)
     "closed",  # the TCP connection closed
     "first_settings",  # the server's first frame is SETTINGS
+    "malformed",  # RFC 9113 §8.1.1: stream error PROTOCOL_ERROR (or connection error), or a
+    #               4xx response on the stream
+    "answered_ok",  # a response below 400 on ``stream`` (the request is valid)
 ]
 
 
@@ -213,6 +216,10 @@ def stream_error(*codes: str) -> H2Expect:
     return H2Expect("stream_error", codes)
 
 
+MALFORMED = H2Expect("malformed", ("PROTOCOL_ERROR",))
+ANSWERED_OK = H2Expect("answered_ok")
+
+
 # ---- HTTP/1 expectations ----------------------------------------------------------------
 
 H1ExpectKind = Literal[
@@ -221,6 +228,7 @@ H1ExpectKind = Literal[
     "status",  # exactly these final statuses, in order
     "interim_then_final",  # a 100 Continue before the final response
     "closed_after",  # answered, then the server closed the connection
+    "answered",  # any response (1xx included): the server neither hung nor closed silently
 ]
 
 
@@ -229,10 +237,11 @@ class H1Expect:
     kind: H1ExpectKind
     statuses: tuple[int, ...] = ()
     count: int = 1
+    close: bool = False  # reject: the connection must close after the answer too
 
 
-def reject(*statuses: int) -> H1Expect:
-    return H1Expect("reject", statuses)
+def reject(*statuses: int, close: bool = False) -> H1Expect:
+    return H1Expect("reject", statuses, close=close)
 
 
 def accept(count: int = 1) -> H1Expect:

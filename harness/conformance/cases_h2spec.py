@@ -371,8 +371,9 @@ _GROUPS: list[tuple[str, str, str, list[_Row]]] = [
          (Settings(((IWS, 0),)), WaitSettingsAck(), Headers(1), Settings(((IWS, 1),))),
          H2Expect("data", length=1)),
         ("The endpoint MUST track the negative flow-control window.",
-         (Settings(((IWS, 5),)), WaitSettingsAck(), Headers(1), WaitData(1),
-          Settings(((IWS, 3),)), WindowUpdate(1, 3)), H2Expect("data", length=1)),
+         # window 1: one byte comes; IWS 0 makes it -1; +2 makes it 1: one more byte
+         (Settings(((IWS, 1),)), WaitSettingsAck(), Headers(1), WaitData(1),
+          Settings(((IWS, 0),)), WindowUpdate(1, 2)), H2Expect("data", length=1)),
         ("The endpoint MUST treat this as a connection error of type FLOW_CONTROL_ERROR "
          "(SETTINGS_INITIAL_WINDOW_SIZE above the maximum).", (Settings(((IWS, 2**31),)),),
          conn_error("FLOW_CONTROL_ERROR")),

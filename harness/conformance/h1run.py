@@ -96,6 +96,8 @@ def expected_text(e: H1Expect) -> list[str]:
     match e.kind:
         case "reject":
             codes = "/".join(map(str, e.statuses)) if e.statuses else "4xx"
+            if e.close:
+                return [f"HTTP/1.1 {codes}, then Connection closed"]
             return [f"HTTP/1.1 {codes}", "Connection closed"]
         case "accept":
             return [f"{e.count} response(s) with status < 400"]
@@ -105,6 +107,8 @@ def expected_text(e: H1Expect) -> list[str]:
             return ["HTTP/1.1 100 Continue, then a final response"]
         case "closed_after":
             return ["a response, then Connection closed"]
+        case "answered":
+            return ["any response"]
     return []
 
 
@@ -123,6 +127,8 @@ def _passes(e: H1Expect, r: _Read) -> bool:
         case "reject":
             if not finals:
                 return r.closed
+            if e.close and not r.closed:
+                return False
             return finals[0] in e.statuses if e.statuses else 400 <= finals[0] < 500
         case "accept":
             return len(finals) >= e.count and all(s < 400 for s in finals[: e.count])
@@ -132,6 +138,8 @@ def _passes(e: H1Expect, r: _Read) -> bool:
             return bool(r.statuses) and r.statuses[0] == 100 and bool(finals)
         case "closed_after":
             return bool(finals) and r.closed
+        case "answered":
+            return bool(r.statuses)
     return False
 
 
@@ -146,7 +154,7 @@ def run_h1(case: Case, conn: Connection, timeout: float) -> Outcome:
     except Closed:
         pass  # what the server answered before closing is still read
     finals = e.count if e.kind == "accept" else max(1, len(e.statuses))
-    if e.kind == "closed_after":
+    if e.kind == "closed_after" or (e.kind == "reject" and e.close):
         finals = 10**6  # read to the close
     read = read_responses(conn, deadline, finals, head_request)
     result = "passed" if _passes(e, read) else "failed"

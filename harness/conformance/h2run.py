@@ -12,7 +12,7 @@ import struct
 import time
 from dataclasses import dataclass
 
-from hpack import Encoder
+from hpack import Decoder, Encoder
 
 from harness.conformance.case import (
     Case,
@@ -73,6 +73,7 @@ class Event:
     flags: int
     stream: int
     payload: bytes
+    status: int | None = None  # a HEADERS frame's :status, when it decoded
 
     def describe(self) -> str:
         name = FRAME_NAMES[self.type] if self.type < len(FRAME_NAMES) else f"0x{self.type:x}"
@@ -80,6 +81,8 @@ class Event:
             f"{name} Frame (length:{len(self.payload)}, flags:0x{self.flags:02x}, "
             f"stream_id:{self.stream})"
         )
+        if self.status is not None:
+            text += f" :status {self.status}"
         if self.type == GOAWAY and len(self.payload) >= 8:
             text = f"GOAWAY Frame (Error Code: {code_name(_u32(self.payload, 4))})"
         elif self.type == RST_STREAM and len(self.payload) >= 4:
@@ -97,6 +100,7 @@ class H2Conn:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.encoder = Encoder()
+        self.decoder = Decoder()
         self.buffer = b""
         self.server_settings: dict[int, int] = {}
 
@@ -107,7 +111,23 @@ class H2Conn:
         head, self.buffer = self.buffer[: 9 + n], self.buffer[9 + n :]
         ftype, flags = head[3], head[4]
         stream = _u32(head, 5) & 0x7FFFFFFF
-        return Event(ftype, flags, stream, head[9:])
+        status = self._status(head[9:], flags) if ftype == HEADERS else None
+        return Event(ftype, flags, stream, head[9:], status)
+
+    def _status(self, payload: bytes, flags: int) -> int | None:
+        """The :status of a response HEADERS frame (the decoder's table follows every block)."""
+        try:
+            at, end = 0, len(payload)
+            if flags & PADDED:
+                at, end = 1, len(payload) - payload[0]
+            if flags & PRIORITY_FLAG:
+                at += 5
+            for name, value in self.decoder.decode(payload[at:end], raw=True):
+                if name == b":status":
+                    return int(value)
+        except Exception:  # the server's bytes are not ours to trust; no status then
+            return None
+        return None
 
     def handshake(self, deadline: float) -> None:
         """h2spec's: preface and an empty SETTINGS; the server's SETTINGS (ACKed) and our ACK."""
@@ -201,6 +221,8 @@ def _length(buf: bytes) -> int:
 
 
 _WAITS = (WaitStreamClose, WaitData, WaitSettingsAck)
+# Expectations that the connection closing satisfies (h2spec: a connection error may be a close).
+_CLOSE_PASSES = ("connection_error", "stream_error", "closed", "ping_or_close", "malformed")
 
 
 def expected_text(e: H2Expect) -> list[str]:
@@ -218,6 +240,8 @@ def expected_text(e: H2Expect) -> list[str]:
         "data": [f"DATA Frame (length:{e.length})" if e.length else "DATA Frame"],
         "closed": ["Connection closed"],
         "first_settings": ["SETTINGS Frame"],
+        "malformed": [*codes, *rst, "Connection closed", f"HEADERS :status 4xx (stream {e.stream})"],
+        "answered_ok": [f"HEADERS :status < 400 (stream_id:{e.stream})"],
     }[e.kind]
 
 
@@ -227,17 +251,23 @@ def _judge(e: H2Expect, ev: Event, first: bool) -> str | None:
     if e.kind == "first_settings":
         return "pass" if ev.type == SETTINGS and not ev.flags & ACK else "fail"
     if ev.type == GOAWAY and len(ev.payload) >= 8:
-        if e.kind in ("connection_error", "stream_error", "goaway"):
+        if e.kind in ("connection_error", "stream_error", "goaway", "malformed"):
             return "pass" if code_name(_u32(ev.payload, 4)) in codes else None
-        return None
+        return "fail" if e.kind == "answered_ok" else None
     if ev.type == RST_STREAM and len(ev.payload) >= 4:
-        if e.kind in ("stream_error", "rst_stream"):
+        if e.kind in ("stream_error", "rst_stream", "malformed"):
             return "pass" if code_name(_u32(ev.payload, 0)) in codes else None
-        if e.kind == "headers" and ev.stream == e.stream:
+        if e.kind in ("headers", "answered_ok") and ev.stream == e.stream:
             return "fail"  # the request was refused: no answer can follow
         return None
     if e.kind == "headers" and ev.type == HEADERS and ev.stream == e.stream:
         return "pass"
+    if e.kind in ("malformed", "answered_ok") and ev.type == HEADERS and ev.stream == e.stream:
+        if ev.status is None or ev.status < 200:
+            return None
+        ok = ev.status < 400
+        bad = 400 <= ev.status < 500
+        return "pass" if (ok if e.kind == "answered_ok" else bad) else "fail"
     if e.kind in ("ping_ack", "ping_or_close") and ev.type == PING and ev.flags & ACK:
         return "pass" if ev.payload == e.data else None
     if e.kind == "settings_ack" and ev.type == SETTINGS and ev.flags & ACK:
@@ -294,7 +324,7 @@ def run_h2(case: Case, conn: Connection, timeout: float) -> Outcome:
         if pending:
             conn.send(pending)
     except Closed:
-        if e.kind in ("connection_error", "stream_error", "closed", "ping_or_close"):
+        if e.kind in _CLOSE_PASSES:
             return Outcome("passed", expected, ["Connection closed"])
         return Outcome("failed", expected, ["Connection closed"])
     except Timeout:
@@ -305,7 +335,7 @@ def run_h2(case: Case, conn: Connection, timeout: float) -> Outcome:
         try:
             ev = h2.next_event(deadline)
         except Closed:
-            if e.kind in ("connection_error", "stream_error", "closed", "ping_or_close"):
+            if e.kind in _CLOSE_PASSES:
                 return Outcome("passed", expected, ["Connection closed"])
             return Outcome("failed", expected, [*actual, "Connection closed"])
         except Timeout:
