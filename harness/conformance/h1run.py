@@ -18,10 +18,18 @@ _STATUS = re.compile(rb"HTTP/1\.[01] (\d{3})[^\r\n]*\r?\n")
 
 
 @dataclass
-class _Read:
+class Read:
     statuses: list[int]  # every status, 1xx included, in order
     closed: bool
     timed_out: bool
+
+    def describe(self) -> list[str]:
+        out = [f"HTTP/1.1 {s}" for s in self.statuses]
+        if self.closed:
+            out.append("Connection closed")
+        if self.timed_out:
+            out.append("Timeout")
+        return out or ["nothing"]
 
 
 def _split_one(buf: bytes, head_request: bool) -> tuple[int, int] | None:
@@ -65,7 +73,7 @@ def _split_one(buf: bytes, head_request: bool) -> tuple[int, int] | None:
 
 def read_responses(
     conn: Connection, deadline: float, finals: int, head_request: bool = False
-) -> _Read:
+) -> Read:
     buf, statuses, got = b"", [], 0
     while True:
         try:
@@ -73,14 +81,14 @@ def read_responses(
         except Closed:
             if buf and _STATUS.match(buf):  # a response delimited by the close
                 statuses.append(int(_STATUS.match(buf).group(1)))  # type: ignore[union-attr]
-            return _Read(statuses, True, False)
+            return Read(statuses, True, False)
         except Timeout:
-            return _Read(statuses, False, True)
+            return Read(statuses, False, True)
         while buf:
             try:
                 one = _split_one(buf, head_request)
             except ValueError:
-                return _Read(statuses, False, False)
+                return Read(statuses, False, False)
             if one is None:
                 break
             status, used = one
@@ -89,7 +97,7 @@ def read_responses(
             if status >= 200:
                 got += 1
         if got >= finals:
-            return _Read(statuses, False, False)
+            return Read(statuses, False, False)
 
 
 def expected_text(e: H1Expect) -> list[str]:
@@ -112,16 +120,7 @@ def expected_text(e: H1Expect) -> list[str]:
     return []
 
 
-def _actual(r: _Read) -> list[str]:
-    out = [f"HTTP/1.1 {s}" for s in r.statuses]
-    if r.closed:
-        out.append("Connection closed")
-    if r.timed_out:
-        out.append("Timeout")
-    return out or ["nothing"]
-
-
-def _passes(e: H1Expect, r: _Read) -> bool:
+def passes(e: H1Expect, r: Read) -> bool:
     finals = [s for s in r.statuses if s >= 200]
     match e.kind:
         case "reject":
@@ -157,5 +156,5 @@ def run_h1(case: Case, conn: Connection, timeout: float) -> Outcome:
     if e.kind == "closed_after" or (e.kind == "reject" and e.close):
         finals = 10**6  # read to the close
     read = read_responses(conn, deadline, finals, head_request)
-    result = "passed" if _passes(e, read) else "failed"
-    return Outcome(result, expected_text(e), _actual(read))
+    result = "passed" if passes(e, read) else "failed"
+    return Outcome(result, expected_text(e), read.describe())

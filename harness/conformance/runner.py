@@ -31,7 +31,9 @@ def select(cases: Sequence[Case], prefixes: Iterable[str]) -> list[Case]:
     chosen = []
     for prefix in wanted:
         if not any(_matches(c.id, prefix) for c in cases):
-            raise UserError(f"conform: no case id starts with {prefix!r} (try: http2/6.5, rfc9113, http1)")
+            raise UserError(
+                f"conform: no case id starts with {prefix!r} (try: http2/6.5, rfc9113, http1)"
+            )
     for c in cases:
         if any(_matches(c.id, p) for p in wanted):
             chosen.append(c)
@@ -39,8 +41,10 @@ def select(cases: Sequence[Case], prefixes: Iterable[str]) -> list[Case]:
 
 
 def _matches(case_id: str, prefix: str) -> bool:
-    """By whole path segments: ``http2/6.5`` selects ``http2/6.5/1`` but not ``http2/6.5.2/1``."""
-    return case_id == prefix or case_id.startswith(prefix + "/")
+    """By whole segments and sections, as h2spec's group tree: ``http2/6.5`` selects
+    ``http2/6.5/1`` and the subsections ``http2/6.5.2/1``, not ``http2/6.50/1``; ``http2/6.5/1``
+    selects that one case."""
+    return case_id == prefix or case_id.startswith((prefix + "/", prefix + "."))
 
 
 @dataclass(frozen=True)
