@@ -42,7 +42,6 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML to FILE")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
-    p.add_argument("-v", "--verbose", action="store_true", help="print passing cases too")
     p.set_defaults(handler=cmd_conform)
 
 

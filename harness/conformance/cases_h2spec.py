@@ -6,6 +6,7 @@ computes a value at run time (the server's stream limit) a step says so
 
 from __future__ import annotations
 
+from harness.codec.http2 import PREFACE
 from harness.conformance import hpack_blocks as hb
 from harness.conformance.case import (
     Case,
@@ -38,20 +39,19 @@ OPEN = Headers(1, end_stream=False)
 NO_END_HEADERS = Headers(1, end_headers=False)
 IWS = 0x4  # SETTINGS_INITIAL_WINDOW_SIZE
 MAX_WINDOW = 2**31 - 1
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
 
 def _bad_name(coded_name: bytes) -> bytes:
     """A literal with incremental indexing whose new name is the given Huffman bytes."""
-    return (
-        hb.integer(len(coded_name), 7, 0x80)
-        .join([b"\x40", coded_name])
-        + hb.string(b"ok", huffman_coded=True)
+    return hb.integer(len(coded_name), 7, 0x80).join([b"\x40", coded_name]) + hb.string(
+        b"ok", huffman_coded=True
     )
 
 
 # (group id, group title, RFC, [(requirement, steps, expect, extra)])
 # h2spec numbers the cases of a group 1, 2, ... in order: the id is "<spec>/<group>/<n>".
 _Row = tuple[str, tuple[H2Step, ...], H2Expect]
+# fmt: off
 _GROUPS: list[tuple[str, str, str, list[_Row]]] = [
     # ---------------------------------------------------------------- generic (RFC 7540)
     ("generic/1", "Starting HTTP/2", "RFC 7540 §3.5", [
@@ -135,7 +135,7 @@ _GROUPS: list[tuple[str, str, str, list[_Row]]] = [
         *[
             (f"The endpoint MUST accept literal header field {label}",
              (Headers(1, block=hb.request_block(
-                 hb.literal(kind, b"ok", name_index=0 if new else 0, name=b"test", huff=huff)
+                 hb.literal(kind, b"ok", name=b"test", huff=huff)
                  if new else b"",
                  host=None if new else hb.authority(kind, huff))),), ANSWERED)
             for kind, label0 in (("incremental", "with incremental indexing"),
@@ -515,6 +515,7 @@ _GROUPS: list[tuple[str, str, str, list[_Row]]] = [
          conn_error("COMPRESSION_ERROR")),
     ]),
 ]
+# fmt: on
 
 # Cases that send their own preface (h2spec's conn.Handshake() is not called in them).
 _NO_HANDSHAKE = frozenset({"http2/3.5/1", "http2/3.5/2"})

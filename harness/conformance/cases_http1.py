@@ -29,6 +29,7 @@ def chunked(body: bytes) -> bytes:
 
 
 # (group, title, [(section, requirement, writes (bytes or tuple of bytes), expect)])
+# fmt: off
 _ROWS: list[tuple[str, str, list[tuple[str, str, bytes | tuple[bytes, ...], H1Expect]]]] = [
     ("3", "Request Line", [
         ("RFC 9112 §3", "A well-formed GET is answered.", GET, accept()),
@@ -216,6 +217,7 @@ _ROWS: list[tuple[str, str, list[tuple[str, str, bytes | tuple[bytes, ...], H1Ex
              b"HTTP2-Settings: AAMAAABkAAQAAP__\r\n"), ANSWERED),
     ]),
 ]
+# fmt: on
 
 
 def _cases() -> list[Case]:
@@ -223,8 +225,9 @@ def _cases() -> list[Case]:
     for group, title, rows in _ROWS:
         for n, (section, requirement, writes, expect) in enumerate(rows, 1):
             sends = writes if isinstance(writes, tuple) else (writes,)
-            out.append(Case(f"http1/{group}/{n}", section, requirement, title, expect,
-                            writes=sends))
+            out.append(
+                Case(f"http1/{group}/{n}", section, requirement, title, expect, writes=sends)
+            )
     return out
 
 

@@ -7,6 +7,7 @@ A malformed request (§8.1.1) passes on a stream error PROTOCOL_ERROR, a connect
 
 from __future__ import annotations
 
+from harness.codec.http2 import PREFACE
 from harness.conformance.case import (
     ANSWERED_OK,
     MALFORMED,
@@ -24,7 +25,6 @@ from harness.conformance.case import (
     WaitStreamClose,
     conn_error,
 )
-from harness.conformance.h2run import PREFACE
 from harness.conformance.hpack_blocks import AUTHORITY
 
 _GET = ((":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", AUTHORITY))
@@ -52,6 +52,7 @@ def _replace(name: str, value: str) -> tuple[H2Step, ...]:
 
 # (id suffix, section, requirement, steps, expect[, requires])
 _Row = tuple[str, str, str, tuple[H2Step, ...], H2Expect]
+# fmt: off
 _ROWS: list[tuple[str, str, list[_Row]]] = [
     ("8.2.1", "Field Validity", [
         ("1", "§8.2.1", "A field name with uppercase characters makes the request malformed.",
@@ -180,8 +181,10 @@ _ROWS: list[tuple[str, str, list[_Row]]] = [
          conn_error("PROTOCOL_ERROR")),
     ]),
 ]
+# fmt: on
 
 # Extended CONNECT rows run only against a server that advertises it (RFC 8441 §3).
+# fmt: off
 _EXTENDED: list[_Row] = [
     ("1", "RFC 8441 §4", "An extended CONNECT (:protocol with :scheme and :path) is a valid "
      "request: any HTTP answer.",
@@ -197,6 +200,7 @@ _EXTENDED: list[_Row] = [
                           (":path", "/"), (":authority", AUTHORITY)),
               end_stream=False),), MALFORMED),
 ]
+# fmt: on
 
 
 def _cases() -> list[Case]:
@@ -204,12 +208,30 @@ def _cases() -> list[Case]:
     for group, title, rows in _ROWS:
         for n, section, requirement, steps, expect in rows:
             own_preface = bool(steps) and isinstance(steps[0], RawBytes)
-            out.append(Case(f"rfc9113/{group}/{n}", _section(section), requirement, title,
-                            expect, steps=steps, handshake=not own_preface))
+            out.append(
+                Case(
+                    f"rfc9113/{group}/{n}",
+                    _section(section),
+                    requirement,
+                    title,
+                    expect,
+                    steps=steps,
+                    handshake=not own_preface,
+                )
+            )
     needs: tuple[Requires, ...] = ("extended_connect",)
     for n, section, requirement, steps, expect in _EXTENDED:
-        out.append(Case(f"rfc9113/8441/{n}", _section(section), requirement, "Extended CONNECT",
-                        expect, steps=steps, requires=needs))
+        out.append(
+            Case(
+                f"rfc9113/8441/{n}",
+                _section(section),
+                requirement,
+                "Extended CONNECT",
+                expect,
+                steps=steps,
+                requires=needs,
+            )
+        )
     return out
 
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from harness.conformance.case import Case, H1Expect
-from harness.conformance.net import Closed, Connection, Outcome, Timeout
+from harness.conformance.net import Closed, Connection, Outcome, Result, Timeout
 
 _STATUS = re.compile(rb"HTTP/1\.[01] (\d{3})[^\r\n]*\r?\n")
 
@@ -156,5 +156,5 @@ def run_h1(case: Case, conn: Connection, timeout: float) -> Outcome:
     if e.kind == "closed_after" or (e.kind == "reject" and e.close):
         finals = 10**6  # read to the close
     read = read_responses(conn, deadline, finals, head_request)
-    result = "passed" if passes(e, read) else "failed"
+    result: Result = "passed" if passes(e, read) else "failed"
     return Outcome(result, expected_text(e), read.describe())

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from hpack import Decoder, Encoder
 
+from harness.codec.http2 import PREFACE
 from harness.conformance.case import (
     Case,
     Continuation,
@@ -38,7 +39,6 @@ from harness.conformance.case import (
 from harness.conformance.hpack_blocks import AUTHORITY
 from harness.conformance.net import Closed, Connection, Outcome, Timeout
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY = range(8)
 WINDOW_UPDATE, CONTINUATION = 8, 9
 END_STREAM, ACK, END_HEADERS, PADDED, PRIORITY_FLAG = 0x1, 0x1, 0x4, 0x8, 0x20
@@ -185,11 +185,7 @@ class H2Conn:
         if h.block is not None:
             block = h.block
         else:
-            fields = (
-                list(h.headers)
-                if h.headers is not None
-                else request_headers(h.method)
-            )
+            fields = list(h.headers) if h.headers is not None else request_headers(h.method)
             block = self.encode(fields + list(h.extra))
         flags = (END_STREAM if h.end_stream else 0) | (END_HEADERS if h.end_headers else 0)
         prefix = b""
@@ -240,7 +236,12 @@ def expected_text(e: H2Expect) -> list[str]:
         "data": [f"DATA Frame (length:{e.length})" if e.length else "DATA Frame"],
         "closed": ["Connection closed"],
         "first_settings": ["SETTINGS Frame"],
-        "malformed": [*codes, *rst, "Connection closed", f"HEADERS :status 4xx (stream {e.stream})"],
+        "malformed": [
+            *codes,
+            *rst,
+            "Connection closed",
+            f"HEADERS :status 4xx (stream {e.stream})",
+        ],
         "answered_ok": [f"HEADERS :status < 400 (stream_id:{e.stream})"],
     }[e.kind]
 
@@ -298,9 +299,10 @@ def run_h2(case: Case, conn: Connection, timeout: float) -> Outcome:
             h2.server_settings
         ):
             return Outcome("skipped", expected, ["SETTINGS_MAX_CONCURRENT_STREAMS not advertised"])
-        if need == "extended_connect" and h2.server_settings.get(
-            SETTINGS_ENABLE_CONNECT_PROTOCOL, 0
-        ) != 1:
+        if (
+            need == "extended_connect"
+            and h2.server_settings.get(SETTINGS_ENABLE_CONNECT_PROTOCOL, 0) != 1
+        ):
             return Outcome("skipped", expected, ["SETTINGS_ENABLE_CONNECT_PROTOCOL not advertised"])
     pending = b""
     try:

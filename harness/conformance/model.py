@@ -11,7 +11,7 @@ from __future__ import annotations
 from harness.conformance.case import Case, H1Expect
 from harness.conformance.envoy import CONFIG
 from harness.conformance.h1run import Read, expected_text, passes
-from harness.conformance.net import Outcome
+from harness.conformance.net import Outcome, Result
 from harness.conformance.runner import Runner
 
 NOT_MODELED = "the Envoy model predicts statuses and closes, not HTTP/2 frames"
@@ -25,7 +25,7 @@ def model_runner() -> Runner:
             return Outcome("skipped", [], [NOT_MODELED])
         obs = predict(b"".join(case.writes), CONFIG)
         read = Read(list(obs.statuses), obs.closed, not obs.closed)
-        result = "passed" if passes(case.expect, read) else "failed"
+        result: Result = "passed" if passes(case.expect, read) else "failed"
         return Outcome(result, expected_text(case.expect), read.describe())
 
     return run

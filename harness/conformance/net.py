@@ -78,7 +78,7 @@ class Connection:
         self.sock.settimeout(left)
         try:
             data = self.sock.recv(65536)
-        except (TimeoutError, socket.timeout) as e:
+        except TimeoutError as e:
             raise Timeout() from e
         except OSError as e:  # reset by peer
             raise Closed() from e

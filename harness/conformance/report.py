@@ -71,8 +71,10 @@ def junit_tree(results: Sequence[CaseResult], name: str = "envoy-fuzz conform") 
             suite.set("failures", str(int(suite.get("failures", "0")) + 1))
             failure = ET.SubElement(tc, "failure", message=r.case.requirement)
             failure.text = (
-                "Expected: " + " | ".join(r.outcome.expected)
-                + "\nActual: " + " | ".join(r.outcome.actual)
+                "Expected: "
+                + " | ".join(r.outcome.expected)
+                + "\nActual: "
+                + " | ".join(r.outcome.actual)
             )
         elif r.outcome.result == "skipped":
             suite.set("skipped", str(int(suite.get("skipped", "0")) + 1))
