@@ -1,0 +1,294 @@
+"""The conformance suite: its tables, its CLI and reports, and that it can fail - against
+servers of our own that are broken on purpose, a second real implementation (hypercorn), the
+real Envoy (once per session; its failures must be the ones docs/conformance.md explains) and
+the Envoy model."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.cli.main import main
+from harness.conformance import report, runner
+from harness.conformance.case import H1Expect, H2Expect
+from harness.conformance.runner import CaseResult, all_cases, select
+from harness.errors import UserError
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "conformance.md"
+
+# h2spec's spec/ tree (summerwind/h2spec, generic/ http2/ hpack/): cases per group.
+H2SPEC_GROUPS = {
+    "generic/1": 1, "generic/2": 5, "generic/3.1": 3, "generic/3.2": 3, "generic/3.3": 5,
+    "generic/3.4": 1, "generic/3.5": 1, "generic/3.7": 1, "generic/3.8": 1, "generic/3.9": 2,
+    "generic/3.10": 2, "generic/4": 4, "generic/5": 15,
+    "http2/3.5": 2, "http2/4.1": 3, "http2/4.2": 3, "http2/4.3": 3, "http2/5.1": 13,
+    "http2/5.1.1": 2, "http2/5.1.2": 1, "http2/5.3.1": 2, "http2/5.4.1": 2, "http2/5.5": 2,
+    "http2/6.1": 3, "http2/6.2": 4, "http2/6.3": 2, "http2/6.4": 3, "http2/6.5": 3,
+    "http2/6.5.2": 5, "http2/6.5.3": 2, "http2/6.7": 4, "http2/6.8": 1, "http2/6.9": 3,
+    "http2/6.9.1": 3, "http2/6.9.2": 3, "http2/6.10": 6, "http2/7": 2, "http2/8.1": 1,
+    "http2/8.1.2": 1, "http2/8.1.2.1": 4, "http2/8.1.2.2": 2, "http2/8.1.2.3": 7,
+    "http2/8.1.2.6": 2, "http2/8.2": 1,
+    "hpack/2.3.3": 2, "hpack/4.2": 1, "hpack/5.2": 3, "hpack/6.1": 1, "hpack/6.3": 1,
+}  # fmt: skip
+
+
+# ---- the tables -------------------------------------------------------------------------
+
+
+def test_case_tables_have_unique_ids_and_the_promised_sizes() -> None:
+    cases = all_cases()
+    ids = [c.id for c in cases]
+    assert len(ids) == len(set(ids))
+    assert len(cases) >= 250
+    by_spec = Counter(c.id.split("/")[0] for c in cases)
+    assert by_spec["generic"] + by_spec["http2"] + by_spec["hpack"] == 147
+    assert by_spec["rfc9113"] >= 40
+    assert by_spec["http1"] >= 60
+    for c in cases:
+        assert c.section.startswith("RFC "), c.id
+        assert c.requirement and c.group, c.id
+        assert (c.protocol == "h2") == bool(c.steps) or c.protocol == "h1", c.id
+
+
+def test_h2spec_cases_sit_under_h2spec_ids() -> None:
+    groups = Counter(c.id.rsplit("/", 1)[0] for c in all_cases() if c.protocol == "h2")
+    assert {g: n for g, n in groups.items() if not g.startswith("rfc9113")} == H2SPEC_GROUPS
+    for c in all_cases():
+        n = int(c.id.rsplit("/", 1)[1])
+        assert n >= 1
+
+
+def test_prefixes_select_whole_segments() -> None:
+    cases = all_cases()
+    chosen = [c.id for c in select(cases, ["http2/6.5"])]
+    assert chosen[:3] == ["http2/6.5/1", "http2/6.5/2", "http2/6.5/3"]
+    assert len(chosen) == 3 + 5 + 2  # and h2spec's subgroups 6.5.2 and 6.5.3
+    assert [c.id for c in select(cases, ["http2/6.5/1"])] == ["http2/6.5/1"]
+    assert [c for c in select(cases, ["http1/3"]) if c.id.startswith("http1/3.2/")] != []
+    assert len(select(cases, ["http1"])) == sum(c.id.startswith("http1/") for c in cases)
+    assert select(cases, []) == cases
+    with pytest.raises(UserError, match="no case id starts with 'http2/99'"):
+        select(cases, ["http2/99"])
+
+
+def test_a_prefix_that_selects_nothing_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["conform", "127.0.0.1:1", "nothing/here"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("envoy-fuzz: conform: no case id starts with 'nothing/here'")
+
+
+def test_bad_target_and_flag_mixes_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["conform", "--envoy", "127.0.0.1:80", "http1"]) == 2
+    assert main(["conform", "--tls", "http1"]) == 2
+    assert main(["conform", "--timeout", "0", "127.0.0.1:1"]) == 2
+    assert main(["conform", "localhost:99999"]) == 2
+    assert "bad target" in capsys.readouterr().err
+
+
+# ---- servers broken on purpose ----------------------------------------------------------
+
+
+@contextlib.contextmanager
+def tcp_server(handle: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A loopback server calling ``handle`` per connection, each on its own thread."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
+def _silent(conn: socket.socket) -> None:
+    """Reads everything, answers nothing, never closes (until the client does)."""
+    with conn:
+        while conn.recv(65536):
+            pass
+
+
+def _closer(conn: socket.socket) -> None:
+    conn.close()
+
+
+def _run(port: int, prefixes: list[str], timeout: float = 0.3) -> list[CaseResult]:
+    cases = select(all_cases(), prefixes)
+    run = runner.network_runner("127.0.0.1", port, tls=False, timeout=timeout)
+    return runner.run_cases(cases, run)
+
+
+def test_a_server_that_never_answers_fails_every_case() -> None:
+    with tcp_server(_silent) as port:
+        results = _run(port, [])
+    assert Counter(r.outcome.result for r in results) == {"failed": len(results)}
+    assert any("timeout" in a.lower() for a in results[0].outcome.actual)
+
+
+def test_a_server_that_hangs_up_passes_only_what_a_close_satisfies() -> None:
+    """A close is a valid connection error (h2spec's rule), so some cases pass; every case that
+    needs an answer (a response, a PING or SETTINGS ACK, a GOAWAY code) fails."""
+    with tcp_server(_closer) as port:
+        results = _run(port, [])
+    for r in results:
+        e = r.case.expect
+        close_ok = (isinstance(e, H2Expect) and e.kind in ("connection_error", "stream_error",
+                    "closed", "ping_or_close", "malformed")) or (
+            isinstance(e, H1Expect) and e.kind == "reject")  # fmt: skip
+        if not close_ok:
+            assert r.outcome.result == "failed", r.case.id
+    assert {r.outcome.result for r in results} == {"passed", "failed"}
+
+
+# ---- reports ----------------------------------------------------------------------------
+
+
+def _junit_matches_json(results: list[CaseResult], tmp_path: Path) -> None:
+    path = tmp_path / "conform.xml"
+    report.write_junit(results, path)
+    as_json = report.to_json(results)
+    root = ET.parse(path).getroot()
+    assert root.tag == "testsuites"
+    assert int(root.get("tests", "-1")) == as_json["summary"]["total"]
+    assert int(root.get("failures", "-1")) == as_json["summary"]["failed"]
+    assert int(root.get("skipped", "-1")) == as_json["summary"]["skipped"]
+    from_xml = {}
+    for suite in root.iter("testsuite"):
+        cases = suite.findall("testcase")
+        assert int(suite.get("tests", "-1")) == len(cases)
+        for tc in cases:
+            kind = "failed" if tc.find("failure") is not None else (
+                "skipped" if tc.find("skipped") is not None else "passed")  # fmt: skip
+            from_xml[tc.get("name")] = kind
+    assert from_xml == {c["id"]: c["result"] for c in as_json["cases"]}
+
+
+# ---- the real Envoy, once per session ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def envoy_results() -> list[CaseResult]:
+    from harness.conformance.envoy import running_envoy
+
+    with running_envoy() as proc:
+        run = runner.network_runner("127.0.0.1", proc.listener_port, tls=False, timeout=2.0)
+        return runner.run_cases(all_cases(), run)
+
+
+def documented_failures() -> set[str]:
+    """Ids in docs/conformance.md's failure table (rows starting with `| `id` |`)."""
+    return set(re.findall(r"^\| `([a-z0-9./]+)` \|", DOC.read_text(), re.M))
+
+
+@pytest.mark.envoy
+def test_every_envoy_failure_is_explained_in_the_docs(envoy_results: list[CaseResult]) -> None:
+    failed = {r.case.id for r in envoy_results if r.outcome.result == "failed"}
+    assert failed, "Envoy 1.40 fails some cases; none failing means the suite stopped testing"
+    assert failed == documented_failures()
+
+
+@pytest.mark.envoy
+def test_envoy_junit_matches_json(envoy_results: list[CaseResult], tmp_path: Path) -> None:
+    _junit_matches_json(envoy_results, tmp_path)
+
+
+@pytest.mark.envoy
+def test_model_agrees_with_envoy_where_documented(envoy_results: list[CaseResult]) -> None:
+    from harness.conformance.model import model_runner
+
+    h1 = [r for r in envoy_results if r.case.protocol == "h1"]
+    model = runner.run_cases([r.case for r in h1], model_runner())
+    differ = {e.case.id for e, m in zip(h1, model, strict=True)
+              if e.outcome.result != m.outcome.result}  # fmt: skip
+    section = DOC.read_text().split("## `--envoy` vs `--model`")[1].split("\n## ")[0]
+    documented = set(re.findall(r"^- `(http1/[0-9./]+)`", section, re.M))
+    assert differ == documented
+
+
+# ---- a second real implementation: hypercorn (h11 + h2) ---------------------------------
+
+_APP = """
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    while True:
+        message = await receive()
+        if not message.get("more_body"):
+            break
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+"""
+
+
+@pytest.fixture(scope="session")
+def hypercorn_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    pytest.importorskip("hypercorn")
+    where = tmp_path_factory.mktemp("hypercorn")
+    (where / "conform_app.py").write_text(_APP)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}", "conform_app:app"],
+        cwd=where,
+        env={**os.environ, "PYTHONPATH": str(where)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("hypercorn did not start")
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_hypercorn_results_differ_from_envoys(
+    hypercorn_port: int, envoy_results: list[CaseResult], tmp_path: Path
+) -> None:
+    prefixes = ["generic", "http2/5.1", "http2/6.5", "http2/8.1.2", "rfc9113/8.2.1", "http1/3",
+                "http1/7.1"]  # fmt: skip
+    theirs = {r.case.id: r.outcome.result for r in _run(hypercorn_port, prefixes, timeout=1.0)}
+    ours = {r.case.id: r.outcome.result for r in envoy_results if r.case.id in theirs}
+    assert sum(v == "passed" for v in theirs.values()) > len(theirs) // 2  # a real server
+    differ = sorted(i for i in theirs if theirs[i] != ours[i])
+    assert differ, "two different implementations gave identical results"
+    results = _run(hypercorn_port, ["generic/3"], timeout=1.0)
+    _junit_matches_json(results, tmp_path)
+    out = json.dumps(report.to_json(results))
+    assert '"summary"' in out
