@@ -144,3 +144,50 @@ def test_fuzz_on_the_envoy_plane_with_envoy_sigkilled_mid_run_exits_0(tmp_path: 
         if cli.poll() is None:
             cli.kill()
             cli.wait()
+
+
+def test_nothing_of_envoy_stays_on_disk_when_its_owner_is_sigkilled(tmp_path: Path) -> None:
+    """The bootstrap dir goes once Envoy serves and its log is unlinked at spawn: a Python
+    process killed by SIGKILL leaves no envoy-fuzz-* directory (and its Envoy dies with it)."""
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    script = (
+        "import time\n"
+        "from harness.envoy.lane import EnvoyLane\n"
+        "lane = EnvoyLane()\n"
+        "lane.start()\n"
+        "print(lane.process.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(private_tmp)},
+    )
+    try:
+        assert owner.stdout is not None
+        envoy_pid = int(owner.stdout.readline())
+        assert _alive(envoy_pid)
+        assert list(private_tmp.iterdir()) == []  # while Envoy runs, already
+        owner.kill()
+        owner.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _alive(envoy_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(envoy_pid)
+        assert list(private_tmp.iterdir()) == []
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
+
+
+def test_a_crashed_envoy_still_reports_its_log_tail() -> None:
+    with EnvoyLane(ProxyConfig(downstream="http1"), finish="input") as lane:
+        lane.replay_capture(_proxied(1), settle=False)
+        assert lane.process is not None and lane.process.pid is not None
+        os.kill(lane.process.pid, signal.SIGABRT)
+        _wait_exited(lane)
+        exited = lane.process.exited()
+        assert exited is not None and "backtrace" in exited.log_tail  # Envoy's crash handler
