@@ -476,9 +476,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
         replay.write_junit(outcomes, args.junit)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "skipped", "finding")}
     if not args.json:
+        unreadable = [o for o in outcomes if o.message.startswith("unreadable")]
+        for o in unreadable:
+            print(f"skipped {o.case.id}: {o.message}")
+        why = "not parsable"
+        if unreadable:
+            why = (
+                f"{counts['skipped'] - len(unreadable)} not parsable, {len(unreadable)} unreadable"
+            )
         print(
             f"replayed {len(outcomes)} files: {counts['ok']} ok, {counts['skipped']} skipped "
-            f"(not parsable), {counts['finding']} findings"
+            f"({why}), {counts['finding']} findings"
         )
     return 1 if counts["finding"] else 0
 

@@ -48,7 +48,9 @@ class Case:
     def id(self) -> str:
         """``<target>/<path below the corpus dir>`` (e.g. ``h1_capture/regressions/crash-…``)."""
         try:
-            rel = self.path.resolve().relative_to(self.target.corpus.resolve())
+            # the directory resolved, not the file: a symlink loop must not raise here
+            where = self.path.parent.resolve() / self.path.name
+            rel = where.relative_to(self.target.corpus.resolve())
         except ValueError:
             rel = Path(self.path.name)
         return f"{self.target.name}/{rel.as_posix()}"
@@ -66,12 +68,42 @@ class Outcome:
 
 
 def cases(selected: Iterable[Target], paths: Iterable[Path] = ()) -> Iterator[Case]:
-    """Every testcase under ``paths`` (or each target's corpus dir) for each target."""
+    """Every testcase under ``paths`` (or each target's corpus dir) for each target, and every
+    entry that should have been one but cannot be read (a broken symlink, a symlink loop), so
+    that the replay counts it as skipped with its reason instead of passing over it."""
     paths = list(paths)
     for target in selected:
         for root in paths or [target.corpus]:
-            for path in corpus.iter_files(root):
+            listed = list(corpus.iter_files(root))
+            listed += _dangling(root)
+            for path in sorted(listed):
                 yield Case(target, path)
+
+
+def _dangling(root: Path) -> list[Path]:
+    """Symlinks under ``root`` that name no file (broken, or a loop); os.walk does not follow
+    directory symlinks, so a loop of directories is never entered."""
+    if not root.is_dir():
+        return []
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            path = Path(dirpath) / name
+            if not name.startswith(".") and path.is_symlink() and not path.exists():
+                found.append(path)
+    return found
+
+
+def unreadable_reason(path: Path, error: OSError) -> str:
+    """One line for a testcase that cannot be read."""
+    import errno
+
+    if error.errno == errno.ELOOP:
+        return "unreadable: a symlink loop"
+    if path.is_symlink() and not path.exists():
+        return f"unreadable: a broken symlink (to {os.readlink(path)})"
+    return f"unreadable: {error.strerror or error}"
 
 
 @contextmanager
@@ -114,7 +146,13 @@ def run_case(
 
     start = time.perf_counter()
     decoder = Decoder(case.target)
-    value = decoder.decode_file(case.path) if strict else decoder.decode(case.path.read_bytes())
+    try:
+        data = case.path.read_bytes()
+    except OSError as e:
+        if strict:
+            raise
+        return Outcome(case, "skipped", message=unreadable_reason(case.path, e))
+    value = decoder.decode_file(case.path) if strict else decoder.decode(data)
     if value is None:
         return Outcome(case, "skipped", message=f"not a text-format {case.target.proto_name}")
     run = case.target.run_function(plane)

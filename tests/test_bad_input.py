@@ -1,0 +1,53 @@
+"""Bad input on disk: empty, binary, huge, unreadable files, broken symlinks and symlink loops
+in a corpus each get a one-line reason and a count from `replay`, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import USER_TARGETS, envoy_fuzz
+
+
+@pytest.fixture
+def bad_corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "corpora" / "user_headers"
+    root.mkdir(parents=True)
+    (root / "empty").write_bytes(b"")
+    (root / "binary").write_bytes(bytes(range(256)) * 8)
+    (root / "huge").write_bytes(b"headers { key: " + b"a" * (5 * 1024 * 1024 + 1))
+    (root / "good").write_bytes(b'headers { key: "a" value: "b" }')
+    (root / "broken").symlink_to(tmp_path / "nowhere")
+    (root / "loop1").symlink_to(root / "loop2")
+    (root / "loop2").symlink_to(root / "loop1")
+    (root / "dirloop").symlink_to(root, target_is_directory=True)  # never entered
+    return root
+
+
+def test_replay_of_a_corpus_of_bad_files_counts_each_with_its_reason(bad_corpus: Path) -> None:
+    args = ("replay", "user_headers", str(bad_corpus), "--targets", str(USER_TARGETS))
+    result = envoy_fuzz(*args)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "skipped user_headers/broken: unreadable: a broken symlink" in result.stdout
+    assert "skipped user_headers/loop1: unreadable: a symlink loop" in result.stdout
+    assert "replayed 7 files: 2 ok, 5 skipped (2 not parsable, 3 unreadable), 0 findings" in (
+        result.stdout
+    )
+    rows = {r["id"]: r for r in map(json.loads, envoy_fuzz(*args, "--json").stdout.splitlines())}
+    assert rows["user_headers/huge"]["message"] == "not a text-format test.fuzz.Headers"
+    assert rows["user_headers/binary"]["status"] == "skipped"
+    assert rows["user_headers/loop2"]["message"] == "unreadable: a symlink loop"
+    assert bad_corpus.joinpath("good").read_bytes() == b'headers { key: "a" value: "b" }'
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a mode-000 file")
+def test_replay_counts_an_unreadable_file(bad_corpus: Path) -> None:
+    locked = bad_corpus / "locked"
+    locked.write_bytes(b"x")
+    locked.chmod(0)
+    result = envoy_fuzz("replay", "user_headers", str(bad_corpus), "--targets", str(USER_TARGETS))
+    assert "skipped user_headers/locked: unreadable: Permission denied" in result.stdout
