@@ -380,11 +380,12 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
     art = (options.artifacts_dir or Path("artifacts") / name).resolve()
     art.mkdir(parents=True, exist_ok=True)
     staging_root = work / "staging"
-    staging_root.mkdir(exist_ok=True)
+    staging_root.mkdir(mode=0o700, exist_ok=True)
+    staging_root.chmod(0o700)  # private to the user, whatever the umask or an older run made
     recover_stale_staging(staging_root, work_corpus, name)
     corpus.remove_stale_temps(work_corpus)
     staging = Staging(staging_root / f"{name}.{os.getpid()}", work_corpus)
-    staging.path.mkdir(exist_ok=True)
+    staging.path.mkdir(mode=0o700, exist_ok=True)
     for stale_log in art.glob("fuzz-*.log"):  # an earlier run's extra workers
         stale_log.unlink(missing_ok=True)
 
