@@ -51,3 +51,49 @@ def test_replay_counts_an_unreadable_file(bad_corpus: Path) -> None:
     locked.chmod(0)
     result = envoy_fuzz("replay", "user_headers", str(bad_corpus), "--targets", str(USER_TARGETS))
     assert "skipped user_headers/locked: unreadable: Permission denied" in result.stdout
+
+
+PLANTED = Path(__file__).parent / "planted" / "targets.py"
+
+
+@pytest.mark.parametrize(
+    "sidecar",
+    [
+        b'{"target": "planted_bytes", "kind": "crash", "inp',  # truncated
+        b"[1, 2, 3]",  # not an object
+        b"\xff\xfe not json",
+        b'{"target": "planted_bytes", "size": "many", "state": 7, "frames": "x"}',  # wrong types
+        # hand-edited to point elsewhere: nothing may be read or written through it
+        b'{"target": "planted_bytes", "kind": "crash", "input": "../../../escaped",'
+        b' "sha1": "../../escaped2", "state": ["x"], "size": 1}',
+    ],
+    ids=["truncated", "not-an-object", "binary", "wrong-types", "dotdot-path"],
+)
+def test_triage_survives_a_bad_sidecar_and_writes_only_in_the_artifacts_dir(
+    tmp_path: Path, sidecar: bytes
+) -> None:
+    from harness.engine import corpus
+    from harness.triage.finding import read_sidecar, sidecar_path
+
+    art = tmp_path / "work" / "artifacts" / "planted_bytes"
+    crash = corpus.store(art, b"BUGA1", prefix="crash-")
+    sidecar_path(crash).write_bytes(sidecar)
+    before = {p for p in tmp_path.rglob("*")}
+    result = envoy_fuzz("triage", str(art), "--targets", str(PLANTED), cwd=tmp_path / "work")
+    assert result.returncode == 1, result.stderr  # the crash still reproduces
+    assert "Traceback" not in result.stderr
+    new = {p for p in tmp_path.rglob("*")} - before
+    # the only other thing made is the (empty) dir for atomic writes' temp files
+    outside = [p for p in new if art not in p.parents and not p.is_dir()]
+    assert outside == [], outside
+    finding = read_sidecar(crash)
+    assert finding is not None and finding.input == str(crash)  # rewritten from the file itself
+    assert not (tmp_path / "escaped").exists() and not (tmp_path.parent / "escaped").exists()
+
+
+def test_import_envoy_of_something_that_is_not_a_checkout_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "README").write_text("not envoy")
+    for where in (tmp_path, tmp_path / "README", tmp_path / "missing"):
+        result = envoy_fuzz("import-envoy", str(where), cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("envoy-fuzz: ") and result.stderr.count("\n") == 1
