@@ -97,3 +97,40 @@ def test_import_envoy_of_something_that_is_not_a_checkout_is_one_line(tmp_path: 
         result = envoy_fuzz("import-envoy", str(where), cwd=tmp_path)
         assert result.returncode == 2, result.stderr
         assert result.stderr.startswith("envoy-fuzz: ") and result.stderr.count("\n") == 1
+
+
+def test_a_full_disk_while_writing_the_corpus_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ENOSPC on every corpus write (simulated: no unprivileged way to fill a disk): the staged
+    inputs stay, one line says why, and the next run over the corpus adds every one."""
+    import errno
+
+    from harness.engine import corpus, launch
+
+    staging_root = tmp_path / "staging"
+    staged = staging_root / "user_kv.999999999"  # a pid that is not running
+    staged.mkdir(parents=True)
+    inputs = [b"a=1", b"b=2", b"c=3"]
+    for data in inputs:
+        (staged / corpus.sha1(data)).write_bytes(data)
+    work_corpus = tmp_path / "corpus"
+    work_corpus.mkdir()
+    (work_corpus / "already-there").write_bytes(b"old")
+
+    def disk_full(path: Path, data: bytes) -> Path:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(corpus, "write_atomic", disk_full)
+    staging = launch.Staging(staged, work_corpus)
+    assert staging.close() == []
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "envoy-fuzz: 3 new inputs not written to" in err and "No space left on device" in err
+    assert sorted(p.name for p in staged.iterdir()) == sorted(corpus.sha1(d) for d in inputs)
+    assert [p.name for p in work_corpus.iterdir()] == ["already-there"]
+
+    monkeypatch.undo()  # space again: the next run finishes the job
+    launch.recover_stale_staging(staging_root, work_corpus, "user_kv")
+    assert sorted(p.read_bytes() for p in work_corpus.iterdir()) == sorted([b"old", *inputs])
+    assert not staged.exists()
