@@ -106,6 +106,20 @@ def unreadable_reason(path: Path, error: OSError) -> str:
     return f"unreadable: {error.strerror or error}"
 
 
+# pid -> a descriptor of its /proc/<pid>/statm, kept open: one pread per file (a forked child
+# opens its own, since the inherited one still describes the parent)
+_statm: dict[int, int] = {}
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _address_space_in_use() -> int:
+    pid = os.getpid()
+    fd = _statm.get(pid)
+    if fd is None:
+        fd = _statm[pid] = os.open(f"/proc/{pid}/statm", os.O_RDONLY | os.O_CLOEXEC)
+    return int(os.pread(fd, 64, 0).split()[0]) * _PAGE
+
+
 @contextmanager
 def memory_limit(limit_mb: int | None) -> Iterator[None]:
     """Let this process grow by at most ``limit_mb`` MiB of address space (0/None: no bound)."""
@@ -113,9 +127,7 @@ def memory_limit(limit_mb: int | None) -> Iterator[None]:
         yield
         return
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    with open("/proc/self/statm", "rb") as f:
-        in_use = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    bound = in_use + limit_mb * 1024 * 1024
+    bound = _address_space_in_use() + limit_mb * 1024 * 1024
     if hard != resource.RLIM_INFINITY:
         bound = min(bound, hard)
     if soft != resource.RLIM_INFINITY and soft <= bound:
