@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.envoy.errors import EnvoyCrash, EnvoyError
-from harness.envoy.lane import EnvoyLane
-from harness.observation import Observation
+
+if TYPE_CHECKING:  # the lane is imported on first use, never with the envoy plane's module
+    from harness.envoy.lane import EnvoyLane
+    from harness.observation import Observation
 
 # Unreproduced faults in a row on one input before the last one is let through as a finding:
 # an Envoy that keeps dying under every input is not healthy, whatever the cause.
