@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 TIME ?= 120
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-browser fuzz test test-all bench lint protos clean
+.PHONY: setup setup-browser fuzz test test-all bench soak lint protos clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ test-all: setup  ## the tests above plus the extended ones (long builds and runs
 
 bench: setup  ## exec/s and throughput figures, written to bench/RESULTS.md
 	$(PY) -m bench
+
+soak: setup  ## 30 min of campaign + h1_capture --differential with faults injected (MINUTES=N)
+	$(PY) -m bench.soak --minutes $(or $(MINUTES),30)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -278,3 +278,23 @@ def test_cli_triage_max_files_and_verbose(tmp_path: Path) -> None:
     assert files[2].name not in quiet.stdout
     loud = run_cli("triage", "--targets", str(PLANTED), "--max-files", "1", "-v", cwd=tmp_path)
     assert files[1].name in loud.stdout and files[2].name in loud.stdout
+
+
+def test_promote_keeps_timeout_and_oom_groups_and_the_replay_fails_them_with_their_kind(
+    tmp_path: Path,
+) -> None:
+    art = tmp_path / "planted_bytes"
+    crash(art, b"HANG", prefix="timeout-")
+    crash(art, b"OOMX", prefix="oom-")
+    result = pipeline.triage([art], timeout=0.5)
+    promoted = pipeline.promote(result, into=tmp_path / "corpora", timeout=0.5)
+    by_kind = {path.name.split("-", 1)[0]: path for path in promoted}
+    assert set(by_kind) == {"timeout", "oom"}
+    assert by_kind["timeout"].read_bytes() == b"HANG"  # kept as found, not minimized
+    assert by_kind["oom"].read_bytes() == b"OOMX"
+    for kind, path in by_kind.items():
+        sidecar = read_sidecar(path)
+        assert sidecar is not None and sidecar.kind == kind
+        # what tests/test_regressions.py runs for every corpus file: bounded, so it ends
+        outcome = replay.run_case(replay.Case(targets.get("planted_bytes"), path), timeout=0.5)
+        assert (outcome.status, outcome.kind) == ("finding", kind)

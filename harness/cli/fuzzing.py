@@ -10,13 +10,21 @@ from pathlib import Path
 from typing import Any
 
 from harness import targets
-from harness.cli.args import load_user_targets, positive_float, positive_int, targets_flag
+from harness.cli.args import (
+    load_user_targets,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    targets_flag,
+)
 from harness.cli.args import short_path as _short
 from harness.cli.report import report_flag, report_line, write_run_report
 from harness.engine import corpus
 from harness.engine.launch import FuzzOptions, FuzzResult, fuzz
 from harness.engine.progress import Stats
 from harness.errors import UserError, reported_in
+from harness.triage.replay import DEFAULT_RSS_LIMIT_MB as REPLAY_RSS_LIMIT_MB
+from harness.triage.replay import DEFAULT_TIMEOUT as REPLAY_TIMEOUT
 
 
 def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
@@ -97,6 +105,21 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
     p.add_argument("--plane", choices=targets.PLANES, help="plane to replay on (default model)")
     p.add_argument("--json", action="store_true", help="one JSON line per file")
+    p.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=REPLAY_TIMEOUT,
+        metavar="S",
+        help=f"per file; longer is a 'timeout' finding (default {REPLAY_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--rss-limit-mb",
+        type=non_negative_int,
+        default=REPLAY_RSS_LIMIT_MB,
+        metavar="MB",
+        help="memory a file may allocate; more is an 'oom' finding; 0: no limit "
+        f"(default {REPLAY_RSS_LIMIT_MB}, libFuzzer's)",
+    )
     targets_flag(p)
     p.set_defaults(handler=cmd_replay)
 
@@ -452,7 +475,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     for target, target_paths in groups:
         plane = args.plane or target.default_plane()
         for case in replay.cases([target], target_paths):
-            outcome = replay.run_case(case, plane, strict=case.path in explicit_files)
+            outcome = replay.run_case(
+                case,
+                plane,
+                strict=case.path in explicit_files,
+                timeout=args.timeout,
+                rss_limit_mb=args.rss_limit_mb,
+            )
             outcomes.append(outcome)
             if args.json:
                 print(
@@ -472,9 +501,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
         replay.write_junit(outcomes, args.junit)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "skipped", "finding")}
     if not args.json:
+        unreadable = [o for o in outcomes if o.message.startswith("unreadable")]
+        for o in unreadable:
+            print(f"skipped {o.case.id}: {o.message}")
+        why = "not parsable"
+        if unreadable:
+            why = (
+                f"{counts['skipped'] - len(unreadable)} not parsable, {len(unreadable)} unreadable"
+            )
         print(
             f"replayed {len(outcomes)} files: {counts['ok']} ok, {counts['skipped']} skipped "
-            f"(not parsable), {counts['finding']} findings"
+            f"({why}), {counts['finding']} findings"
         )
     return 1 if counts["finding"] else 0
 

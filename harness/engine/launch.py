@@ -240,9 +240,12 @@ class Staging:
         self.path = path
         self.work_corpus = work_corpus
         self._copied: set[str] = set()
+        self.unwritten: dict[str, str] = {}  # staged inputs the corpus refused: name -> why
 
     def promote(self) -> list[Path]:
-        """Copy complete staged inputs not copied yet into the working corpus; returns them."""
+        """Copy complete staged inputs not copied yet into the working corpus; returns them.
+        One the corpus cannot take (a full disk, a read-only dir) stays staged and is noted in
+        ``unwritten``; the run goes on."""
         moved: list[Path] = []
         if not self.path.is_dir():
             return moved
@@ -254,14 +257,30 @@ class Staging:
             except OSError:
                 continue
             if data and corpus.sha1(data) == path.name:
-                moved.append(corpus.store(self.work_corpus, data))
+                try:
+                    moved.append(corpus.store(self.work_corpus, data))
+                except OSError as e:
+                    self.unwritten[path.name] = e.strerror or str(e)
+                    continue
                 self._copied.add(path.name)
+                self.unwritten.pop(path.name, None)
         return moved
 
     def close(self) -> list[Path]:
         """The last ``promote``; then the dir goes (a partial or empty file is never a
-        testcase)."""
+        testcase) - unless some inputs could not be written: then it stays, one line says so,
+        and the next run over this corpus adds them (``recover_stale_staging``)."""
         moved = self.promote()
+        if self.unwritten:
+            why = sorted(set(self.unwritten.values()))
+            print(
+                f"envoy-fuzz: {len(self.unwritten)} new inputs not written to "
+                f"{self.work_corpus}: {'; '.join(why)}; kept in {self.path}, the next run over "
+                "this corpus adds them",
+                file=sys.stderr,
+                flush=True,
+            )
+            return moved
         shutil.rmtree(self.path, ignore_errors=True)
         return moved
 
@@ -380,11 +399,12 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
     art = (options.artifacts_dir or Path("artifacts") / name).resolve()
     art.mkdir(parents=True, exist_ok=True)
     staging_root = work / "staging"
-    staging_root.mkdir(exist_ok=True)
+    staging_root.mkdir(mode=0o700, exist_ok=True)
+    staging_root.chmod(0o700)  # private to the user, whatever the umask or an older run made
     recover_stale_staging(staging_root, work_corpus, name)
     corpus.remove_stale_temps(work_corpus)
     staging = Staging(staging_root / f"{name}.{os.getpid()}", work_corpus)
-    staging.path.mkdir(exist_ok=True)
+    staging.path.mkdir(mode=0o700, exist_ok=True)
     for stale_log in art.glob("fuzz-*.log"):  # an earlier run's extra workers
         stale_log.unlink(missing_ok=True)
 

@@ -6,7 +6,9 @@ h1/h2_capture[_direct_response]_fuzz_test do (see ``harness.envoy.lane``).
 
 Each target keeps one lane (one Envoy + fake upstream, ``harness.envoy.lanes``) for the whole
 process. The oracle is Envoy staying alive and answering: a crash or
-hang escapes as ``EnvoyCrash`` / ``EnvoyHang`` (the lane has restarted Envoy by then).
+hang escapes as ``EnvoyCrash`` / ``EnvoyHang`` (the lane has restarted Envoy by then) when the
+input it is blamed on reproduces it on the fresh Envoy (``harness.envoy.faults``); one that
+does not (Envoy killed from outside) is logged and the run goes on.
 
 The lanes replay with ``finish="input"``: when a call returns, Envoy has handled every byte
 of the case (a crash on it is raised by that call, its answers are all read); Envoy closes
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from harness.envoy.faults import replay_confirmed
 from harness.envoy.lanes import lane
 
 if TYPE_CHECKING:
@@ -83,23 +86,27 @@ def _feedback(obs: Observation, connected: bool) -> int:
 def h1_capture(case: Any) -> None:
     """Replay a capture through Envoy to the scripted upstream (Envoy's h1_capture_fuzz_test)."""
     running = lane("h1_capture")
-    _feedback(running.replay_capture(case, settle=False), running.upstream_connected)
+    obs = replay_confirmed(running, lambda c: running.replay_capture(c, settle=False), case)
+    _feedback(obs, running.upstream_connected)
 
 
 def h1_capture_direct_response(case: Any) -> None:
     """Replay a capture against a direct-response route (h1_capture_direct_response_fuzz_test)."""
     running = lane("h1_capture_direct_response")
-    _feedback(running.replay_capture(case, direct=True, settle=False), False)
+    replay = lambda c: running.replay_capture(c, direct=True, settle=False)  # noqa: E731
+    _feedback(replay_confirmed(running, replay, case), False)
 
 
 def h2_capture(case: Any) -> None:
     """Replay an HTTP/2 capture through Envoy to the scripted upstream (h2_capture_fuzz_test)."""
     running = lane("h2_capture")
-    _feedback(running.replay_h2_capture(case, settle=False), running.upstream_connected)
+    obs = replay_confirmed(running, lambda c: running.replay_h2_capture(c, settle=False), case)
+    _feedback(obs, running.upstream_connected)
 
 
 def h2_capture_direct_response(case: Any) -> None:
     """Replay an HTTP/2 capture against a direct-response route
     (h2_capture_direct_response_fuzz_test)."""
     running = lane("h2_capture_direct_response")
-    _feedback(running.replay_h2_capture(case, direct=True, settle=False), False)
+    replay = lambda c: running.replay_h2_capture(c, direct=True, settle=False)  # noqa: E731
+    _feedback(replay_confirmed(running, replay, case), False)

@@ -10,6 +10,11 @@ lives as long as the lane (the main thread, normally).
 ``start`` is ``spawn`` (fork and exec, no waiting) then ``wait_ready``: a caller with other
 work to do can spawn Envoy first and wait for it later, overlapping Envoy's ~0.1 s of
 initialization with its own.
+
+Nothing stays on disk once Envoy serves: the private (0700) directory with the bootstrap and
+the admin address file is removed as soon as Envoy is ready, and Envoy's log is unlinked at
+spawn (Envoy writes to its open stdout, we read the crash log through a descriptor of our own),
+so a Python process killed by SIGKILL leaves no ``envoy-fuzz-*`` directory behind.
 """
 
 from __future__ import annotations
@@ -113,7 +118,8 @@ class EnvoyProcess:
         self.listener_port = 0  # the first listener's (the proxy's)
         self.listener_ports: dict[str, int] = {}  # every listener's, by name
         self._proc: subprocess.Popen[bytes] | None = None
-        self._dir: Path | None = None
+        self._dir: Path | None = None  # bootstrap and admin address, until Envoy is ready
+        self._log_fd: int | None = None  # Envoy's (unlinked) log, for the crash report
         self._admin: http.client.HTTPConnection | None = None
         self._ready = False  # wait_ready succeeded for the running process
 
@@ -141,7 +147,10 @@ class EnvoyProcess:
             "--admin-address-path", str(admin_file),
             "-l", self.log_level,
         ]  # fmt: skip
-        with open(self._dir / "envoy.log", "wb") as log:
+        log_path = self._dir / "envoy.log"
+        with open(log_path, "wb") as log:
+            self._log_fd = os.open(log_path, os.O_RDONLY | os.O_CLOEXEC)
+            log_path.unlink()
             # Own session: a terminal Ctrl-C reaches Python (which stops Envoy), not Envoy.
             self._proc = subprocess.Popen(
                 argv,
@@ -167,6 +176,12 @@ class EnvoyProcess:
             self.stop()
             raise
         self._ready = True
+        self._remove_dir()  # Envoy has read its bootstrap; the admin port is known
+
+    def _remove_dir(self) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
 
     def _await_ready(self, admin_file: Path, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -209,9 +224,10 @@ class EnvoyProcess:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
                 proc.wait()
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
+        self._remove_dir()
+        if self._log_fd is not None:
+            os.close(self._log_fd)
+            self._log_fd = None
         self.admin_port = self.listener_port = 0
         self.listener_ports = {}
 
@@ -237,10 +253,11 @@ class EnvoyProcess:
         return EnvoyExit(self._proc.returncode, self.log_tail())
 
     def log_tail(self, limit: int = 4000) -> str:
-        if self._dir is None:
+        if self._log_fd is None:
             return ""
         try:
-            data = (self._dir / "envoy.log").read_bytes()
+            size = os.fstat(self._log_fd).st_size
+            data = os.pread(self._log_fd, limit, max(0, size - limit))
         except OSError:
             return ""
         return data[-limit:].decode("utf-8", "replace")

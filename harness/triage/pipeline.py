@@ -16,9 +16,10 @@ from harness.triage.group import Group, group_findings
 from harness.triage.minimize import minimize
 from harness.triage.reproduce import DEFAULT_TRIES, Reproducer, is_artifact, reproduce_file
 
-# A hang or an OOM promoted to corpora/ would stall or kill the pytest replay, which runs
-# every file with no time limit: they stay in artifacts/ with their sidecars.
-NOT_PROMOTED = ("timeout", "oom")
+# Hangs and OOMs have no stable stack and are slow to shrink: they are kept (promoted) as
+# found, not minimized. The regression replay bounds every file (triage.replay's --timeout and
+# --rss-limit-mb), so a promoted one fails there with its kind instead of stalling the suite.
+NOT_MINIMIZED = ("timeout", "oom")
 
 
 @dataclass
@@ -133,7 +134,7 @@ def minimize_group(
     if not rep.reproducible:
         return None
     data = Path(rep.input).read_bytes()
-    if rep.kind in NOT_PROMOTED:
+    if rep.kind in NOT_MINIMIZED:
         return data, rep
     result = minimize(reproducer, data, budget=budget)
     found = reproducer.run(result.data)
@@ -151,19 +152,19 @@ def promote(
     into: Path | None = None,
 ) -> list[Path]:
     """Write each reproducible group's minimized reproducer to ``corpora/<t>/regressions/``
-    as ``crash-<sha1>`` (text format for proto targets) with its sidecar."""
+    as ``crash-<sha1>`` (text format for proto targets) with its sidecar; a timeout or OOM
+    group's smallest file goes there as found, as ``timeout-<sha1>`` / ``oom-<sha1>``."""
     reproducers = _Reproducers(plane, timeout)
     written: list[Path] = []
     for group in result.groups:
-        if group.kind in NOT_PROMOTED:
-            continue
         target = targets.get(group.target)
         minimized = minimize_group(group, reproducers.get(target), budget=budget)
         if minimized is None:
             continue
         data, finding = minimized
         directory = into / target.name if into is not None else target.regressions
-        path = corpus.store(directory, data, prefix="crash-")
+        prefix = f"{group.kind}-" if group.kind in NOT_MINIMIZED else "crash-"
+        path = corpus.store(directory, data, prefix=prefix)
         set_input(finding, path)
         finding.reproducible = True
         write_sidecar(finding, path)
@@ -193,7 +194,7 @@ def summarize_run(
     reproducers = _Reproducers(plane, 5.0)
     for group in result.groups:
         left = total_budget - (time.monotonic() - started)
-        if left <= 1 or group.kind in NOT_PROMOTED:
+        if left <= 1 or group.kind in NOT_MINIMIZED:
             continue
         if any(Path(f).name.startswith("minimized-") for f in group.files):
             continue  # an earlier run already minimized this bug

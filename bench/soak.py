@@ -1,0 +1,216 @@
+"""The soak (``make soak``; not part of ``make test``): long fuzz runs with faults injected.
+
+``python -m bench.soak [--minutes 30] [--seed N]`` alternates rounds of ``envoy-fuzz
+campaign`` and ``envoy-fuzz fuzz h1_capture --differential`` over one working corpus; in each
+round a fault is injected at a random moment: SIGKILL of a running Envoy, SIGKILL of the whole
+command (the next round restarts over the same corpus), or none. It prints the figures as a
+markdown table: harness errors (a traceback, or an exit status no fault explains; target 0),
+RSS and open descriptors of every worker a quarter into its life (after start-up) and at its
+last sample (target: flat within 10 %), processes left after each round (0), corpus files
+lost or half-written (0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.engine import corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+FAULTS = ("kill-envoy", "kill-command", "none")
+
+
+@dataclass
+class Figures:
+    rounds: int = 0
+    faults: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FAULTS, 0))
+    harness_errors: list[str] = field(default_factory=list)
+    processes_left: int = 0
+    lost: int = 0
+    half_written: int = 0
+    workers: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # pid -> (rss, fds)
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            tree.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+    return tree
+
+
+def _descendants(pid: int) -> list[int]:
+    tree, found, todo = _children(), [], [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _sample(pid: int) -> tuple[int, int] | None:
+    """(RSS in KiB, open descriptors) of a live process."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        fds = len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
+    rss = next(
+        (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS")), 0
+    )
+    return rss, fds
+
+
+def _check_corpus(work: Path, before: set[str], figures: Figures) -> set[str]:
+    names = {p.name for p in corpus.iter_files(work)}
+    figures.lost += len(before - names)
+    for path in corpus.iter_files(work):
+        data = path.read_bytes()
+        if not data or corpus.sha1(data) != path.name:
+            figures.half_written += 1
+    return names
+
+
+def soak_round(
+    command: list[str], cwd: Path, rng: random.Random, figures: Figures, secs: int
+) -> None:
+    fault = rng.choice(FAULTS)
+    figures.faults[fault] += 1
+    at = time.monotonic() + rng.uniform(2, max(3.0, secs * 0.8))
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
+    with open(cwd / "soak.out", "w") as out:
+        cmd = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    seen: set[int] = set()
+    fired = False
+    while cmd.poll() is None:
+        time.sleep(0.5)
+        for pid in _descendants(cmd.pid):
+            seen.add(pid)
+            if b"python" in _cmdline(pid).split(b"\0")[0] and (s := _sample(pid)) is not None:
+                figures.workers.setdefault(pid, []).append(s)
+        if not fired and time.monotonic() >= at:
+            fired = True
+            if fault == "kill-envoy":
+                envoys = [
+                    p
+                    for p in _descendants(cmd.pid)
+                    if Path(_cmdline(p).split(b"\0")[0].decode() or "x").name == "envoy"
+                ]
+                if envoys:
+                    os.kill(rng.choice(envoys), signal.SIGKILL)
+            elif fault == "kill-command":
+                os.killpg(cmd.pid, signal.SIGKILL)
+    output = (cwd / "soak.out").read_text(errors="replace")
+    expected = {0, 1} | ({-signal.SIGKILL} if fault == "kill-command" and fired else set())
+    if "Traceback" in output or cmd.returncode not in expected:
+        figures.harness_errors.append(
+            f"{' '.join(command[3:6])} ({fault}): exit {cmd.returncode}: {output[-300:]!r}"
+        )
+    time.sleep(1.0)
+    figures.processes_left += sum(_alive(p) for p in seen)
+    figures.rounds += 1
+
+
+def soak(minutes: float, seed: int, round_seconds: int = 60) -> Figures:
+    rng = random.Random(seed)
+    figures = Figures()
+    with tempfile.TemporaryDirectory(prefix="envoy-fuzz-soak-") as tmp:
+        cwd = Path(tmp)
+        work = cwd / "corpus"
+        work.mkdir()
+        names: set[str] = set()
+        deadline = time.monotonic() + minutes * 60
+        base = [sys.executable, "-m", "harness.cli"]
+        while time.monotonic() < deadline:
+            secs = max(5, min(round_seconds, int(deadline - time.monotonic())))
+            if figures.rounds % 2 == 0:
+                command = [
+                    *base,
+                    "fuzz",
+                    "h1_capture",
+                    "--differential",
+                    "--time",
+                    str(secs),
+                    "--corpus",
+                    str(work),
+                    "--json",
+                ]
+            else:
+                command = [*base, "campaign", "--time", str(secs), "--json"]
+            soak_round(command, cwd, rng, figures, secs)
+            names = _check_corpus(work, names, figures)
+    return figures
+
+
+def report(figures: Figures, minutes: float) -> str:
+    growth = []
+    for samples in figures.workers.values():
+        if len(samples) >= 8:  # lived long enough for start/end to mean something
+            # "start": a quarter into the worker's life, after its imports and atheris's
+            # instrumentation (the first samples are of an interpreter still starting up)
+            growth.append((samples[len(samples) // 4], samples[-1]))
+    rss = [end[0] / start[0] - 1 for start, end in growth if start[0]]
+    fds = [end[1] - start[1] for start, end in growth]
+    lines = [
+        f"## Soak ({minutes:g} min, {figures.rounds} rounds; faults: "
+        + ", ".join(f"{k} {v}" for k, v in figures.faults.items())
+        + ")",
+        "",
+        "| figure | value | target |",
+        "|---|---|---|",
+        f"| harness errors | {len(figures.harness_errors)} | 0 |",
+        f"| workers sampled (>= 8 samples, 0.5 s apart) | {len(growth)} | - |",
+        f"| RSS change start->end, max | {max(rss, default=0):+.1%} | within 10 % |",
+        f"| RSS change start->end, median | {sorted(rss)[len(rss) // 2] if rss else 0:+.1%} | - |",
+        f"| open fds change start->end, max | {max(fds, default=0):+d} | flat |",
+        f"| processes left after a round | {figures.processes_left} | 0 |",
+        f"| corpus files lost | {figures.lost} | 0 |",
+        f"| corpus files half-written | {figures.half_written} | 0 |",
+    ]
+    lines += [f"- error: {e}" for e in figures.harness_errors]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.soak")
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--round-seconds", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    figures = soak(args.minutes, args.seed, args.round_seconds)
+    print(report(figures, args.minutes))
+    bad = figures.harness_errors or figures.processes_left or figures.lost or figures.half_written
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
