@@ -150,6 +150,23 @@ _CASES: list[tuple[str, bytes]] = [
     ("header_value_utf8", _get("x: caf\u00e9")),
     ("empty_value", _get("x:")),
     ("long_value", _get("x: " + "v" * 8000)),
+    # Found by `fuzz h1_capture --differential` (issue 21): answers to HEAD carry a
+    # content-length but no body, so a pipelined answer follows at once.
+    ("pipelined_head_head", _get(method="HEAD") + _get(method="HEAD", target="/b")),
+    ("pipelined_head_then_get", _get(method="HEAD") + _NEXT),
+    ("pipelined_head_head_then_junk", _get(method="HEAD") * 2 + b"\x06\x00\x00\x00"),
+    # ... and a bad target, a CONNECT body or bad framing is a 400/501 before HTTP/1.0's 426.
+    ("versionless_bad_scheme", b"DELETE S://\n"),
+    ("versionless_empty_authority", b"GET http://\n"),
+    ("versionless_connect_bad_target", b"CONNECT x\n"),
+    ("http10_bad_scheme", b"GET S://a/ HTTP/1.0\r\n\r\n"),
+    ("http10_connect_body", b"CONNECT a:1 HTTP/1.0\r\ncontent-length: 3\r\n\r\n"),
+    ("http10_te_gzip", b"GET / HTTP/1.0\r\ntransfer-encoding: gzip\r\n\r\n"),
+    (
+        "http10_te_and_length",
+        b"GET / HTTP/1.0\r\ntransfer-encoding: chunked\r\ncontent-length: 1\r\n\r\n",
+    ),
+    ("http10_good_absolute", b"GET http://a HTTP/1.0\r\n\r\n"),
 ]
 
 
