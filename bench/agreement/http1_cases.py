@@ -166,6 +166,59 @@ _CASES: list[tuple[str, bytes]] = [
         "http10_te_and_length",
         b"GET / HTTP/1.0\r\ntransfer-encoding: chunked\r\ncontent-length: 1\r\n\r\n",
     ),
+    # Upgrades (issue 20): an upgrade to exactly h2c is dropped and the request served.
+    ("upgrade_websocket_get", _get("connection: upgrade", "upgrade: websocket")),
+    ("upgrade_without_connection_token", _get("upgrade: websocket")),
+    (
+        "upgrade_h2c",
+        _get(
+            "connection: upgrade, keep-alive",
+            "upgrade: h2c",
+            "http2-settings: AAMAAABkAAQAAP__",
+            "z: 1",
+        ),
+    ),
+    ("upgrade_h2c_upper", _get("connection: upgrade", "upgrade: H2C")),
+    ("upgrade_h2c_or_websocket", _get("connection: upgrade", "upgrade: h2c, websocket")),
+    ("upgrade_h2c_twice", _get("connection: upgrade", "upgrade: h2c", "upgrade: h2c")),
+    ("upgrade_h2c_close_then_next", _get("connection: upgrade, close", "upgrade: h2c") + _NEXT),
+    (
+        "upgrade_h2c_body_then_next",
+        _get("connection: upgrade", "upgrade: h2c", "content-length: 3", method="POST", body=b"abc")
+        + _NEXT,
+    ),
+    (
+        "upgrade_websocket_body",
+        _get(
+            "connection: upgrade",
+            "upgrade: websocket",
+            "content-length: 3",
+            method="POST",
+            body=b"abc",
+        ),
+    ),
+    # The lane keeps only a client's own x-request-id: the name elsewhere is not one.
+    (
+        "request_id_name_in_body",
+        _get("content-length: 16", method="POST", body=b"x-request-id: ab"),
+    ),
+    ("request_id_client_uuid", _get("x-request-id: 11111111-2222-3333-4444-555555555555")),
+    # Bodies that disagree with their declared length (issue 20).
+    ("body_longer_than_length", _get("content-length: 3", method="POST", body=b"abcdef")),
+    (
+        "chunk_longer_than_size",
+        _get("transfer-encoding: chunked", method="POST", body=b"3\r\nabcd\r\n0\r\n\r\n"),
+    ),
+    (
+        "chunk_shorter_than_size",
+        _get("transfer-encoding: chunked", method="POST", body=b"3\r\nab\r\n0\r\n\r\n"),
+    ),
+    (
+        "bytes_after_last_chunk",
+        _get("transfer-encoding: chunked", method="POST", body=b"0\r\n\r\nxyz"),
+    ),
+    ("bytes_after_zero_length", _get("content-length: 0", method="POST", body=b"x")),
+    ("length_leading_zero", _get("content-length: 03", method="POST", body=b"abc")),
     ("http10_good_absolute", b"GET http://a HTTP/1.0\r\n\r\n"),
 ]
 
