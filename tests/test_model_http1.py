@@ -86,3 +86,21 @@ def test_oracle_accepts_a_forwarded_body_that_is_still_arriving() -> None:
         check_forwarded(
             UpstreamRequest("POST", "/", [("host", "x\r\nz")], 0), codec_options(ProxyConfig())
         )
+
+
+@pytest.fixture(scope="module")
+def auto_lane() -> Iterator[EnvoyLane]:
+    with EnvoyLane(ProxyConfig()) as running:
+        yield running
+
+
+@pytest.mark.envoy
+@pytest.mark.parametrize(
+    "name,data", http1_cases.AUTO_CASES, ids=[n for n, _ in http1_cases.AUTO_CASES]
+)
+def test_model_agrees_with_envoy_on_the_auto_listener(
+    auto_lane: EnvoyLane, name: str, data: bytes
+) -> None:
+    model = predict(data, ProxyConfig())
+    envoy = auto_lane.observe(data)
+    assert diff(model, envoy) == [], f"model {model}\nenvoy {envoy}"

@@ -230,3 +230,19 @@ def cases() -> list[tuple[str, bytes]]:
     found += _CASES
     assert len({n for n, _ in found}) == len(found), "duplicate case name"
     return found
+
+
+# Codec detection on the AUTO listener (issue 20), at ``ProxyConfig()``: Envoy picks HTTP/2
+# when a connection starts with the first 12 bytes of the preface (its CLIENT_MAGIC_PREFIX),
+# so a bad rest of the preface is an HTTP/2 connection error, not an HTTP/1 400.
+AUTO_CASES: list[tuple[str, bytes]] = [
+    ("auto_preface_bad_magic", b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n"),
+    ("auto_preface_bad_magic_long", b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n" + b"x" * 64),
+    ("auto_preface_version_2_1", b"PRI * HTTP/2.1\r\n\r\nSM\r\n\r\n"),
+    ("auto_preface_partial", b"PRI * HTTP/2.0\r\n"),
+    ("auto_preface_prefix_only", b"PRI * HTTP/2"),
+    ("auto_under_prefix", b"PRI * HTTP/"),
+    ("auto_pri_http11", b"PRI * HTTP/1.1\r\nhost: x\r\n\r\n"),
+    ("auto_http1_then_preface", _NEXT + b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+    ("auto_http1_get", _NEXT),
+]
