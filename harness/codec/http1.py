@@ -34,6 +34,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from harness.codec.http1_h2c import strip_h2c_upgrade
+
 Role = Literal["request", "response"]
 
 # headers_with_underscores_action (envoy.config.core.v3.HttpProtocolOptions)
@@ -576,7 +578,7 @@ class Parser:
             if opts.default_host_for_http_10 and not any(k == b"host" for k, _ in fields):
                 fields.append((b"host", opts.default_host_for_http_10))
         if is_request and is_upgrade(fields):
-            fields = _strip_h2c_upgrade(fields)
+            fields = strip_h2c_upgrade(fields)
         headers = tuple(fields)
         if is_request:
             head: RequestHead | ResponseHead = RequestHead(part1, part2, part3, headers)
@@ -709,31 +711,6 @@ def is_upgrade(fields: list[tuple[bytes, bytes]]) -> bool:
         elif name == b"connection" and b"upgrade" in value.lower():
             conn_upgrade = any(t.strip() == b"upgrade" for t in value.lower().split(b","))
     return has_upgrade and conn_upgrade
-
-
-_H2C_CONNECTION_TOKENS: Final = frozenset((b"upgrade", b"http2-settings"))
-
-
-def _strip_h2c_upgrade(fields: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """Observed on 1.40: an upgrade to exactly ``h2c`` (any case) is not an upgrade; Envoy
-    drops ``upgrade``, ``http2-settings`` and those tokens of ``connection``, then serves
-    the request as any other."""
-    upgrade = b",".join(v for n, v in fields if n == b"upgrade")
-    if upgrade.strip().lower() != b"h2c":
-        return fields
-    kept: list[tuple[bytes, bytes]] = []
-    for name, value in fields:
-        if name in (b"upgrade", b"http2-settings"):
-            continue
-        if name == b"connection":
-            tokens = [
-                t for t in value.split(b",") if t.strip().lower() not in _H2C_CONNECTION_TOKENS
-            ]
-            if not tokens:
-                continue
-            value = b",".join(tokens).strip()
-        kept.append((name, value))
-    return kept
 
 
 def _no_version(line: bytes) -> bool:
