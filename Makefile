@@ -4,8 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 TIME ?= 120
+PYTEST_ARGS ?=
 
-.PHONY: setup fuzz test test-all bench lint protos clean
+.PHONY: setup setup-browser fuzz test test-all bench lint protos clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,11 +18,15 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+setup-browser:  ## Debian's chromium, for the test that renders the campaign report headless
+	@command -v chromium > /dev/null || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+
 fuzz: setup  ## a short campaign over every in-process target, ending with a summary table
 	$(VENV)/bin/envoy-fuzz campaign --time $(TIME)
 
 test: setup  ## unit, property and corpus-regression tests (what CI runs)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-all: setup  ## the tests above plus the extended ones (long builds and runs)
 	$(PY) -m pytest -m ''

@@ -35,6 +35,10 @@ AREA_MODULES = (
     "bench_model",
     "bench_agreement",
     "bench_minimize",
+    "bench_coverage",
+    "bench_ci",
+    "bench_config",
+    "bench_codec",
 )
 
 

@@ -1,10 +1,34 @@
 """Baseline targets for the benchmarks (registered like a user's own targets)."""
 
+import h2.config
+import h2.connection
+import h2.exceptions
+
 import harness
+
+_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+_H2_SERVER = h2.config.H2Configuration(client_side=False, header_encoding=None)
 
 
 def empty(data: bytes) -> None:
     """Does nothing: the engine's own cost per input."""
 
 
+def bare_h2(data: bytes) -> None:
+    """The least any h2-based target does: a new server H2Connection gets preface + input."""
+    conn = h2.connection.H2Connection(_H2_SERVER)
+    conn.initiate_connection()
+    try:
+        conn.receive_data(_PREFACE + data)
+    except h2.exceptions.ProtocolError:
+        pass
+
+
 harness.register("bench_empty", empty, input="bytes", corpus="corpora/bench_empty")
+harness.register(
+    "bench_bare_h2",
+    bare_h2,
+    input="bytes",
+    corpus="corpora/request_header",
+    instrument=("h2", "hpack", "hyperframe"),
+)

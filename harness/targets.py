@@ -190,6 +190,17 @@ BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
         envoy_corpora=("test/common/http/header_map_impl_corpus",),
         summary="Envoy-like request header map under HeaderMapImplFuzzTestCase actions",
     ),
+    BuiltinSpec(
+        "server",
+        "proto:envoy.config.bootstrap.v3.Bootstrap",
+        {
+            "model": "harness.config.fuzz:server",
+            "envoy": "harness.envoy.server:server",
+            "differential": "harness.envoy.server:server_differential",
+        },
+        envoy_corpora=("test/server/server_corpus",),
+        summary="v3 Bootstrap configs through a model of envoy --mode validate (server_fuzz_test)",
+    ),
 )
 
 
@@ -223,6 +234,11 @@ class Target:
         """The checked-in `fuzzers/fuzz_<name>.py` of a built-in target."""
         script = FUZZERS_ROOT / f"fuzz_{self.name}.py"
         return script if self.source == "builtin" and script.exists() else None
+
+    def entry(self, plane: str) -> str | None:
+        """The ``"module:function"`` of a built-in plane (None for a function registered
+        from user code, or a plane the target lacks)."""
+        return self._entries.get(plane)
 
     def default_plane(self) -> str:
         return "model" if "model" in self.planes else self.planes[0]
@@ -358,6 +374,31 @@ def load_file(path: str | Path) -> list[Target]:
     found = [t for t in _registry.values() if t.source == str(file)]
     if not found:
         raise UserError(f"{path} registers no targets (call harness.register(name, fn, input=...))")
+    return found
+
+
+def load_module(module_name: str) -> list[Target]:
+    """Import a user's targets module by name; returns the targets it registered. A frozen
+    fuzzer (``envoy-fuzz ci build``) bundles the user's targets file as a module, since no
+    file of the checkout is there when it runs."""
+    global _current_file
+    _add_builtins()
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        raise UserError(f"targets module not found: {module_name}")
+    source = spec.origin or module_name
+    if module_name not in sys.modules:
+        _current_file = source
+        try:
+            importlib.import_module(module_name)
+        finally:
+            _current_file = None
+    found = [t for t in _registry.values() if t.source == source]
+    if not found:
+        raise UserError(f"targets module {module_name} registers no targets")
     return found
 
 

@@ -33,7 +33,7 @@ FLOORS: dict[str, int] = {
     "model": 6,
     "conformance": 7,  # runs its cases against a server, the model or a real Envoy
     "report": 8,  # coverage and campaign reports (planned: docs/architecture.md)
-    "ci": 8,  # the OSS-Fuzz / ClusterFuzzLite local simulation (planned)
+    "ci": 8,  # the OSS-Fuzz / ClusterFuzzLite local simulation (runs processes: build, run)
     "cli": 9,
     "__init__": 2,  # the public face: re-exports the registry and the oracles
 }

@@ -104,3 +104,22 @@ def test_encode_decode_round_trip(headers: list[tuple[bytes, bytes]], huffman: b
     pair = hpack.HpackPair()
     for _ in range(2):  # the second block reuses the dynamic table
         assert pair.decode(pair.encode(headers, huffman=huffman)) == headers
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600))
+def test_linear_huffman_encoder_writes_what_hpacks_own_writes(data: bytes) -> None:
+    from hpack.huffman import HuffmanEncoder
+    from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
+    from hpack.huffman_table import decode_huffman
+
+    theirs = HuffmanEncoder(REQUEST_CODES, REQUEST_CODES_LENGTH).encode(data)
+    ours = hpack.LinearHuffmanEncoder(REQUEST_CODES, REQUEST_CODES_LENGTH).encode(data)
+    assert ours == theirs
+    assert decode_huffman(ours) == data
+
+
+def test_hpack_pair_uses_the_linear_huffman_encoder() -> None:
+    pair = hpack.HpackPair()
+    assert isinstance(pair.encoder.huffman_coder, hpack.LinearHuffmanEncoder)
+    assert pair.decode(pair.encode([(b"x-long", b"v" * 5000)])) == [(b"x-long", b"v" * 5000)]

@@ -11,6 +11,8 @@ from typing import Any
 
 from harness import targets
 from harness.cli.args import load_user_targets, positive_float, positive_int, targets_flag
+from harness.cli.args import short_path as _short
+from harness.cli.report import report_flag, report_line, write_run_report
 from harness.engine import corpus
 from harness.engine.launch import FuzzOptions, FuzzResult, fuzz
 from harness.engine.progress import Stats
@@ -66,6 +68,7 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
         help="auto: structure-aware for proto targets; bytes: libFuzzer's only",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    report_flag(p)
     _end_of_run_triage_flags(p)
     targets_flag(p)
     p.set_defaults(handler=cmd_fuzz, accepts_extra=True)
@@ -79,6 +82,7 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
         help="total seconds, shared evenly by the targets (default 120)",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    report_flag(p)
     _end_of_run_triage_flags(p)
     targets_flag(p)
     p.set_defaults(handler=cmd_campaign)
@@ -145,13 +149,6 @@ def _console() -> Any:
 
     # piped output (CI logs, `| less`) keeps whole rows instead of wrapping at 80 columns
     return Console() if sys.stdout.isatty() else Console(width=160)
-
-
-def _short(path: str) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return path
 
 
 # --- fuzz and campaign ------------------------------------------------------------------------
@@ -331,6 +328,21 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     result = _run_one(_options(args, target))
     summary = result.as_dict()
     triage = _triage(result, target, args.triage_max_files) if result.findings else None
+    page = write_run_report(
+        args,
+        [(result, triage)],
+        result.artifacts_dir.parent / f"report-{target.name}",
+        f"envoy-fuzz fuzz {target.name}",
+        target=target.name,
+        plane=result.plane,
+        time=args.time,
+        runs=args.runs,
+        jobs=args.jobs,
+        mutator=args.mutator,
+        differential=args.differential,
+        libfuzzer_flags=[a for a in args.extra if a != "--"],
+    )
+    summary["report"] = str(page)
     if args.json:
         if triage is not None:
             summary["triage"] = triage.to_json()
@@ -339,6 +351,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         _summary_table([result], f"envoy-fuzz fuzz {target.name}")
         if triage is not None:
             _print_triage(triage, target.name, args, result.artifacts_dir)
+        print(report_line(page))
     if result.findings:
         return 1
     if result.interrupted:
@@ -379,9 +392,20 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         for r in results
         if r.findings
     }
+    page = write_run_report(
+        args,
+        [(r, triaged[r.target][0] if r.target in triaged else None) for r in results],
+        Path("artifacts") / "report",
+        f"envoy-fuzz campaign ({args.time:.0f}s)",
+        targets=" ".join(t.name for t in selected),
+        time=args.time,
+        time_per_target=round(share, 2),
+        plane="model",
+    )
     if args.json:
         rows = [r.as_dict() for r in results]
         for row in rows:
+            row["report"] = str(page)
             if row["target"] in triaged:
                 row["triage"] = triaged[row["target"]][0].to_json()
         print(json.dumps(rows))
@@ -389,6 +413,7 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         _summary_table(results, f"envoy-fuzz campaign ({args.time:.0f}s)")
         for name, (triage, artifacts) in triaged.items():
             _print_triage(triage, name, args, artifacts)
+        print(report_line(page))
     if any(r.findings for r in results):
         return 1
     return 130 if any(r.interrupted for r in results) else 0

@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from harness.cli import fuzzing, triage, views
+from harness.cli import ci, config, fuzzing, report, triage, views
 from harness.errors import UserError, one_line
 
 # Modules that add subcommands; each defines register_commands(subparsers).
-COMMAND_MODULES = (fuzzing, views, triage)
+COMMAND_MODULES = (fuzzing, views, triage, report, ci, config)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -480,12 +480,13 @@ def _side_replay(options: FuzzOptions, art: Path) -> Iterator[SideReplay | None]
 def _pump(proc: subprocess.Popen[str], stats: Stats, log_path: Path) -> None:
     """Parse a worker's output into ``stats`` and append it to its log, until it ends."""
     assert proc.stdout is not None
+    started = time.monotonic()
     first_status: float | None = None
     with open(log_path, "a", buffering=1) as log:  # line by line: `tail -f` follows a run
         for line in proc.stdout:
             log.write(line)
-            stats.feed(line)
-            if line.startswith("#"):
+            if stats.feed(line):
                 now = time.monotonic()
                 first_status = first_status or now
                 stats.fuzz_seconds = now - first_status
+                stats.record(now - started)  # the time series the campaign report plots

@@ -11,7 +11,10 @@ the same for Envoy's C++ fuzzers; its Python binding does not build here). Mutat
   dictionary entries and recorded comparison operands are used);
 * crossover: a sub-message of the other testcase replaces or joins one of the same type.
 
-``google.protobuf.Any`` payloads are left opaque.
+``google.protobuf.Any`` values of a known type (``typed_config`` of Envoy's filters) are
+unpacked, mutated as messages of that type and packed back, so mutants reach the fields of
+the HCM, the router and other extensions; a byte-level change of an Any's bytes would almost
+never parse. Any values of unknown types are left as they are.
 """
 
 from __future__ import annotations
@@ -40,7 +43,10 @@ _INT_RANGES = {
     FD.TYPE_FIXED64: (0, 2**64 - 1),
 }
 _FLOATS = (0.0, -0.0, 1.0, -1.0, 0.5, 1e-300, 1e300, float("inf"), float("-inf"), float("nan"))
-_OPAQUE = {"google.protobuf.Any"}
+_ANY = "google.protobuf.Any"
+_OPAQUE = {_ANY}
+ANY_SHARE = 0.3  # of mutations that go inside a packed Any, when the testcase has one
+_any_classes: dict[str, type[message.Message] | None] = {}
 _MAX_DEPTH = 64  # below libprotobuf-mutator's recursion limit of 100
 
 
@@ -87,7 +93,8 @@ class ProtoMutator:
         rng = random.Random(seed)
         msg = self.cache.parse(data) or self.cls()
         for _ in range(rng.choice((1, 1, 2, 3))):
-            self.mutate_message(msg, rng)
+            if not (rng.random() < ANY_SHARE and self.mutate_any(msg, rng)):
+                self.mutate_message(msg, rng)
         return self._fit(msg, max_size, rng, fallback=data)
 
     def crossover(self, data1: bytes, data2: bytes, max_out: int, seed: int) -> bytes:
@@ -143,6 +150,24 @@ class ProtoMutator:
                     self._fill_one(sub, rng)
         else:
             setattr(msg, fd.name, self._scalar(fd, getattr(msg, fd.name), rng))
+
+    def mutate_any(self, root: message.Message, rng: random.Random) -> bool:
+        """Mutate inside one Any of ``root`` whose type is known; False when there is none."""
+        packed = [m for m in _submessages(root) if m.DESCRIPTOR.full_name == _ANY and m.type_url]
+        rng.shuffle(packed)
+        for any_msg in packed[:4]:
+            cls = _any_class(any_msg.type_url)
+            if cls is None:
+                continue
+            inner = cls()
+            try:
+                inner.ParseFromString(any_msg.value)
+            except message.DecodeError:
+                continue
+            self.mutate_message(inner, rng)
+            any_msg.value = inner.SerializeToString()
+            return True
+        return False
 
     def _repeated_sites(
         self, root: message.Message
@@ -286,6 +311,19 @@ class ProtoMutator:
         if len(fallback) <= max_size and self.cache.parse(fallback) is not None:
             return fallback
         return to_text(self.cls())[:max_size]
+
+
+def _any_class(type_url: str) -> type[message.Message] | None:
+    """The class of an Any's payload by its type URL (None when no schema defines it)."""
+    if type_url not in _any_classes:
+        from harness.errors import UserError
+        from harness.proto import message_class
+
+        try:
+            _any_classes[type_url] = message_class(type_url.rpartition("/")[2])
+        except UserError:
+            _any_classes[type_url] = None
+    return _any_classes[type_url]
 
 
 def _zero(fd: descriptor.FieldDescriptor) -> object:

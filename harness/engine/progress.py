@@ -21,6 +21,7 @@ _STATUS_RULES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\brss: (\d+)Mb"), ("rss_mb",)),
     (re.compile(r"\boom/timeout/crash: (\d+)/(\d+)/(\d+)"), ("ooms", "timeouts", "crashes")),
 )
+_STATUS_LINE = re.compile(r"^#\d")  # not "###### Recommended dictionary. ######"
 _FINAL_STAT = re.compile(r"^stat::(\w+):\s+(\d+)")
 _FINAL_FIELDS = {
     "number_of_executed_units": "runs",
@@ -35,6 +36,23 @@ _CRASH_MARKERS = (
     "=== Timeout:",
     "==ERROR: AddressSanitizer",
 )
+
+
+# A run keeps at most this many samples per worker; beyond it, every other one is dropped
+# (the first and the newest stay), so a day-long run's series stays a few hundred KB.
+MAX_SAMPLES = 4000
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The figures of one status line, and when it was read (seconds since the run began)."""
+
+    seconds: float
+    runs: int
+    cov: int
+    ft: int
+    corpus_units: int
+    exec_per_sec: int
 
 
 @dataclass
@@ -58,12 +76,14 @@ class Stats:
     findings: int = 0
     artifacts: list[str] = field(default_factory=list)
     crash_lines: list[str] = field(default_factory=list)
+    series: list[Sample] = field(default_factory=list)  # one per status line (see record)
 
-    def feed(self, line: str) -> None:
-        """Update from one line of libFuzzer/atheris output."""
+    def feed(self, line: str) -> bool:
+        """Update from one line of libFuzzer/atheris output; whether it was a status line."""
         line = line.rstrip("\n")
-        if line.startswith("#"):
+        if _STATUS_LINE.match(line):
             self._status(line)
+            return True
         elif line.startswith("stat::"):
             m = _FINAL_STAT.match(line)
             if m and m.group(1) in _FINAL_FIELDS:
@@ -72,6 +92,16 @@ class Stats:
             self.artifacts.append(m.group(1))
         elif any(marker in line for marker in _CRASH_MARKERS):
             self.crash_lines.append(line.strip())
+        return False
+
+    def record(self, seconds: float) -> None:
+        """Add the current figures as a sample taken ``seconds`` into the run (the launcher
+        calls this after each status line; libFuzzer's lines carry no time of their own)."""
+        self.series.append(
+            Sample(seconds, self.runs, self.cov, self.ft, self.corpus_units, self.exec_per_sec)
+        )
+        if len(self.series) > MAX_SAMPLES:
+            self.series[:] = [*self.series[:-1:2], self.series[-1]]
 
     def _status(self, line: str) -> None:
         for pattern, names in _STATUS_RULES:
@@ -108,4 +138,31 @@ class Stats:
             findings=max(p.findings for p in parts),
             artifacts=[a for p in parts for a in p.artifacts],
             crash_lines=[line for p in parts for line in p.crash_lines],
+            series=combined_series([p.series for p in parts]),
         )
+
+
+def combined_series(parts: list[list[Sample]]) -> list[Sample]:
+    """One series of parallel workers, as ``Stats.combined`` combines their figures: at each
+    worker's sample, every worker's newest figures so far (runs and exec/s add up; coverage,
+    features and corpus size are the largest)."""
+    events = sorted(
+        ((s.seconds, i, s) for i, series in enumerate(parts) for s in series),
+        key=lambda e: (e[0], e[1]),
+    )
+    latest: dict[int, Sample] = {}
+    out: list[Sample] = []
+    for seconds, worker, sample in events:
+        latest[worker] = sample
+        now = list(latest.values())
+        out.append(
+            Sample(
+                seconds,
+                runs=sum(s.runs for s in now),
+                cov=max(s.cov for s in now),
+                ft=max(s.ft for s in now),
+                corpus_units=max(s.corpus_units for s in now),
+                exec_per_sec=sum(s.exec_per_sec for s in now),
+            )
+        )
+    return out

@@ -1,0 +1,1 @@
+"""OSS-Fuzz / ClusterFuzzLite, simulated locally: build, check-build and run (ci/README.md)."""

@@ -1,0 +1,412 @@
+"""A protoc-gen-validate engine driven by the descriptors xds-protos ships.
+
+Each message type is compiled once into a plan: its rule-carrying fields (``validate.rules``,
+``validate.required`` oneofs, ``validate.disabled`` / ``ignored`` messages) as checkers from
+the table in ``harness.config.pgv_rules``, and the message fields to descend into. Types
+with nothing to check anywhere below them are never visited. The order is PGV's C++ order
+(fields outside oneofs in declaration order, then each oneof), and the first violation wins,
+as in Envoy, named by its field path (``static_resources.clusters[0].name``).
+
+``typed_config`` Any values (and the per-filter and protocol-option maps of Any) are unpacked
+when their type is known, and validated like any message, as Envoy does when it builds the
+extension; an unknown type URL there is a violation, as in Envoy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import validate.validate_pb2 as validate_pb2
+from google.protobuf import descriptor, descriptor_pool, message, message_factory
+
+from harness.config import pgv_rules
+
+FD = descriptor.FieldDescriptor
+_WRAPPERS = {
+    f"google.protobuf.{name}"
+    for name in (
+        "DoubleValue", "FloatValue", "Int64Value", "UInt64Value", "Int32Value", "UInt32Value",
+        "BoolValue", "StringValue", "BytesValue",
+    )
+}  # fmt: skip
+_NO_DESCENT = {"google.protobuf.Any", "google.protobuf.Duration", "google.protobuf.Timestamp"}
+# Any fields Envoy unpacks to build an extension (field names, wherever they are)
+TYPED_ANY_FIELDS = frozenset({"typed_config"})
+TYPED_ANY_MAPS = frozenset({"typed_per_filter_config", "typed_extension_protocol_options"})
+TYPE_PREFIX = "type.googleapis.com/"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """The first rule a config breaks: where, which rule, and PGV's (or Envoy's) words."""
+
+    path: str
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+Step = Callable[[message.Message, str], "Violation | None"]
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+class Engine:
+    """Validates messages; plans are built per descriptor on first use and kept."""
+
+    def __init__(self, pool: descriptor_pool.DescriptorPool | None = None) -> None:
+        self.pool = pool or descriptor_pool.Default()
+        self._plans: dict[str, tuple[Step, ...]] = {}
+        self._needed: dict[str, bool] = {}
+        self._classes: dict[str, type[message.Message] | None] = {}
+
+    # --- public ------------------------------------------------------------------------
+
+    def validate(self, msg: message.Message, path: str = "") -> Violation | None:
+        for step in self._plan(msg.DESCRIPTOR):
+            found = step(msg, path)
+            if found is not None:
+                return found
+        return None
+
+    def rule_count(self, desc: descriptor.Descriptor) -> tuple[int, int, set[str]]:
+        """(messages reachable from ``desc``, fields among them that carry rules, the rule
+        kinds they use: ``string``, ``uint32``, ..., ``message``)."""
+        seen: set[str] = set()
+        stack, rules, kinds = [desc], 0, set()
+        while stack:
+            d = stack.pop()
+            if d.full_name in seen:
+                continue
+            seen.add(d.full_name)
+            for fd in d.fields:
+                options = _options(fd)
+                if options.HasExtension(validate_pb2.rules):
+                    rules += 1
+                    field_rules = options.Extensions[validate_pb2.rules]
+                    kinds.add(field_rules.WhichOneof("type") or "message")
+                if fd.message_type is not None:
+                    stack.append(fd.message_type)
+        return len(seen), rules, kinds
+
+    # --- typed Any ---------------------------------------------------------------------
+
+    def message_of_any(self, type_url: str) -> type[message.Message] | None:
+        cls = self._classes.get(type_url, False)
+        if cls is False:
+            name = type_url.rpartition("/")[2]
+            try:
+                desc = self.pool.FindMessageTypeByName(name)
+                cls = message_factory.GetMessageClass(desc)
+            except KeyError:
+                cls = _import_envoy(name, self.pool)
+            self._classes[type_url] = cls
+        return cls  # type: ignore[return-value]
+
+    def validate_any(self, value: Any, path: str) -> Violation | None:
+        url = value.type_url
+        if not url:
+            return None
+        cls = self.message_of_any(url) if _is_extension_type(url) else None
+        if cls is None:
+            return Violation(
+                path, "typed_config.type", f"Didn't find a registered implementation for '{url}'"
+            )
+        inner = cls()
+        try:
+            inner.ParseFromString(value.value)
+        except message.DecodeError as e:
+            return Violation(path, "typed_config.parse", f"Unable to unpack as {url}: {e}")
+        return self.validate(inner, f"{path}[{url.rpartition('/')[2]}]")
+
+    # --- compiling plans -----------------------------------------------------------------
+
+    def _plan(self, desc: descriptor.Descriptor) -> tuple[Step, ...]:
+        plan = self._plans.get(desc.full_name)
+        if plan is None:
+            self._plans[desc.full_name] = ()  # recursion guard while compiling
+            plan = self._plans[desc.full_name] = tuple(self._compile(desc))
+        return plan
+
+    def _needs(self, desc: descriptor.Descriptor, stack: frozenset[str] = frozenset()) -> bool:
+        """Whether a message of this type can break a rule (itself or below)."""
+        name = desc.full_name
+        found = self._needed.get(name)
+        if found is not None:
+            return found
+        if name in stack:
+            return True  # a recursive type: assume so
+        if name in _NO_DESCENT or _options(desc).Extensions[validate_pb2.disabled]:
+            self._needed[name] = False
+            return False
+        inner = stack | {name}
+        needed = any(_options(o).Extensions[validate_pb2.required] for o in desc.oneofs) or any(
+            _options(fd).HasExtension(validate_pb2.rules)
+            or fd.name in TYPED_ANY_FIELDS
+            or fd.name in TYPED_ANY_MAPS
+            or (fd.message_type is not None and self._needs(fd.message_type, inner))
+            for fd in desc.fields
+        )
+        if not stack:
+            self._needed[name] = needed
+        return needed
+
+    def _compile(self, desc: descriptor.Descriptor) -> list[Step]:
+        options = _options(desc)
+        if options.Extensions[validate_pb2.disabled] or options.Extensions[validate_pb2.ignored]:
+            return []
+        steps: list[Step] = []
+        oneof_steps: list[Step] = []
+        for fd in desc.fields:
+            step = self._compile_field(fd)
+            if step is None:
+                continue
+            if fd.containing_oneof is not None and not _is_synthetic(fd):
+                oneof_steps.append(step)
+            else:
+                steps.append(step)
+        for oneof in desc.oneofs:
+            if _options(oneof).Extensions[validate_pb2.required] and not _is_synthetic_oneof(oneof):
+                oneof_steps.append(_required_oneof(oneof.name))
+        return steps + oneof_steps
+
+    def _compile_field(self, fd: descriptor.FieldDescriptor) -> Step | None:
+        opts = _options(fd)
+        rules = (
+            opts.Extensions[validate_pb2.rules] if opts.HasExtension(validate_pb2.rules) else None
+        )
+        name = fd.name
+        presence = fd.has_presence
+        in_oneof = fd.containing_oneof is not None
+        kind = rules.WhichOneof("type") if rules is not None else None
+        if fd.is_repeated and not _is_map(fd):
+            return self._compile_repeated(
+                fd, rules.repeated if rules is not None and kind == "repeated" else None
+            )
+        if _is_map(fd):
+            return self._compile_map(fd, rules.map if rules is not None and kind == "map" else None)
+        if fd.type == FD.TYPE_MESSAGE:
+            return self._compile_message(fd, rules, kind)
+        checks = self._value_checks(fd, rules, kind)
+        if not checks:
+            return None
+        ignore_empty = kind is not None and _ignore_empty(getattr(rules, kind))
+
+        def scalar(msg: message.Message, path: str) -> Violation | None:
+            if (in_oneof or presence) and not msg.HasField(name):
+                return None
+            value = getattr(msg, name)
+            if ignore_empty and not value:
+                return None
+            for rule, check in checks:
+                text = check(value)
+                if text is not None:
+                    return Violation(_join(path, name), rule, text)
+            return None
+
+        return scalar
+
+    def _value_checks(
+        self, fd: descriptor.FieldDescriptor, rules: Any, kind: str | None
+    ) -> list[tuple[str, pgv_rules.Checker]]:
+        if rules is None or kind is None:
+            return []
+        checks = pgv_rules.compile_rules(kind, getattr(rules, kind))
+        if kind == "enum" and rules.enum.defined_only and fd.enum_type is not None:
+            defined = frozenset(v.number for v in fd.enum_type.values)
+            checks.insert(
+                0,
+                (
+                    "enum.defined_only",
+                    lambda v: (
+                        None if v in defined else "value must be one of the defined enum values"
+                    ),
+                ),
+            )
+        return checks
+
+    def _compile_message(
+        self, fd: descriptor.FieldDescriptor, rules: Any, kind: str | None
+    ) -> Step | None:
+        name = fd.name
+        sub = fd.message_type
+        # FieldRules.message sits beside the ``type`` oneof (a field may have both)
+        own = rules is not None and rules.HasField("message")
+        required = (own and rules.message.required) or (
+            kind in ("any", "duration", "timestamp") and getattr(rules, kind).required
+        )
+        skip = own and rules.message.skip
+        if fd.containing_oneof is not None and not _is_synthetic(fd):
+            required = False  # a oneof's field is checked only when it is the case set
+        wrapper = sub.full_name in _WRAPPERS
+        checks = self._value_checks(fd, rules, kind)
+        typed = sub.full_name == "google.protobuf.Any" and name in TYPED_ANY_FIELDS
+        descend = not skip and not wrapper and self._needs(sub)
+        if not (required or checks or typed or descend):
+            return None
+        validate, validate_any = self.validate, self.validate_any
+
+        def field(msg: message.Message, path: str) -> Violation | None:
+            if not msg.HasField(name):
+                return (
+                    Violation(_join(path, name), f"{kind}.required", "value is required")
+                    if (required)
+                    else None
+                )
+            value = getattr(msg, name)
+            here = _join(path, name)
+            if checks:
+                checked = value.value if wrapper else value
+                for rule, check in checks:
+                    text = check(checked)
+                    if text is not None:
+                        return Violation(here, rule, text)
+            if typed:
+                return validate_any(value, here)
+            return validate(value, here) if descend else None
+
+        return field
+
+    def _compile_repeated(self, fd: descriptor.FieldDescriptor, rules: Any) -> Step | None:
+        name = fd.name
+        own = pgv_rules.compile_rules("repeated", rules) if rules is not None else []
+        item_checks: list[tuple[str, pgv_rules.Checker]] = []
+        if rules is not None and rules.HasField("items"):
+            item_kind = rules.items.WhichOneof("type")
+            item_checks = self._value_checks(fd, rules.items, item_kind)
+        is_msg = fd.type == FD.TYPE_MESSAGE
+        descend = (
+            is_msg and fd.message_type.full_name not in _WRAPPERS and self._needs(fd.message_type)
+        )
+        ignore_empty = rules is not None and rules.ignore_empty
+        if not (own or item_checks or descend):
+            return None
+        validate = self.validate
+
+        def repeated(msg: message.Message, path: str) -> Violation | None:
+            items = getattr(msg, name)
+            if ignore_empty and not items:
+                return None
+            here = _join(path, name)
+            for rule, check in own:
+                text = check(list(items) if not is_msg else [i.SerializeToString() for i in items])
+                if text is not None:
+                    return Violation(here, rule, text)
+            for i, item in enumerate(items):
+                for rule, check in item_checks:
+                    text = check(item)
+                    if text is not None:
+                        return Violation(f"{here}[{i}]", rule, text)
+                if descend:
+                    found = validate(item, f"{here}[{i}]")
+                    if found is not None:
+                        return found
+            return None
+
+        return repeated
+
+    def _compile_map(self, fd: descriptor.FieldDescriptor, rules: Any) -> Step | None:
+        name = fd.name
+        key_fd = fd.message_type.fields_by_name["key"]
+        value_fd = fd.message_type.fields_by_name["value"]
+        own = pgv_rules.compile_rules("map", rules) if rules is not None else []
+        key_checks: list[tuple[str, pgv_rules.Checker]] = []
+        value_checks: list[tuple[str, pgv_rules.Checker]] = []
+        if rules is not None and rules.HasField("keys"):
+            key_checks = self._value_checks(key_fd, rules.keys, rules.keys.WhichOneof("type"))
+        if rules is not None and rules.HasField("values"):
+            value_checks = self._value_checks(
+                value_fd, rules.values, rules.values.WhichOneof("type")
+            )
+        sub = value_fd.message_type
+        typed = (
+            sub is not None and sub.full_name == "google.protobuf.Any" and name in TYPED_ANY_MAPS
+        )
+        descend = sub is not None and not typed and self._needs(sub)
+        if not (own or key_checks or value_checks or typed or descend):
+            return None
+        validate, validate_any = self.validate, self.validate_any
+
+        def mapping(msg: message.Message, path: str) -> Violation | None:
+            container = getattr(msg, name)
+            here = _join(path, name)
+            for rule, check in own:
+                text = check(container)
+                if text is not None:
+                    return Violation(here, rule, text)
+            for key in sorted(container):
+                at = f"{here}[{key!r}]"
+                for rule, check in key_checks:
+                    text = check(key)
+                    if text is not None:
+                        return Violation(at, rule, text)
+                value = container[key]
+                for rule, check in value_checks:
+                    text = check(value)
+                    if text is not None:
+                        return Violation(at, rule, text)
+                found = (
+                    validate_any(value, at) if typed else validate(value, at) if descend else None
+                )
+                if found is not None:
+                    return found
+            return None
+
+        return mapping
+
+
+def _is_extension_type(url: str) -> bool:
+    """Whether an extension factory could take this type: protobuf's own types have none."""
+    name = url.rpartition("/")[2]
+    return not name.startswith("google.protobuf.") or name == "google.protobuf.Struct"
+
+
+def _required_oneof(name: str) -> Step:
+    def oneof(msg: message.Message, path: str) -> Violation | None:
+        if msg.WhichOneof(name) is None:
+            return Violation(_join(path, name), "oneof.required", "value is required")
+        return None
+
+    return oneof
+
+
+def _options(d: Any) -> Any:
+    return d.GetOptions()
+
+
+def _is_map(fd: descriptor.FieldDescriptor) -> bool:
+    return fd.type == FD.TYPE_MESSAGE and fd.message_type.GetOptions().map_entry
+
+
+def _is_synthetic(fd: descriptor.FieldDescriptor) -> bool:
+    oneof = fd.containing_oneof
+    return oneof is not None and _is_synthetic_oneof(oneof)
+
+
+def _is_synthetic_oneof(oneof: descriptor.OneofDescriptor) -> bool:
+    # proto3 `optional`: a oneof of one field whose name is "_" + the field's
+    return len(oneof.fields) == 1 and oneof.name == "_" + oneof.fields[0].name
+
+
+def _ignore_empty(rules: Any) -> bool:
+    return any(fd.name == "ignore_empty" and value for fd, value in rules.ListFields())
+
+
+def _import_envoy(name: str, pool: descriptor_pool.DescriptorPool) -> type[message.Message] | None:
+    """Import the xds-protos module that defines ``name`` (an ``envoy.``/``xds.``/``udpa.``
+    message), if there is one."""
+    if not name.startswith(("envoy.", "xds.", "udpa.", "google.")):
+        return None
+    from harness.errors import UserError
+    from harness.proto import message_class
+
+    try:
+        return message_class(name)
+    except UserError:
+        return None

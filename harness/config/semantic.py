@@ -1,0 +1,394 @@
+"""The semantic checks of Envoy's validation server that PGV does not express, as a table.
+
+Each row is (what Envoy checks, function of the Bootstrap -> ``Violation`` or None), in the
+order Envoy's start-up meets them: bootstrap-wide (durations), the cluster manager (each
+cluster), then listeners and their filter chains. Every row was seen rejecting a config on
+Envoy 1.40 (its message is Envoy's).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import re2
+from google.protobuf import descriptor, message
+
+from harness.config.pgv import Engine, Violation
+
+HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+ROUTER = "envoy.extensions.filters.http.router.v3.Router"
+# HTTP filters that end a chain (Envoy: isTerminalFilterByProto)
+TERMINAL_HTTP_FILTERS = frozenset({ROUTER})
+# Cluster enums (envoy.config.cluster.v3.Cluster)
+STATIC, LOGICAL_DNS, EDS = 0, 2, 3
+RING_HASH, MAGLEV, LB_POLICY_CONFIG = 2, 5, 7
+MAX_DURATION_SECONDS = 315_576_000_000  # protobuf's Duration range
+_FD = descriptor.FieldDescriptor
+_QUIET = re2.Options()
+_QUIET.log_errors = False  # RE2 logs every bad pattern to stderr otherwise
+_engine: Engine | None = None
+
+
+def set_engine(engine: Engine) -> None:
+    global _engine
+    _engine = engine
+
+
+# One Bootstrap's walk and HCMs, shared by the checks of one ``run`` (the checks that look
+# everywhere would otherwise each walk the whole tree, Any payloads unpacked)
+_memo: dict[str, Any] = {}
+
+
+def run(bootstrap: Any) -> Violation | None:
+    """The first semantic check ``bootstrap`` fails, in table order."""
+    _memo.clear()
+    _memo["bootstrap"] = bootstrap
+    try:
+        for _name, semantic in SEMANTIC_CHECKS:
+            found = semantic(bootstrap)
+            if found is not None:
+                return found
+        return None
+    finally:
+        _memo.clear()
+
+
+def _memoized(key: str, b: Any, make: Callable[[], Any]) -> Any:
+    if _memo.get("bootstrap") is not b:
+        return make()  # called outside ``run``
+    if key not in _memo:
+        _memo[key] = make()
+    return _memo[key]
+
+
+def _nodes(b: Any) -> list[tuple[str, message.Message]]:
+    nodes: list[tuple[str, message.Message]] = _memoized("nodes", b, lambda: list(_walk(b, "")))
+    return nodes
+
+
+def _walk(msg: message.Message, path: str) -> Iterator[tuple[str, message.Message]]:
+    """Every set sub-message of ``msg`` (Any payloads unpacked when known), with its path."""
+    yield path, msg
+    if msg.DESCRIPTOR.full_name == "google.protobuf.Any":
+        inner = _unpack(msg)
+        if inner is not None:
+            yield from _walk(inner, f"{path}[{inner.DESCRIPTOR.full_name}]")
+        return
+    for fd, value in msg.ListFields():
+        if fd.type != _FD.TYPE_MESSAGE:
+            continue
+        here = f"{path}.{fd.name}" if path else fd.name
+        if fd.message_type.GetOptions().map_entry:
+            if fd.message_type.fields_by_name["value"].type == _FD.TYPE_MESSAGE:
+                for key in sorted(value):
+                    yield from _walk(value[key], f"{here}[{key!r}]")
+        elif fd.is_repeated:
+            for i, item in enumerate(value):
+                yield from _walk(item, f"{here}[{i}]")
+        else:
+            yield from _walk(value, here)
+
+
+def _duplicate_clusters(b: Any) -> Violation | None:
+    seen: set[str] = set()
+    for i, cluster in enumerate(b.static_resources.clusters):
+        if cluster.name in seen:
+            return Violation(
+                f"static_resources.clusters[{i}].name",
+                "cluster.duplicate",
+                f"cluster manager: duplicate cluster '{cluster.name}'",
+            )
+        seen.add(cluster.name)
+    return None
+
+
+def _listener_filter_chains(b: Any) -> Violation | None:
+    for i, listener in enumerate(b.static_resources.listeners):
+        if not listener.filter_chains and not listener.HasField("default_filter_chain"):
+            if listener.HasField("api_listener"):
+                continue
+            return Violation(
+                f"static_resources.listeners[{i}].filter_chains",
+                "listener.filter_chains",
+                "no filter chains specified",
+            )
+    return None
+
+
+def _http_filter_order(b: Any) -> Violation | None:
+    for path, hcm in _hcms(b):
+        filters = hcm.http_filters
+        for j, f in enumerate(filters):
+            terminal = _type_name(f.typed_config.type_url) in TERMINAL_HTTP_FILTERS
+            last = j == len(filters) - 1
+            if terminal and not last:
+                return Violation(
+                    f"{path}.http_filters[{j}]",
+                    "http_filters.terminal_not_last",
+                    f"Error: terminal filter named {f.name} of type {f.name} must be the last "
+                    "filter in a http filter chain.",
+                )
+            if last and not terminal:
+                return Violation(
+                    f"{path}.http_filters[{j}]",
+                    "http_filters.last_not_terminal",
+                    f"Error: non-terminal filter named {f.name} of type {f.name} is the last "
+                    "filter in a http filter chain.",
+                )
+    return None
+
+
+def _type_name(url: str) -> str:
+    return url.rpartition("/")[2]
+
+
+def _hcms(b: Any) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = _memoized("hcms", b, lambda: _find_hcms(b))
+    return found
+
+
+def _find_hcms(b: Any) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    cls = _engine.message_of_any("type.googleapis.com/" + HCM) if _engine else None
+    if cls is None:
+        return out
+    for i, listener in enumerate(b.static_resources.listeners):
+        chains = [(f"filter_chains[{k}]", c) for k, c in enumerate(listener.filter_chains)]
+        if listener.HasField("default_filter_chain"):
+            chains.append(("default_filter_chain", listener.default_filter_chain))
+        for where, chain in chains:
+            for j, f in enumerate(chain.filters):
+                if _type_name(f.typed_config.type_url) == HCM:
+                    hcm = cls()
+                    hcm.ParseFromString(f.typed_config.value)
+                    out.append(
+                        (f"static_resources.listeners[{i}].{where}.filters[{j}].typed_config", hcm)
+                    )
+    return out
+
+
+def _unpack(any_msg: Any) -> message.Message | None:
+    cls = _engine.message_of_any(any_msg.type_url) if _engine and any_msg.type_url else None
+    if cls is None:
+        return None
+    inner = cls()
+    try:
+        inner.ParseFromString(any_msg.value)
+    except message.DecodeError:
+        return None
+    return inner
+
+
+def _regexes(b: Any) -> Violation | None:
+    """Every RE2 regex compiles (Envoy compiles safe_regex with RE2 at config load)."""
+    for path, msg in _nodes(b):
+        if msg.DESCRIPTOR.full_name == "envoy.type.matcher.v3.RegexMatcher":
+            try:
+                re2.compile(msg.regex, _QUIET)
+            except re2.error as e:
+                reason = e.args[0].decode() if isinstance(e.args[0], bytes) else str(e)
+                return Violation(f"{path}.regex", "regex.re2", reason)
+    return None
+
+
+def _socket_addresses(b: Any) -> Violation | None:
+    """Addresses Envoy resolves at start-up (listeners, admin, STATIC endpoints) are IPs."""
+    places: list[tuple[str, Any]] = []
+    if b.HasField("admin") and b.admin.HasField("address"):
+        places.append(("admin.address", b.admin.address))
+    for i, listener in enumerate(b.static_resources.listeners):
+        places.append((f"static_resources.listeners[{i}].address", listener.address))
+    for i, c in enumerate(b.static_resources.clusters):
+        if c.type == STATIC:
+            places.append((f"static_resources.clusters[{i}].load_assignment", c.load_assignment))
+    for where, holder in places:
+        for path, msg in _walk(holder, where):
+            if msg.DESCRIPTOR.full_name != "envoy.config.core.v3.SocketAddress":
+                continue
+            if msg.resolver_name:
+                continue
+            try:
+                ipaddress.ip_address(msg.address)
+            except ValueError:
+                return Violation(
+                    f"{path}.address", "address.ip", f"malformed IP address: {msg.address}"
+                )
+    return None
+
+
+def _listeners(b: Any) -> Violation | None:
+    for i, listener in enumerate(b.static_resources.listeners):
+        if not listener.HasField("address") and not listener.HasField("api_listener"):
+            return Violation(
+                f"static_resources.listeners[{i}].address",
+                "listener.address",
+                f"error adding listener named '{listener.name}': address is necessary",
+            )
+    return None
+
+
+def _route_configs(b: Any) -> Violation | None:
+    """Static route tables: unique domains, one wildcard, clusters that exist."""
+    clusters = {c.name for c in b.static_resources.clusters}
+    for path, hcm in _hcms(b):
+        if not hcm.HasField("route_config"):
+            continue
+        rc = hcm.route_config
+        here = f"{path}.route_config"
+        seen: set[str] = set()
+        for v, vhost in enumerate(rc.virtual_hosts):
+            for domain in vhost.domains:
+                if domain in seen:
+                    message = (
+                        f"Only a single wildcard domain is permitted in route {rc.name}"
+                        if domain == "*"
+                        else f"Only unique values for domains are permitted. Duplicate entry of "
+                        f"domain {domain} in route {rc.name}"
+                    )
+                    return Violation(f"{here}.virtual_hosts[{v}].domains", "route.domains", message)
+                seen.add(domain)
+        validate = not rc.HasField("validate_clusters") or rc.validate_clusters.value
+        if not validate:
+            continue
+        for v, vhost in enumerate(rc.virtual_hosts):
+            for r, route in enumerate(vhost.routes):
+                if route.WhichOneof("action") != "route":
+                    continue
+                action = route.route
+                names = (
+                    [action.cluster]
+                    if action.WhichOneof("cluster_specifier") == "cluster"
+                    else [w.name for w in action.weighted_clusters.clusters]
+                    if action.WhichOneof("cluster_specifier") == "weighted_clusters"
+                    else []
+                )
+                for name in names:
+                    if name not in clusters:
+                        return Violation(
+                            f"{here}.virtual_hosts[{v}].routes[{r}].route",
+                            "route.cluster",
+                            f"route: unknown cluster '{name}'",
+                        )
+    return None
+
+
+def _durations(b: Any) -> Violation | None:
+    """Envoy's validateDurationFields: every Duration non-negative and within range."""
+    for path, msg in _nodes(b):
+        if msg.DESCRIPTOR.full_name != "google.protobuf.Duration":
+            continue
+        seconds, nanos = msg.seconds, msg.nanos
+        if seconds < 0 or nanos < 0:
+            return Violation(
+                path, "duration.negative", "Invalid duration: Expected positive duration"
+            )
+        if seconds > MAX_DURATION_SECONDS or nanos > 999_999_999:
+            return Violation(
+                path,
+                "duration.range",
+                "Invalid duration: Duration out-of-range according to Protobuf",
+            )
+    return None
+
+
+# Filters Envoy builds from their typed_config (a name alone finds no factory in 1.40)
+FILTER_TYPES = frozenset(
+    {
+        "envoy.config.listener.v3.Filter",
+        "envoy.config.listener.v3.ListenerFilter",
+        "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
+    }
+)
+
+
+def _empty_typed_configs(b: Any) -> Violation | None:
+    """An extension whose typed_config names no type: a filter without one, or any
+    extension whose typed_config is set but empty (Envoy: no factory)."""
+    for path, msg in _nodes(b):
+        fields = msg.DESCRIPTOR.fields_by_name
+        if "typed_config" not in fields or "name" not in fields:
+            continue
+        is_filter = msg.DESCRIPTOR.full_name in FILTER_TYPES
+        if is_filter and msg.WhichOneof("config_type") not in (None, "typed_config"):
+            continue  # config_discovery: fetched later
+        if (is_filter or msg.HasField("typed_config")) and not msg.typed_config.type_url:
+            return Violation(
+                f"{path}.typed_config" if path else "typed_config",
+                "typed_config.empty",
+                f"Didn't find a registered implementation for '{msg.name}' with type URL: ''",
+            )
+    return None
+
+
+def _is_prime(n: int) -> bool:
+    return n >= 2 and all(n % k for k in range(2, int(n**0.5) + 1))
+
+
+def _clusters(b: Any) -> Violation | None:
+    """Per-cluster checks of Envoy's cluster manager (load balancer and discovery type)."""
+    for i, c in enumerate(b.static_resources.clusters):
+        here = f"static_resources.clusters[{i}]"
+        if c.HasField("load_balancing_policy") and c.HasField("lb_subset_config"):
+            return Violation(
+                f"{here}.load_balancing_policy",
+                "cluster.lb_subset",
+                "cluster: load_balancing_policy cannot be combined with lb_subset_config",
+            )
+        if c.type == EDS and not c.HasField("eds_cluster_config"):
+            return Violation(
+                f"{here}.eds_cluster_config",
+                "cluster.eds",
+                "cannot create an EDS cluster without an EDS config",
+            )
+        ring = c.ring_hash_lb_config
+        if (
+            c.lb_policy == RING_HASH
+            and ring.HasField("minimum_ring_size")
+            and ring.HasField("maximum_ring_size")
+            and ring.minimum_ring_size.value > ring.maximum_ring_size.value
+        ):
+            return Violation(
+                f"{here}.ring_hash_lb_config",
+                "cluster.ring_hash",
+                f"ring hash: minimum_ring_size ({ring.minimum_ring_size.value}) > "
+                f"maximum_ring_size ({ring.maximum_ring_size.value})",
+            )
+        if c.lb_policy == LB_POLICY_CONFIG and not c.HasField("load_balancing_policy"):
+            return Violation(
+                f"{here}.load_balancing_policy",
+                "cluster.lb_policy",
+                "cluster: field load_balancing_policy need to be set",
+            )
+        if c.lb_policy == MAGLEV and c.HasField("maglev_lb_config"):  # MAGLEV
+            size = c.maglev_lb_config.table_size
+            if c.maglev_lb_config.HasField("table_size") and not _is_prime(size.value):
+                return Violation(
+                    f"{here}.maglev_lb_config.table_size",
+                    "cluster.maglev",
+                    "The table size of maglev must be prime number",
+                )
+        if c.type == LOGICAL_DNS:
+            hosts = sum(len(e.lb_endpoints) for e in c.load_assignment.endpoints)
+            if hosts != 1 or len(c.load_assignment.endpoints) != 1:
+                return Violation(
+                    f"{here}.load_assignment",
+                    "cluster.logical_dns",
+                    "LOGICAL_DNS clusters must have a single host",
+                )
+    return None
+
+
+SEMANTIC_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
+    ("durations are non-negative and in range", _durations),
+    ("an extension config names its type", _empty_typed_configs),
+    ("regexes compile with RE2", _regexes),
+    ("duplicate cluster names", _duplicate_clusters),
+    ("cluster load balancer and discovery rules", _clusters),
+    ("start-up addresses are IP addresses", _socket_addresses),
+    ("listeners have an address", _listeners),
+    ("listeners need a filter chain", _listener_filter_chains),
+    ("the router ends an HTTP filter chain", _http_filter_order),
+    ("static route tables: domains and clusters", _route_configs),
+)
