@@ -44,6 +44,21 @@ def test_h1_responses_partial_and_broken() -> None:
     assert junk.broken and junk.statuses == []
 
 
+@given(st.lists(st.integers(min_value=0, max_value=10_000), max_size=4))
+def test_h1_responses_to_head_have_no_body(cuts: list[int]) -> None:
+    # Envoy answers HEAD with a content-length but no body: the next answer follows at once.
+    answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
+    parser = H1Responses()
+    parser.head_requested = True
+    _feed_in_pieces(
+        parser, answer * 2 + b"HTTP/1.1 400 Bad Request\r\ncontent-length: 2\r\n\r\nok", cuts
+    )
+    assert parser.statuses == [200, 200, 400] and not parser.broken
+    without_head = H1Responses()  # no HEAD sent: those bytes are a body
+    without_head.feed(answer + b"HTTP")
+    assert without_head.statuses == [200] and without_head.complete == 1
+
+
 def test_h2_responses_collect_statuses_and_goaway() -> None:
     import h2.config
     import h2.connection

@@ -150,6 +150,76 @@ _CASES: list[tuple[str, bytes]] = [
     ("header_value_utf8", _get("x: caf\u00e9")),
     ("empty_value", _get("x:")),
     ("long_value", _get("x: " + "v" * 8000)),
+    # Found by `fuzz h1_capture --differential` (issue 21): answers to HEAD carry a
+    # content-length but no body, so a pipelined answer follows at once.
+    ("pipelined_head_head", _get(method="HEAD") + _get(method="HEAD", target="/b")),
+    ("pipelined_head_then_get", _get(method="HEAD") + _NEXT),
+    ("pipelined_head_head_then_junk", _get(method="HEAD") * 2 + b"\x06\x00\x00\x00"),
+    # ... and a bad target, a CONNECT body or bad framing is a 400/501 before HTTP/1.0's 426.
+    ("versionless_bad_scheme", b"DELETE S://\n"),
+    ("versionless_empty_authority", b"GET http://\n"),
+    ("versionless_connect_bad_target", b"CONNECT x\n"),
+    ("http10_bad_scheme", b"GET S://a/ HTTP/1.0\r\n\r\n"),
+    ("http10_connect_body", b"CONNECT a:1 HTTP/1.0\r\ncontent-length: 3\r\n\r\n"),
+    ("http10_te_gzip", b"GET / HTTP/1.0\r\ntransfer-encoding: gzip\r\n\r\n"),
+    (
+        "http10_te_and_length",
+        b"GET / HTTP/1.0\r\ntransfer-encoding: chunked\r\ncontent-length: 1\r\n\r\n",
+    ),
+    # Upgrades (issue 20): an upgrade to exactly h2c is dropped and the request served.
+    ("upgrade_websocket_get", _get("connection: upgrade", "upgrade: websocket")),
+    ("upgrade_without_connection_token", _get("upgrade: websocket")),
+    (
+        "upgrade_h2c",
+        _get(
+            "connection: upgrade, keep-alive",
+            "upgrade: h2c",
+            "http2-settings: AAMAAABkAAQAAP__",
+            "z: 1",
+        ),
+    ),
+    ("upgrade_h2c_upper", _get("connection: upgrade", "upgrade: H2C")),
+    ("upgrade_h2c_or_websocket", _get("connection: upgrade", "upgrade: h2c, websocket")),
+    ("upgrade_h2c_twice", _get("connection: upgrade", "upgrade: h2c", "upgrade: h2c")),
+    ("upgrade_h2c_close_then_next", _get("connection: upgrade, close", "upgrade: h2c") + _NEXT),
+    (
+        "upgrade_h2c_body_then_next",
+        _get("connection: upgrade", "upgrade: h2c", "content-length: 3", method="POST", body=b"abc")
+        + _NEXT,
+    ),
+    (
+        "upgrade_websocket_body",
+        _get(
+            "connection: upgrade",
+            "upgrade: websocket",
+            "content-length: 3",
+            method="POST",
+            body=b"abc",
+        ),
+    ),
+    # The lane keeps only a client's own x-request-id: the name elsewhere is not one.
+    (
+        "request_id_name_in_body",
+        _get("content-length: 16", method="POST", body=b"x-request-id: ab"),
+    ),
+    ("request_id_client_uuid", _get("x-request-id: 11111111-2222-3333-4444-555555555555")),
+    # Bodies that disagree with their declared length (issue 20).
+    ("body_longer_than_length", _get("content-length: 3", method="POST", body=b"abcdef")),
+    (
+        "chunk_longer_than_size",
+        _get("transfer-encoding: chunked", method="POST", body=b"3\r\nabcd\r\n0\r\n\r\n"),
+    ),
+    (
+        "chunk_shorter_than_size",
+        _get("transfer-encoding: chunked", method="POST", body=b"3\r\nab\r\n0\r\n\r\n"),
+    ),
+    (
+        "bytes_after_last_chunk",
+        _get("transfer-encoding: chunked", method="POST", body=b"0\r\n\r\nxyz"),
+    ),
+    ("bytes_after_zero_length", _get("content-length: 0", method="POST", body=b"x")),
+    ("length_leading_zero", _get("content-length: 03", method="POST", body=b"abc")),
+    ("http10_good_absolute", b"GET http://a HTTP/1.0\r\n\r\n"),
 ]
 
 
@@ -160,3 +230,19 @@ def cases() -> list[tuple[str, bytes]]:
     found += _CASES
     assert len({n for n, _ in found}) == len(found), "duplicate case name"
     return found
+
+
+# Codec detection on the AUTO listener (issue 20), at ``ProxyConfig()``: Envoy picks HTTP/2
+# when a connection starts with the first 12 bytes of the preface (its CLIENT_MAGIC_PREFIX),
+# so a bad rest of the preface is an HTTP/2 connection error, not an HTTP/1 400.
+AUTO_CASES: list[tuple[str, bytes]] = [
+    ("auto_preface_bad_magic", b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n"),
+    ("auto_preface_bad_magic_long", b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n" + b"x" * 64),
+    ("auto_preface_version_2_1", b"PRI * HTTP/2.1\r\n\r\nSM\r\n\r\n"),
+    ("auto_preface_partial", b"PRI * HTTP/2.0\r\n"),
+    ("auto_preface_prefix_only", b"PRI * HTTP/2"),
+    ("auto_under_prefix", b"PRI * HTTP/"),
+    ("auto_pri_http11", b"PRI * HTTP/1.1\r\nhost: x\r\n\r\n"),
+    ("auto_http1_then_preface", _NEXT + b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+    ("auto_http1_get", _NEXT),
+]

@@ -658,4 +658,88 @@ CASES: list[tuple[str, bytes]] = [
         + data(1, b"abc", end_stream=True)
         + data(1, b"h", end_stream=True),
     ),
+    # Trailer edge cases (issue 20), observed to agree on 1.40.
+    (
+        "trailer_after_cl_short",
+        start()
+        + get(1, method="POST", end_stream=False, extra=[("content-length", "10")])
+        + data(1, b"body")
+        + headers(1, [("x-t", "t")], end_stream=True),
+    ),
+    (
+        "trailer_after_cl_long",
+        start()
+        + get(1, method="POST", end_stream=False, extra=[("content-length", "2")])
+        + data(1, b"body")
+        + headers(1, [("x-t", "t")], end_stream=True),
+    ),
+    (
+        "trailer_cl_exact",
+        start()
+        + get(1, method="POST", end_stream=False, extra=[("content-length", "4")])
+        + data(1, b"body")
+        + headers(1, [("x-t", "t")], end_stream=True),
+    ),
+    (
+        "trailer_empty",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + data(1, b"b")
+        + headers(1, [], end_stream=True),
+    ),
+    (
+        "trailer_connection",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + data(1, b"b")
+        + headers(1, [("connection", "close")], end_stream=True),
+    ),
+    (
+        "trailer_te",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + data(1, b"b")
+        + headers(1, [("te", "trailers")], end_stream=True),
+    ),
+    (
+        "trailer_then_data",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + headers(1, [("x-t", "t")], end_stream=True)
+        + data(1, b"late"),
+    ),
+    (
+        "trailer_twice",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + headers(1, [("x-t", "t")], end_stream=False)
+        + headers(1, [("x-u", "u")], end_stream=True),
+    ),
+    (
+        "trailer_uppercase",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + headers(1, [("X-T", "t")], end_stream=True),
+    ),
+    ("trailer_after_end", start() + get(1) + headers(1, [("x-t", "t")], end_stream=True)),
+    (
+        "trailer_status",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + headers(1, [(":status", "200")], end_stream=True),
+    ),
+    (
+        "trailer_host",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + data(1, b"x")
+        + headers(1, [("host", "y")], end_stream=True),
+    ),
+    (
+        "trailer_cl",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + data(1, b"x")
+        + headers(1, [("content-length", "1")], end_stream=True),
+    ),
 ]

@@ -34,6 +34,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from harness.codec.http1_h2c import strip_h2c_upgrade
+
 Role = Literal["request", "response"]
 
 # headers_with_underscores_action (envoy.config.core.v3.HttpProtocolOptions)
@@ -532,11 +534,6 @@ class Parser:
             if not version and target.endswith(b"HTTP/1.1"):
                 # Observed on 1.40: a version-less line ending in "HTTP/1.1" is a 400, not 426.
                 return _codec("HPE_INVALID_VERSION")
-            if version != b"HTTP/1.1":
-                if not opts.accept_http_10:
-                    return Error(426, "low_version", "Upgrade required for HTTP/1.0 or HTTP/0.9")
-                if opts.default_host_for_http_10 and not any(k == b"host" for k, _ in fields):
-                    fields.append((b"host", opts.default_host_for_http_10))
             if is_connect:
                 if not _connect_target_ok(target):
                     return Error(400, "http1.invalid_url", "http/1.1 protocol error: invalid url")
@@ -573,6 +570,15 @@ class Parser:
                 return Error(
                     501, "http1.invalid_transfer_encoding", "unsupported transfer encoding"
                 )
+        # Observed on 1.40: a bad target, a CONNECT body or bad framing (400/501) comes before
+        # HTTP/1.0's 426.
+        if is_request and part3 != b"HTTP/1.1":
+            if not opts.accept_http_10:
+                return Error(426, "low_version", "Upgrade required for HTTP/1.0 or HTTP/0.9")
+            if opts.default_host_for_http_10 and not any(k == b"host" for k, _ in fields):
+                fields.append((b"host", opts.default_host_for_http_10))
+        if is_request and is_upgrade(fields):
+            fields = strip_h2c_upgrade(fields)
         headers = tuple(fields)
         if is_request:
             head: RequestHead | ResponseHead = RequestHead(part1, part2, part3, headers)

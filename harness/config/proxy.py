@@ -8,9 +8,12 @@ that default, so an unconfigured ``ProxyConfig`` is "Envoy at its defaults".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from harness.codec.http2 import PREFACE as H2_PREFACE
+
+# What Envoy's AUTO codec looks for at the start of a connection (Http2::CLIENT_MAGIC_PREFIX).
+AUTO_HTTP2_PREFIX: Final = H2_PREFACE[:12]
 
 DownstreamCodec = Literal["auto", "http1", "http2"]
 UpstreamProtocol = Literal["http1", "http2"]
@@ -74,9 +77,10 @@ class ProxyConfig:
 
     def speaks_http2(self, data: bytes) -> bool:
         """The codec Envoy picks for a connection starting with ``data`` (``auto``: HTTP/2 on
-        the client preface)."""
+        the first 12 bytes of the client preface, Envoy's CLIENT_MAGIC_PREFIX; observed on
+        1.40: ``PRI * HTTP/2.1...`` gets the HTTP/2 codec, which rejects its preface)."""
         if self.downstream == "auto":
-            return data.startswith(H2_PREFACE)
+            return data.startswith(AUTO_HTTP2_PREFIX)
         return self.downstream == "http2"
 
 

@@ -84,6 +84,8 @@ class Downstream:
 
     def send(self, data: bytes) -> bool:
         """Write all of ``data``; False once Envoy closed or stopped reading for ``timeout``."""
+        if b"HEAD" in data and isinstance(self.parser, H1Responses):
+            self.parser.head_requested = True
         if self.closed:
             return False
         try:

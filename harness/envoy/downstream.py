@@ -22,6 +22,10 @@ class H1Responses:
         self.complete = 0  # final (non-1xx) responses fully received
         self.close_announced = False  # a response carried `connection: close`
         self.broken = False  # bytes that are not a response; parsing stopped
+        # A HEAD request was sent: Envoy answers it with a content-length but no body, so a
+        # response head where that body would start ends the answer (RFC 9110 9.3.2).
+        self.head_requested = False
+        self._body_started = False
         self._buf = b""
         self._state = "head"
         self._remaining = 0
@@ -49,6 +53,13 @@ class H1Responses:
                 return False
             self._buf = buf[end + 4 :]
             return self._head(buf[:end])
+        if state == "body" and not self._body_started:
+            if self.head_requested and buf[:5] == b"HTTP/"[: len(buf)]:
+                if len(buf) < 5:
+                    return False  # too little to tell a body from the next response
+                self._done()
+                return True
+            self._body_started = True
         if state in ("body", "chunk"):
             take = min(self._remaining, len(buf))
             if take == 0:
@@ -125,6 +136,7 @@ class H1Responses:
             self._state = "size"
         elif length is not None:
             self._state, self._remaining = "body", length
+            self._body_started = False
         else:
             self._state = "eof"
         return True

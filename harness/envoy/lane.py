@@ -126,13 +126,32 @@ def lane_bootstrap(config: ProxyConfig, upstream_port: int) -> dict[str, Any]:
     return bootstrap
 
 
-def _without_generated_id(request: UpstreamRequest) -> UpstreamRequest:
-    """Envoy's random x-request-id becomes GENERATED_ID, so observations are deterministic."""
+def _without_generated_id(request: UpstreamRequest, sent: bytes) -> UpstreamRequest:
+    """Envoy's random x-request-id becomes GENERATED_ID, so observations are deterministic;
+    a UUID the client ``sent`` itself (Envoy keeps it) stays."""
     headers = [
-        (n, GENERATED_ID if n == "x-request-id" and _UUID.fullmatch(v) else v)
+        (
+            n,
+            GENERATED_ID
+            if n == "x-request-id" and _UUID.fullmatch(v) and v.encode() not in sent
+            else v,
+        )
         for n, v in request.headers
     ]
     return UpstreamRequest(request.method, request.target, headers, request.body)
+
+
+def _without_generated_ids(
+    requests: list[UpstreamRequest], sent: bytes, http2: bool
+) -> list[UpstreamRequest]:
+    """``_without_generated_id`` for each request. HTTP/1 looks for each id in the bytes
+    sent (the name may appear in a body or a broken line); HPACK may hide a client's id, so
+    HTTP/2 keeps every id when the name appears at all."""
+    if not http2:
+        return [_without_generated_id(r, sent) for r in requests]
+    if b"x-request-id" in sent.lower():
+        return requests
+    return [_without_generated_id(r, b"") for r in requests]
 
 
 class _Exchange:
@@ -457,8 +476,7 @@ class EnvoyLane:
                 self._settle(ex)
             self._check_alive(data)
             requests = upstream.requests(by_content=http2)
-            if b"x-request-id" not in data.lower():
-                requests = [_without_generated_id(r) for r in requests]
+            requests = _without_generated_ids(requests, data, http2)
             return Observation(list(down.statuses), requests, down.envoy_closed)
         finally:
             down.close()
@@ -604,8 +622,8 @@ class EnvoyLane:
                 if not self._synced:  # else the barrier vouched that Envoy lived through it
                     self._check_alive(case)
             requests = upstream.requests(by_content=http2)
-            if requests and b"x-request-id" not in b"".join(ex.written).lower():
-                requests = [_without_generated_id(r) for r in requests]
+            if requests:
+                requests = _without_generated_ids(requests, b"".join(ex.written), http2)
             return Observation(list(down.statuses), requests, down.envoy_closed)
         finally:
             self._end_replay(down, case)

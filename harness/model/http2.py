@@ -743,7 +743,7 @@ def predict_http2(data: bytes, config: ProxyConfig | None = None) -> Observation
 
 def _check_config(config: ProxyConfig, data: bytes) -> None:
     if config.downstream == "http1" or (
-        config.downstream == "auto" and not (data.startswith(PREFACE) or PREFACE.startswith(data))
+        config.downstream == "auto" and not (config.speaks_http2(data) or PREFACE.startswith(data))
     ):
         raise ValueError("predict_http2 models HTTP/2 downstream connections only")
     if config.upstream != "http1":
