@@ -297,6 +297,9 @@ def test_a_stop_signal_during_cleanup_is_noted_not_raised() -> None:
     from harness.engine import launch
 
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # SIGINT handled as in an interactive run (a shell's background job starts with it ignored,
+    # and an ignored signal stays ignored by design)
+    started_with = signal.signal(signal.SIGINT, signal.default_int_handler)
     on_sigint = signal.getsignal(signal.SIGINT)
     try:
         with launch._stop_on_signals() as signals:
@@ -309,6 +312,7 @@ def test_a_stop_signal_during_cleanup_is_noted_not_raised() -> None:
         assert signal.getsignal(signal.SIGINT) is on_sigint  # restored
     finally:
         signal.signal(signal.SIGHUP, previous)
+        signal.signal(signal.SIGINT, started_with)
 
 
 _PROGRESS = re.compile(r"^(\w+): +(\d+)s.*  findings (\d+)$")
