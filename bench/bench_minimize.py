@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness.engine.launch import write_launcher
+
 ROOT = Path(__file__).resolve().parent.parent
 PLANTED = ROOT / "tests" / "planted" / "targets.py"
 
@@ -55,12 +57,8 @@ def ours(target_name: str, data: bytes, seconds: float) -> tuple[int, float]:
 def libfuzzer(target_name: str, data: bytes, seconds: float) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-min-") as tmp:
         work = Path(tmp)
-        launcher = work / "fuzz_planted.py"
-        launcher.write_text(
-            f"#!{sys.executable}\nimport sys\nfrom harness.engine import runner\n"
-            f"runner.main({target_name!r}, sys.argv)\n"
-        )
-        launcher.chmod(0o755)  # -minimize_crash re-executes argv[0]
+        # -minimize_crash re-executes argv[0]
+        launcher = write_launcher(work / "fuzz_planted.py", target_name)
         crash = work / "crash"
         crash.write_bytes(data)
         out = work / "minimized"

@@ -170,15 +170,21 @@ def fuzzer_command(options: FuzzOptions, work: Path) -> list[str]:
     target = options.target
     script = target.fuzzer_script
     if script is None:
-        script = work / f"fuzz_{target.name}.py"
-        script.write_text(
-            f"#!{sys.executable}\n"
-            f'"""Launcher for the user target {target.name!r} (written by envoy-fuzz)."""\n'
-            "import sys\nfrom harness.engine import runner\n\n"
-            f"if __name__ == '__main__':\n    runner.main({target.name!r}, sys.argv)\n"
-        )
-        script.chmod(0o755)
+        script = write_launcher(work / f"fuzz_{target.name}.py", target.name)
     return [sys.executable, str(script)]
+
+
+def write_launcher(script: Path, target_name: str) -> Path:
+    """An executable fuzzer script for a target that has none on disk (a user's target, or a
+    run that re-executes argv[0], as -minimize_crash and -merge do)."""
+    script.write_text(
+        f"#!{sys.executable}\n"
+        f'"""Launcher for the target {target_name!r} (written by envoy-fuzz)."""\n'
+        "import sys\nfrom harness.engine import runner\n\n"
+        f"if __name__ == '__main__':\n    runner.main({target_name!r}, sys.argv)\n"
+    )
+    script.chmod(0o755)
+    return script
 
 
 def _child_env(options: FuzzOptions, workers: int) -> dict[str, str]:

@@ -29,6 +29,7 @@ from typing import Any
 
 from harness import targets
 from harness.engine.corpus import iter_files, sha1, store
+from harness.engine.launch import write_launcher
 from harness.triage.reproduce import AttemptTimeout, time_limit
 
 Edge = tuple[int, int, int]  # (code object id, from offset, to offset)
@@ -276,12 +277,7 @@ def _fuzzer_command(
     if target.source != "builtin":
         env[ENV_TARGETS] = target.source
     with tempfile.TemporaryDirectory(prefix="envoy-fuzz-merge-") as tmp:
-        script = Path(tmp) / f"fuzz_{target.name}.py"
-        script.write_text(
-            f"#!{sys.executable}\nimport sys\nfrom harness.engine import runner\n"
-            f"runner.main({target.name!r}, sys.argv)\n"
-        )
-        script.chmod(0o755)
+        script = write_launcher(Path(tmp) / f"fuzz_{target.name}.py", target.name)
         yield [str(script)], env
 
 
