@@ -158,17 +158,19 @@ def _proto_targets_with_seeds() -> list[tuple[type[Message], list[bytes]]]:
 
 
 def test_the_site_index_finds_what_a_walk_of_the_copy_finds() -> None:
-    """Mutations and crossovers take sites from an index of the testcase, resolved in a fresh
-    copy: it must point at the messages a walk of that copy finds, for every target's seeds
-    (maps, oneofs, Any payloads, deep nesting)."""
+    """Mutations and crossovers take sites from an index of the testcase, found again in a
+    fresh copy: it must point at the messages a walk of that copy finds, for every target's
+    seeds (maps, oneofs, Any payloads, deep nesting)."""
     from harness.engine import mutate
 
     for cls, seeds in _proto_targets_with_seeds():
         for data in seeds:
-            index = ProtoMutator(cls)._index(data)
+            parsed = parse_text_proto(cls, data)
+            assert parsed is not None
+            index = mutate._SiteIndex(parsed)
             copy = index.copy()
             walked, weights = mutate._sites(copy)
-            resolved = [mutate._resolve(copy, path) for path in index.paths]
+            resolved = [index.site(copy, number) for number in index.sites]
             assert [m.SerializeToString() for m in resolved] == [
                 m.SerializeToString() for m in walked
             ]
@@ -187,8 +189,8 @@ def test_the_site_index_finds_what_a_walk_of_the_copy_finds() -> None:
                     if fd.message_type.full_name == name
                 ]
                 got = [
-                    (mutate._resolve(copy, path).SerializeToString(), fd.full_name)
-                    for path, fd in index.slots(name)
+                    (index.site(copy, number).SerializeToString(), fd.full_name)
+                    for number, fd in index.slots(name)
                 ]
                 assert got == want
 
@@ -202,7 +204,9 @@ def test_a_mutation_through_the_index_is_the_one_a_walk_makes(seed: int) -> None
         for data in seeds[:2]:
             # one mutator each: the byte mutator of a mutator has a random state of its own
             by_walk, by_index = ProtoMutator(cls), ProtoMutator(cls)
-            index = by_index._index(data)
+            parsed = parse_text_proto(cls, data)
+            assert parsed is not None
+            index = mutate._SiteIndex(parsed)
             walked, indexed = index.copy(), index.copy()
             by_walk.mutate_message(walked, random.Random(seed))
             by_index.mutate_message(indexed, random.Random(seed), index)
@@ -214,3 +218,16 @@ def test_a_mutation_through_the_index_is_the_one_a_walk_makes(seed: int) -> None
             assert mutate._holds_any(cls.DESCRIPTOR) or not any(
                 m.DESCRIPTOR.full_name == "google.protobuf.Any" for m in index.messages
             )
+
+
+def test_a_testcase_is_indexed_from_its_second_mutation_on() -> None:
+    """libFuzzer stacks mutations: a mutant seen once is not worth indexing; a corpus entry,
+    mutated again and again, is (and its index stays unchanged by the mutations)."""
+    mutator = ProtoMutator(HEADERS)
+    assert mutator._index(TWO_HEADERS) is None
+    index = mutator._index(TWO_HEADERS)
+    assert index is not None and mutator._index(TWO_HEADERS) is index
+    for seed in range(20):
+        mutator.mutate(TWO_HEADERS, 4096, seed)
+        mutator.crossover(TWO_HEADERS, TWO_HEADERS, 4096, seed)
+    assert to_text(index.root) == to_text(parse_text_proto(HEADERS, TWO_HEADERS))

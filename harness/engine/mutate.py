@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from itertools import accumulate, repeat
+from itertools import accumulate
 from typing import NamedTuple
 
 from google.protobuf import descriptor, message, message_factory
@@ -80,6 +80,7 @@ class ProtoMutator:
         self.cls = cls
         self.cache = parsed_cache(cls)
         self._indexes: OrderedDict[bytes, _SiteIndex] = OrderedDict()
+        self._seen_once: set[int] = set()
         if byte_mutator is None:
             rng = random.Random(0)
             byte_mutator = lambda data, size: python_byte_mutator(data, size, rng)  # noqa: E731
@@ -95,8 +96,7 @@ class ProtoMutator:
 
     def mutate(self, data: bytes, max_size: int, seed: int) -> bytes:
         rng = random.Random(seed)
-        indexed = self._index(data)
-        msg = indexed.copy()
+        msg, indexed = self._working_copy(data)
         index: _SiteIndex | None = indexed
         for _ in range(rng.choice((1, 1, 2, 3))):
             # the index holds the sites of `msg` until its first change
@@ -107,16 +107,15 @@ class ProtoMutator:
 
     def crossover(self, data1: bytes, data2: bytes, max_out: int, seed: int) -> bytes:
         rng = random.Random(seed)
-        into = self._index(data1)
-        a = into.copy()
-        donors = self._index(data2).messages  # read only: a donor is copied into `a`
+        a, into = self._working_copy(data1)
+        donors = self._working_copy(data2)[1].messages  # read only: donors are copied into `a`
         donors = rng.sample(donors, min(8, len(donors)))
         for donor in donors:
             # where in `a` a message of the donor's type can go (singular or repeated fields)
             candidates = into.slots(donor.DESCRIPTOR.full_name)
             if candidates:
-                path, fd = rng.choice(candidates)
-                msg = _resolve(a, path)
+                site, fd = rng.choice(candidates)
+                msg = into.site(a, site)
                 if fd.is_repeated:
                     items = getattr(msg, fd.name)
                     _insert_message(items, rng.randint(0, len(items)), donor)
@@ -131,17 +130,35 @@ class ProtoMutator:
                 self.byte_mutator = mutator
         return self._fit(a, max_out, rng, fallback=data1)
 
-    def _index(self, data: bytes) -> _SiteIndex:
-        """The sites of the testcase ``data`` (an empty testcase's if it does not parse)."""
+    def _working_copy(self, data: bytes) -> tuple[message.Message, _SiteIndex]:
+        """A fresh copy of the testcase ``data`` (an empty one if it does not parse) to
+        change, and its sites."""
+        index = self._index(data)
+        if index is None:
+            msg = self.cache.parse(data) or self.cls()
+            return msg, _SiteIndex(msg)
+        return index.copy(), index
+
+    def _index(self, data: bytes) -> _SiteIndex | None:
+        """The kept sites of ``data``, from the second time it is mutated on (the first time:
+        None). libFuzzer stacks mutations (``-mutate_depth``): most inputs are mutants made
+        a moment ago and never seen again; those that are, are corpus entries."""
         indexes = self._indexes
         found = indexes.get(data)
-        if found is None:
-            root = self.cache.parse(data) or self.cls()
-            found = indexes[data] = _SiteIndex(root)
-            if len(indexes) > INDEX_LIMIT:
-                indexes.popitem(last=False)
-        else:
+        if found is not None:
             indexes.move_to_end(data)
+            return found
+        seen = self._seen_once
+        key = hash(data)  # (a collision only indexes a testcase early)
+        if key not in seen:
+            if len(seen) >= INDEX_LIMIT:
+                seen.clear()
+            seen.add(key)
+            return None
+        seen.discard(key)
+        found = indexes[data] = _SiteIndex(self.cache.parse(data) or self.cls())
+        if len(indexes) > INDEX_LIMIT:
+            indexes.popitem(last=False)
         return found
 
     # --- the mutations -------------------------------------------------------------------
@@ -160,7 +177,7 @@ class ProtoMutator:
         else:
             if not index.cum_weights[-1]:
                 return
-            msg = _resolve(root, rng.choices(index.paths, cum_weights=index.cum_weights)[0])
+            msg = index.site(root, rng.choices(index.sites, cum_weights=index.cum_weights)[0])
         fd = rng.choice(msg.DESCRIPTOR.fields)
         if is_map_field(fd):
             self._mutate_map(msg, fd, rng)
@@ -190,8 +207,8 @@ class ProtoMutator:
             ]
         else:
             packed = [
-                _resolve(root, path)
-                for m, path in zip(index.messages, index.paths, strict=True)
+                index.site(root, i)
+                for i, m in enumerate(index.messages)
                 if m.DESCRIPTOR.full_name == _ANY and m.type_url
             ]
         rng.shuffle(packed)
@@ -434,29 +451,31 @@ def _holds_sites(desc: descriptor.Descriptor) -> bool:
     return desc.full_name not in _OPAQUE and any(True for _ in _message_fields(desc))
 
 
-# Where a message is inside a testcase: (field name, kind, index or map key) from the root.
-_Path = tuple[tuple[str, int, object], ...]
+# How a site hangs below an earlier one: (its site number, field name, kind, index or key).
+_Link = tuple[int, str, int, object]
 
 
 def _sites(
-    root: message.Message, paths: list[_Path] | None = None
+    root: message.Message, links: list[_Link | None] | None = None
 ) -> tuple[list[message.Message], list[int]]:
     """``root`` and every message below it (set fields only; Any payloads and messages of
     field-less types excluded), with their weights as mutation sites (field counts); with
-    ``paths``, each one's path is appended to it, in the same order."""
+    ``links``, each one's link to the site it hangs below (None for ``root``) is appended to
+    it, in the same order."""
     found: list[message.Message] = []
     weights: list[int] = []
-    stack: list[tuple[message.Message, int, _Path]] = [(root, 0, ())]
+    stack: list[tuple[message.Message, int, _Link | None]] = [(root, 0, None)]
     while stack:
-        msg, depth, path = stack.pop()
+        msg, depth, link = stack.pop()
         shape = _shape(msg.DESCRIPTOR)
+        here = len(found)
         found.append(msg)
         weights.append(shape.weight)
-        if paths is not None:
-            paths.append(path)
+        if links is not None:
+            links.append(link)
         if not shape.children or depth >= _MAX_DEPTH:
             continue
-        below: list[tuple[message.Message, _Path]] = []
+        below: list[tuple[message.Message, _Link]] = []
         children = shape.children
         for fd, value in msg.ListFields():  # set fields only: no HasField per unset field
             child = children.get(fd)
@@ -471,54 +490,60 @@ def _sites(
             else:
                 at = sorted(value)  # (upb's map order varies)
                 items = [value[key] for key in at]
-            where = [(*path, (name, kind, i)) for i in at] if paths is not None else None
             if leaf_weight:  # nothing below them: no need to visit them one by one
                 found.extend(items)
                 weights.extend([leaf_weight] * len(items))
-                if paths is not None and where is not None:
-                    paths.extend(where)
+                if links is not None:
+                    links.extend((here, name, kind, i) for i in at)
             else:
-                below.extend(zip(items, repeat(path) if where is None else where, strict=False))
+                below.extend(zip(items, [(here, name, kind, i) for i in at], strict=True))
         depth += 1
         stack.extend((sub, depth, where) for sub, where in reversed(below))
     return found, weights
 
 
-def _resolve(root: message.Message, path: _Path) -> message.Message:
-    """The message at ``path`` (from ``_sites``) in ``root``."""
-    msg = root
-    for name, kind, at in path:
-        msg = getattr(msg, name) if kind == _SINGULAR else getattr(msg, name)[at]
-    return msg
-
-
 class _SiteIndex:
-    """The mutation sites of one testcase, found once per testcase rather than per mutation:
-    libFuzzer hands the same corpus entry to the mutator many times, and walking a testcase
-    of many events for its sites was a quarter of h2_capture's time (profiled). A site is
-    kept as its path, resolved in the caller's fresh copy of the testcase."""
+    """The mutation sites of one testcase, found once: libFuzzer hands the same corpus entry
+    to the mutator many times, and walking a testcase of many events for its sites was a
+    quarter of h2_capture's time (profiled). In a fresh copy of the testcase, a site is
+    found again by its links from the root."""
 
-    __slots__ = ("_slots", "cum_weights", "messages", "paths", "root")
+    __slots__ = ("_slots", "cum_weights", "links", "messages", "root", "sites")
 
     def __init__(self, root: message.Message) -> None:
-        self.root = root  # never changed: mutations go to copies, donors are copied out
-        self.paths: list[_Path] = []
-        self.messages, weights = _sites(root, self.paths)
+        self.root = root  # changed only when it is the caller's working copy (then unkept)
+        self.links: list[_Link | None] = []
+        self.messages, weights = _sites(root, self.links)
+        self.sites = range(len(self.messages))
         self.cum_weights = list(accumulate(weights))
-        self._slots: dict[str, list[tuple[_Path, descriptor.FieldDescriptor]]] = {}
+        self._slots: dict[str, list[tuple[int, descriptor.FieldDescriptor]]] = {}
 
     def copy(self) -> message.Message:
         msg = type(self.root)()
         msg.CopyFrom(self.root)
         return msg
 
-    def slots(self, type_name: str) -> list[tuple[_Path, descriptor.FieldDescriptor]]:
+    def site(self, root: message.Message, number: int) -> message.Message:
+        """Site ``number`` in ``root``: the indexed testcase itself or a copy of it."""
+        if root is self.root:
+            return self.messages[number]
+        steps = []
+        link = self.links[number]
+        while link is not None:
+            steps.append(link)
+            link = self.links[link[0]]
+        msg = root
+        for _, name, kind, at in reversed(steps):
+            msg = getattr(msg, name) if kind == _SINGULAR else getattr(msg, name)[at]
+        return msg
+
+    def slots(self, type_name: str) -> list[tuple[int, descriptor.FieldDescriptor]]:
         """Where a message of type ``type_name`` can go (singular or repeated fields)."""
         found = self._slots.get(type_name)
         if found is None:
             found = self._slots[type_name] = [
-                (path, fd)
-                for msg, path in zip(self.messages, self.paths, strict=True)
+                (number, fd)
+                for number, msg in enumerate(self.messages)
                 for fd in _shape(msg.DESCRIPTOR).slots
                 if fd.message_type.full_name == type_name
             ]
