@@ -88,12 +88,12 @@ def decode_uncached(data: bytes | bytearray | memoryview | None) -> bytes:
 _decoded: dict[bytes, bytes] = {}
 
 
-def decode_huffman(data: bytes | bytearray | memoryview | None) -> bytes:
+def decode_huffman(huffman_string: bytes | bytearray | memoryview | None) -> bytes:
     """``decode_uncached``, remembered (a string that fails to decode is not remembered: it
-    raises again the next time)."""
-    if not data:
+    raises again the next time). hpack's name and signature: it takes hpack's place."""
+    if not huffman_string:
         return b""
-    key = data if type(data) is bytes else bytes(data)
+    key = huffman_string if type(huffman_string) is bytes else bytes(huffman_string)
     found = _decoded.get(key)
     if found is None:
         found = decode_uncached(key)
@@ -105,7 +105,7 @@ def decode_huffman(data: bytes | bytearray | memoryview | None) -> bytes:
 
 def install_decoder() -> None:
     """Make hpack (and h2, through hpack's Decoder) decode Huffman strings with ours."""
-    _hpack.decode_huffman = decode_huffman  # type: ignore[attr-defined]
+    _hpack.decode_huffman = decode_huffman
 
 
 class LinearHuffmanEncoder(HuffmanEncoder):
