@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from itertools import accumulate
+from itertools import accumulate, repeat
 from typing import NamedTuple
 
 from google.protobuf import descriptor, message, message_factory
@@ -136,7 +136,7 @@ class ProtoMutator:
         index = self._index(data)
         if index is None:
             msg = self.cache.parse(data) or self.cls()
-            return msg, _SiteIndex(msg)
+            return msg, _SiteIndex(msg, kept=False)
         return index.copy(), index
 
     def _index(self, data: bytes) -> _SiteIndex | None:
@@ -464,10 +464,14 @@ def _sites(
     it, in the same order."""
     found: list[message.Message] = []
     weights: list[int] = []
+    linked = links is not None
+    shapes = _shapes
+    no_link = repeat(None)
     stack: list[tuple[message.Message, int, _Link | None]] = [(root, 0, None)]
     while stack:
         msg, depth, link = stack.pop()
-        shape = _shape(msg.DESCRIPTOR)
+        desc = msg.DESCRIPTOR
+        shape = shapes.get(desc) or _shape(desc)
         here = len(found)
         found.append(msg)
         weights.append(shape.weight)
@@ -475,7 +479,8 @@ def _sites(
             links.append(link)
         if not shape.children or depth >= _MAX_DEPTH:
             continue
-        below: list[tuple[message.Message, _Link]] = []
+        below: list[message.Message] = []
+        below_links: list[_Link] = []
         children = shape.children
         for fd, value in msg.ListFields():  # set fields only: no HasField per unset field
             child = children.get(fd)
@@ -496,9 +501,12 @@ def _sites(
                 if links is not None:
                     links.extend((here, name, kind, i) for i in at)
             else:
-                below.extend(zip(items, [(here, name, kind, i) for i in at], strict=True))
-        depth += 1
-        stack.extend((sub, depth, where) for sub, where in reversed(below))
+                below.extend(items)
+                if linked:
+                    below_links.extend((here, name, kind, i) for i in at)
+        stack.extend(
+            zip(reversed(below), repeat(depth + 1), reversed(below_links) if linked else no_link)
+        )
     return found, weights
 
 
@@ -510,10 +518,12 @@ class _SiteIndex:
 
     __slots__ = ("_slots", "cum_weights", "links", "messages", "root", "sites")
 
-    def __init__(self, root: message.Message) -> None:
+    def __init__(self, root: message.Message, kept: bool = True) -> None:
+        """``kept``: found again in copies of ``root`` (else only in ``root`` itself, the
+        caller's working copy, which needs no links)."""
         self.root = root  # changed only when it is the caller's working copy (then unkept)
         self.links: list[_Link | None] = []
-        self.messages, weights = _sites(root, self.links)
+        self.messages, weights = _sites(root, self.links if kept else None)
         self.sites = range(len(self.messages))
         self.cum_weights = list(accumulate(weights))
         self._slots: dict[str, list[tuple[int, descriptor.FieldDescriptor]]] = {}
