@@ -175,3 +175,13 @@ def test_hpack_pair_uses_the_linear_huffman_encoder() -> None:
     pair = hpack.HpackPair()
     assert isinstance(pair.encoder.huffman_coder, hpack.LinearHuffmanEncoder)
     assert pair.decode(pair.encode([(b"x-long", b"v" * 5000)])) == [(b"x-long", b"v" * 5000)]
+
+
+def test_a_memo_empties_itself_when_full() -> None:
+    from harness.codec.memo import Memo
+
+    memo: Memo[int, str] = Memo(limit=3)
+    assert [memo.keep(i, str(i)) for i in range(3)] == ["0", "1", "2"]
+    assert dict(memo) == {0: "0", 1: "1", 2: "2"}
+    memo.keep(3, "3")
+    assert dict(memo) == {3: "3"}

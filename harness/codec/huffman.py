@@ -27,8 +27,7 @@ from hpack.huffman_table import (
     HUFFMAN_TABLE,
 )
 
-# Remembered results per coder; emptied when full (the strings are at most a fuzz input long).
-MEMO_LIMIT = 4096
+from harness.codec.memo import Memo
 
 _ByteEntry = tuple[int, bytes, bool]  # (next state << 8, bytes emitted, accepting)
 
@@ -85,7 +84,7 @@ def decode_uncached(data: bytes | bytearray | memoryview | None) -> bytes:
     return b"".join(out)
 
 
-_decoded: dict[bytes, bytes] = {}
+_decoded: Memo[bytes, bytes] = Memo()
 
 
 def decode_huffman(huffman_string: bytes | bytearray | memoryview | None) -> bytes:
@@ -95,12 +94,7 @@ def decode_huffman(huffman_string: bytes | bytearray | memoryview | None) -> byt
         return b""
     key = huffman_string if type(huffman_string) is bytes else bytes(huffman_string)
     found = _decoded.get(key)
-    if found is None:
-        found = decode_uncached(key)
-        if len(_decoded) >= MEMO_LIMIT:
-            _decoded.clear()
-        _decoded[key] = found
-    return found
+    return found if found is not None else _decoded.keep(key, decode_uncached(key))
 
 
 def install_decoder() -> None:
@@ -119,19 +113,14 @@ class LinearHuffmanEncoder(HuffmanEncoder):
             byte: format(codes[byte] & (2 ** (lengths[byte] + 1) - 1), f"0{lengths[byte]}b")
             for byte in range(256)
         }
-        self._encoded: dict[bytes, bytes] = {}
+        self._encoded: Memo[bytes, bytes] = Memo()
 
     def encode(self, bytes_to_encode: bytes | None) -> bytes:
         if not bytes_to_encode:
             return b""
         key = bytes_to_encode if type(bytes_to_encode) is bytes else bytes(bytes_to_encode)
         found = self._encoded.get(key)
-        if found is None:
-            found = self.encode_uncached(key)
-            if len(self._encoded) >= MEMO_LIMIT:
-                self._encoded.clear()
-            self._encoded[key] = found
-        return found
+        return found if found is not None else self._encoded.keep(key, self.encode_uncached(key))
 
     def encode_uncached(self, data: bytes) -> bytes:
         bits = data.decode("latin-1").translate(self._bits)
