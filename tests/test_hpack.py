@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hpack.exceptions import HPACKDecodingError
@@ -122,7 +123,7 @@ def test_linear_huffman_encoder_writes_what_hpacks_own_writes(data: bytes) -> No
     assert decode_huffman(theirs) == data
 
 
-def _decoded_or_error(decode: Callable[[bytes], bytes], data: bytes) -> bytes | str:
+def _decoded_or_error(decode: Callable[[Any], bytes], data: bytes | bytearray) -> bytes | str:
     try:
         return decode(data)
     except HPACKDecodingError as e:
