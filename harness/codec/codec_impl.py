@@ -179,7 +179,8 @@ class CodecPair:
         self.should_close = False
         self.codec_error = False
         self._queued: list[tuple[_Stream, Any]] = []
-        self._flush()
+        # Nothing is written yet: as Envoy's codecs, each side's preface and SETTINGS go out
+        # with its first write (the client's first request, the server's first dispatch).
 
     # --- the script -------------------------------------------------------------------------
 
@@ -406,10 +407,17 @@ def response_headers(headers: Headers) -> Headers:
     return out
 
 
-def run_case(case: Any, http2: bool) -> CodecPair:
+def run_case(case: Any, http2: bool, keep: bool = False) -> CodecPair:
+    """Run and check ``case`` over one protocol; the endpoints are released afterwards
+    unless ``keep`` (tests look at them)."""
     pair = CodecPair(case, http2)
-    pair.run(case.actions)
-    pair.check()
+    try:
+        pair.run(case.actions)
+        pair.check()
+    finally:
+        if not keep:
+            pair.client.release()
+            pair.server.release()
     return pair
 
 

@@ -159,6 +159,9 @@ class H1Endpoint:
     def read_disable(self, sid: int, disable: bool) -> None:
         pass
 
+    def release(self) -> None:
+        pass
+
     def stream_open(self, sid: int) -> bool:
         return sid == self._stream and not self.reset_requested
 

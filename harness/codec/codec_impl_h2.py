@@ -37,6 +37,7 @@ MAX_STREAMS = (1 << 31) - 1
 MIN_WINDOW = 65535
 MAX_WINDOW = (1 << 31) - 1
 METADATA_FRAME_MAX = 16384
+DISPATCH_PIECE = 64 * 1024  # see H2Endpoint.dispatch
 
 # Envoy casts ``reset_stream`` to a StreamResetReason; the codec turns a refused stream into
 # REFUSED_STREAM and a CONNECT failure into CONNECT_ERROR, anything else into NO_ERROR. The
@@ -61,12 +62,29 @@ def limits_from(settings: Any) -> Limits:
 class _Pending:
     """Data (and trailers) a stream could not send yet for want of window."""
 
-    __slots__ = ("data", "end_stream", "trailers")
+    __slots__ = ("data", "end_stream", "offset", "trailers")
 
     def __init__(self) -> None:
-        self.data = bytearray()
+        self.data = b""
+        self.offset = 0  # data[:offset] is sent (slicing a memoryview copies nothing)
         self.end_stream = False
         self.trailers: Headers | None = None
+
+
+_TEMPLATE_LIMIT = 64  # connections kept by (side, settings); emptied when full
+_templates: dict[tuple[bool, Limits], EnvoyH2Connection] = {}
+
+
+def _new_connection(client: bool, limits: Limits) -> EnvoyH2Connection:
+    """A fresh connection (its preface and SETTINGS queued), cloned from one built once per
+    side and settings: building h2's connection costs more than copying one."""
+    key = (client, limits)
+    template = _templates.get(key)
+    if template is None:
+        if len(_templates) >= _TEMPLATE_LIMIT:
+            _templates.clear()
+        template = _templates[key] = EnvoyH2Connection(client=client, limits=limits)
+    return template.clone()
 
 
 class H2Endpoint:
@@ -76,23 +94,24 @@ class H2Endpoint:
 
     def __init__(self, client: bool, limits: Limits) -> None:
         self.client = client
-        self.conn = EnvoyH2Connection(client=client, limits=limits)
+        self.conn = _new_connection(client, limits)
         self.received: list[Received] = []
         self.error: str | None = None
         self._pending: dict[int, _Pending] = {}
         self._read_disabled: dict[int, int] = {}
         self._unacked: dict[int, int] = {}
-        self._metadata_encoder = HpackPair()
-        self._seen = 0  # conn.events already turned into Received
+        self._metadata_encoder: HpackPair | None = None  # made on first use
 
     # --- the codec API (the local application) ----------------------------------------------
 
     def new_stream(self, headers: Headers, end_stream: bool) -> int | None:
-        """Client: a new request stream; None when h2 cannot open one (no stream ids or the
-        peer's concurrency limit: Envoy's pool would not have called newStream)."""
+        """Client: a new request stream; None when h2 cannot open one (Envoy's pool would not
+        have called newStream at the peer's concurrency limit)."""
         try:
             return self.conn.send_request(headers, end_stream=end_stream)
-        except (h2.exceptions.TooManyStreamsError, h2.exceptions.NoAvailableStreamIDError):
+        except h2.exceptions.ProtocolError:
+            # Too many streams, no stream ids left, or headers h2 will not send as a request
+            # (a 1xx :status makes them informational): no stream.
             return None
 
     def send_1xx(self, sid: int, headers: Headers) -> None:
@@ -105,13 +124,14 @@ class H2Endpoint:
         pending = self._pending.get(sid)
         if pending is None:
             pending = self._pending[sid] = _Pending()
-        pending.data += data
+        pending.data = pending.data[pending.offset :] + data if pending.data else data
+        pending.offset = 0
         pending.end_stream = end_stream
         self._flush(sid)
 
     def send_trailers(self, sid: int, headers: Headers) -> None:
         pending = self._pending.get(sid)
-        if pending is not None and pending.data:
+        if pending is not None and pending.offset < len(pending.data):
             pending.trailers = headers
             return
         self._send_trailers(sid, headers)
@@ -127,6 +147,8 @@ class H2Endpoint:
     def send_metadata(self, sid: int, metadata: Headers) -> None:
         if self.conn.closed or not metadata:
             return
+        if self._metadata_encoder is None:
+            self._metadata_encoder = HpackPair()
         block = self._metadata_encoder.encode(metadata, huffman=True)
         frames = [
             block[i : i + METADATA_FRAME_MAX] for i in range(0, len(block), METADATA_FRAME_MAX)
@@ -151,6 +173,10 @@ class H2Endpoint:
             self._ack(sid, self._unacked.pop(sid))
             self.conn._collect_outbound()
 
+    def release(self) -> None:
+        """Free the connection at once (see ``EnvoyH2Connection.release``); unusable after."""
+        self.conn.release()
+
     def stream_open(self, sid: int) -> bool:
         stream = self.conn.h2.streams.get(sid)
         return stream is not None and not stream.closed
@@ -163,11 +189,28 @@ class H2Endpoint:
 
     def dispatch(self, data: bytes) -> bool:
         """Feed bytes from the peer; False when the codec reports an error."""
-        if self.conn.closed:
+        conn = self.conn
+        if conn.closed:
             return self._failed()
-        self.conn.receive(data)
+        if len(data) <= DISPATCH_PIECE or conn._pending or conn._preface_left:
+            conn.receive(data)
+        else:
+            # A large write (a body of many frames) in pieces that end on frame boundaries:
+            # the same byte stream, but h2's frame buffer re-slices what it holds after every
+            # frame, so one 1 MiB receive costs ~64x the copying of 64 KiB ones.
+            frames, _ = http2.scan_frames(data)
+            start = 0
+            for offset, length, _type, _flags, _sid in frames:
+                stop = offset + http2.HEADER_SIZE + length
+                if stop - start >= DISPATCH_PIECE:
+                    conn.receive(data[start:stop])
+                    start = stop
+                    if conn.closed:
+                        break
+            if start < len(data) and not conn.closed:
+                conn.receive(data[start:])
         self._process_events()
-        return not self.conn.closed or self._failed()
+        return not conn.closed or self._failed()
 
     def _failed(self) -> bool:
         if self.error is None:
@@ -192,35 +235,44 @@ class H2Endpoint:
         self.conn._collect_outbound()
 
     def _flush(self, sid: int) -> None:
+        """Send what the windows allow of ``sid``'s pending data, then its end or trailers.
+        The frames are collected (and counted against the limits) once, at the end."""
         pending = self._pending.get(sid)
         conn = self.conn
         if pending is None or conn.closed:
             return
         h2c = conn.h2
+        data = memoryview(pending.data)
+        total = len(data)
+        done = False  # all data sent
         while True:
             stream = h2c.streams.get(sid)
             if stream is None or stream.closed or not stream.open:
                 self._pending.pop(sid, None)
-                return
-            if not pending.data:
                 break
-            window = h2c.local_flow_control_window(sid)
-            size = min(window, h2c.max_outbound_frame_size, len(pending.data))
+            start = pending.offset
+            if start >= total:
+                done = True
+                break
+            size = min(h2c.local_flow_control_window(sid), h2c.max_outbound_frame_size)
+            size = min(size, total - start)
             if size <= 0:
-                conn._collect_outbound()
-                return  # wait for a WINDOW_UPDATE or SETTINGS
-            chunk = bytes(pending.data[:size])
-            del pending.data[:size]
-            last = not pending.data and pending.end_stream and pending.trailers is None
-            self._call(h2c.send_data, sid, chunk, end_stream=last)
-            if conn.closed:
-                return
+                break  # wait for a WINDOW_UPDATE or SETTINGS
+            pending.offset = end = start + size
+            last = end == total and pending.end_stream and pending.trailers is None
+            try:
+                h2c.send_data(sid, data[start:end], end_stream=last)
+            except (h2.exceptions.StreamClosedError, h2.exceptions.NoSuchStreamError):
+                self._pending.pop(sid, None)
+                break
+        conn._collect_outbound()
+        if not done or conn.closed:
+            return
         del self._pending[sid]
         if pending.trailers is not None:
             self._send_trailers(sid, pending.trailers)
         elif pending.end_stream and not self._sent_end(sid):
             self._call(h2c.send_data, sid, b"", end_stream=True)
-        conn._collect_outbound()
 
     def _sent_end(self, sid: int) -> bool:
         stream = self.conn.h2.streams.get(sid)
@@ -234,22 +286,22 @@ class H2Endpoint:
 
     def _process_events(self) -> None:
         events = self.conn.events
-        if self._seen >= len(events):
+        if not events:
             return
-        new = events[self._seen :]
-        self._seen = len(events)
         out = self.received
         reopen: set[int] = set()
+        consumed: dict[int, int] = {}  # acknowledged once per dispatch, not per frame
+        unacked = self._unacked
         ev: Any
-        for ev in new:
+        for ev in events:
             kind = type(ev)
             if kind is h2.events.DataReceived:
                 sid = ev.stream_id
                 length = ev.flow_controlled_length
                 if self._read_disabled.get(sid, 0) > 0:
-                    self._unacked[sid] = self._unacked.get(sid, 0) + length
+                    unacked[sid] = unacked.get(sid, 0) + length
                 elif length:
-                    self._ack(sid, length)
+                    consumed[sid] = consumed.get(sid, 0) + length
                 out.append(("data", sid, ev.data, False))
             elif kind in (h2.events.RequestReceived, h2.events.ResponseReceived):
                 out.append(("headers", ev.stream_id, list(ev.headers), False))
@@ -271,6 +323,9 @@ class H2Endpoint:
                 reopen.update(self._pending)
             elif kind is h2.events.ConnectionTerminated and self.error is None:
                 self.error = f"GOAWAY {ev.error_code} received"
+        events.clear()
+        for sid, length in consumed.items():
+            self._ack(sid, length)
         for sid in sorted(reopen):
             self._flush(sid)
         self.conn._collect_outbound()

@@ -7,7 +7,9 @@ byte of that direction's buffer was mutated or reordered. Headers are compared a
 normalisation: over HTTP/2 exactly as encoded (pseudo-headers first); over HTTP/1 as the
 request/status line and header lines carry them (``:authority`` as Host, values trimmed as the
 parser trims them, framing headers left out, since the encoder writes its own). HTTP/1 cases
-whose framing is the application's, not the codec's, are not compared: a ``content-length``
+whose framing is the application's, not the codec's, or that HTTP/1 cannot carry are not
+compared: header names or a method that are not tokens, a path with whitespace, a
+``content-length``
 the body does not match, CONNECT, upgrades, an explicit Host, a non-origin-form path, HEAD,
 1xx/204/304 bodies.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from harness.codec.http1 import is_token
 from harness.oracle import InvariantViolation
 
 Headers = list[tuple[bytes, bytes]]
@@ -52,17 +55,18 @@ class StreamRecord:
     def __init__(self, headers: Headers, end_stream: bool) -> None:
         del end_stream
         self.req_headers = headers
-        self.req_body = bytearray()
+        # Bodies as lists of chunks, joined when compared (large bodies: no repeated copies).
+        self.req_body: list[bytes] = []
         self.req_trailers: Headers | None = None
         self.resp_headers: Headers | None = None
-        self.resp_body = bytearray()
+        self.resp_body: list[bytes] = []
         self.resp_trailers: Headers | None = None
         self.req_headers_recv: Headers | None = None
-        self.req_body_recv = bytearray()
+        self.req_body_recv: list[bytes] = []
         self.req_trailers_recv: Headers | None = None
         self.req_ended = False
         self.resp_headers_recv: Headers | None = None
-        self.resp_body_recv = bytearray()
+        self.resp_body_recv: list[bytes] = []
         self.resp_trailers_recv: Headers | None = None
         self.resp_ended = False
         self.reset = False
@@ -75,7 +79,7 @@ class StreamRecord:
 
     def sent_data(self, response: bool, data: bytes, end_stream: bool) -> None:
         del end_stream
-        (self.resp_body if response else self.req_body).extend(data)
+        (self.resp_body if response else self.req_body).append(data)
 
     def sent_trailers(self, response: bool, trailers: Headers) -> None:
         if response:
@@ -90,7 +94,7 @@ class StreamRecord:
             if kind == "headers" and self.resp_headers_recv is None:
                 self.resp_headers_recv = payload
             elif kind == "data":
-                self.resp_body_recv.extend(payload)
+                self.resp_body_recv.append(payload)
             elif kind == "trailers":
                 self.resp_trailers_recv = payload
             elif kind == "end":
@@ -99,7 +103,7 @@ class StreamRecord:
             if kind == "headers" and self.req_headers_recv is None:
                 self.req_headers_recv = payload
             elif kind == "data":
-                self.req_body_recv.extend(payload)
+                self.req_body_recv.append(payload)
             elif kind == "trailers":
                 self.req_trailers_recv = payload
             elif kind == "end":
@@ -113,21 +117,27 @@ def _get(headers: Headers, name: bytes) -> bytes | None:
 def _h1_fields(headers: Headers, keep: tuple[bytes, ...] = ()) -> Headers:
     """Headers as an HTTP/1 parser gives them back: the kept pseudo-headers, then the others
     without framing headers, values trimmed."""
-    out = [(k, v) for k in keep if (v := _get(headers, k)) is not None]
+    out = [(k, v.strip(_WS)) for k in keep if (v := _get(headers, k)) is not None]
     out += [(k, v.strip(_WS)) for k, v in headers if not k.startswith(b":") and k not in _FRAMING]
     return out
 
 
-def _framed_by_codec(headers: Headers, body: bytes) -> bool:
+def _h1_representable(headers: Headers | None) -> bool:
+    """Every header name is a token: HTTP/1 cannot carry other names (``a:b`` would come back
+    as ``a`` with a value starting ``b``); Envoy's encoder writes them unchecked."""
+    return all(k.startswith(b":") or is_token(k) for k, _ in headers or ())
+
+
+def _framed_by_codec(headers: Headers, body: list[bytes]) -> bool:
     """No ``content-length``, or one the body matches (else the peer frames differently)."""
     declared = _get(headers, b"content-length")
-    return declared is None or (declared.isdigit() and int(declared) == len(body))
+    return declared is None or (declared.isdigit() and int(declared) == sum(len(c) for c in body))
 
 
 def _same_trailers(sent: Headers | None, got: Headers | None, http2: bool) -> bool:
     want = sent or []
-    if not http2:
-        want = _h1_fields(want)
+    if not http2:  # trailer lines: no pseudo-headers, values trimmed
+        want = [(k, v.strip(_WS)) for k, v in want if not k.startswith(b":")]
     return want == (got or [])
 
 
@@ -148,17 +158,23 @@ def _check_request(i: int, r: StreamRecord, http2: bool, trailers: bool) -> None
         path = _get(sent, b":path") or b""
         if (
             method in (b"CONNECT", b"HEAD")
+            or not is_token(method)
             or not path.startswith(b"/")
+            or b" " in path
+            or b"\t" in path
             or any(k in _H1_SKIP for k, _ in sent)
-            or not _framed_by_codec(sent, bytes(r.req_body))
+            or not _h1_representable(sent)
+            or not _h1_representable(r.req_trailers)
+            or not _framed_by_codec(sent, r.req_body)
         ):
             return
         want = _h1_fields(sent, (b":method", b":path", b":authority"))
         got = _h1_fields(got or [], (b":method", b":path", b":authority"))
     if want != got:
         _fail(i, "request headers", want, got)
-    if r.req_body != r.req_body_recv:
-        _fail(i, "request body", len(r.req_body), len(r.req_body_recv))
+    sent_body, got_body = b"".join(r.req_body), b"".join(r.req_body_recv)
+    if sent_body != got_body:
+        _fail(i, "request body", len(sent_body), len(got_body))
     if trailers and not _same_trailers(r.req_trailers, r.req_trailers_recv, http2):
         _fail(i, "request trailers", r.req_trailers, r.req_trailers_recv)
 
@@ -175,15 +191,18 @@ def _check_response(i: int, r: StreamRecord, http2: bool, trailers: bool) -> Non
             not (status.isdigit() and len(status) == 3 and 200 <= int(status) < 600)
             or status in (b"204", b"304")
             or _get(r.req_headers, b":method") == b"HEAD"
-            or not _framed_by_codec(sent, bytes(r.resp_body))
+            or not _h1_representable(sent)
+            or not _h1_representable(r.resp_trailers)
+            or not _framed_by_codec(sent, r.resp_body)
         ):
             return
         want = _h1_fields(sent, (b":status",))
         got = _h1_fields(got or [], (b":status",))
     if want != got:
         _fail(i, "response headers", want, got)
-    if r.resp_body != r.resp_body_recv:
-        _fail(i, "response body", len(r.resp_body), len(r.resp_body_recv))
+    sent_body, got_body = b"".join(r.resp_body), b"".join(r.resp_body_recv)
+    if sent_body != got_body:
+        _fail(i, "response body", len(sent_body), len(got_body))
     if trailers and not _same_trailers(r.resp_trailers, r.resp_trailers_recv, http2):
         _fail(i, "response trailers", r.resp_trailers, r.resp_trailers_recv)
 
