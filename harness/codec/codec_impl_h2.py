@@ -17,6 +17,7 @@ Decoded events reach the pair as ``Received`` tuples (see ``codec_impl``).
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import h2.events
@@ -60,15 +61,46 @@ def limits_from(settings: Any) -> Limits:
 
 
 class _Pending:
-    """Data (and trailers) a stream could not send yet for want of window."""
+    """Data (and trailers) a stream could not send yet for want of window: a queue of the
+    writes, so appending to a blocked stream copies nothing."""
 
-    __slots__ = ("data", "end_stream", "offset", "trailers")
+    __slots__ = ("chunks", "end_stream", "offset", "queued", "trailers")
 
     def __init__(self) -> None:
-        self.data = b""
-        self.offset = 0  # data[:offset] is sent (slicing a memoryview copies nothing)
+        self.chunks: deque[memoryview] = deque()
+        self.offset = 0  # bytes of chunks[0] already sent
+        self.queued = 0  # bytes not yet sent
         self.end_stream = False
         self.trailers: Headers | None = None
+
+    def add(self, data: bytes) -> None:
+        if data:
+            self.chunks.append(memoryview(data))
+            self.queued += len(data)
+
+    def take(self, size: int) -> bytes | memoryview:
+        """The next ``size`` queued bytes (a frame's worth; copied only across writes)."""
+        chunks = self.chunks
+        first = chunks[0]
+        start = self.offset
+        if len(first) - start > size:
+            self.offset = start + size
+            self.queued -= size
+            return first[start : start + size]
+        parts = []
+        need = size
+        while need:
+            chunk = chunks[0]
+            piece = chunk[self.offset : self.offset + need]
+            parts.append(piece)
+            need -= len(piece)
+            if self.offset + len(piece) == len(chunk):
+                chunks.popleft()
+                self.offset = 0
+            else:
+                self.offset += len(piece)
+        self.queued -= size
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 _TEMPLATE_LIMIT = 64  # connections kept by (side, settings); emptied when full
@@ -124,14 +156,13 @@ class H2Endpoint:
         pending = self._pending.get(sid)
         if pending is None:
             pending = self._pending[sid] = _Pending()
-        pending.data = pending.data[pending.offset :] + data if pending.data else data
-        pending.offset = 0
+        pending.add(data)
         pending.end_stream = end_stream
         self._flush(sid)
 
     def send_trailers(self, sid: int, headers: Headers) -> None:
         pending = self._pending.get(sid)
-        if pending is not None and pending.offset < len(pending.data):
+        if pending is not None and pending.queued:
             pending.trailers = headers
             return
         self._send_trailers(sid, headers)
@@ -242,26 +273,23 @@ class H2Endpoint:
         if pending is None or conn.closed:
             return
         h2c = conn.h2
-        data = memoryview(pending.data)
-        total = len(data)
         done = False  # all data sent
         while True:
             stream = h2c.streams.get(sid)
             if stream is None or stream.closed or not stream.open:
                 self._pending.pop(sid, None)
                 break
-            start = pending.offset
-            if start >= total:
+            if not pending.queued:
                 done = True
                 break
             size = min(h2c.local_flow_control_window(sid), h2c.max_outbound_frame_size)
-            size = min(size, total - start)
+            size = min(size, pending.queued)
             if size <= 0:
                 break  # wait for a WINDOW_UPDATE or SETTINGS
-            pending.offset = end = start + size
-            last = end == total and pending.end_stream and pending.trailers is None
+            chunk = pending.take(size)
+            last = not pending.queued and pending.end_stream and pending.trailers is None
             try:
-                h2c.send_data(sid, data[start:end], end_stream=last)
+                h2c.send_data(sid, chunk, end_stream=last)
             except (h2.exceptions.StreamClosedError, h2.exceptions.NoSuchStreamError):
                 self._pending.pop(sid, None)
                 break
