@@ -35,6 +35,8 @@ from harness.codec.http1 import Options
 
 MAX_ACTIONS: Final = 1024
 DATA_MODULO: Final = 1024 * 1024
+# ``data: N`` sends N modulo 1 MiB bytes of 'a': slices of one buffer, never a new one.
+_AS: Final = memoryview(b"a" * DATA_MODULO)
 _BAD_CHARS: Final = str.maketrans("\0\r\n", "   ")
 _REQUIRED: Final = (":authority", ":method", ":path")
 
@@ -289,7 +291,7 @@ class CodecPair:
                     side.state = _Side.PENDING_DATA
         elif which in ("data", "data_value"):
             if open_ and side.state == _Side.PENDING_DATA:
-                data = b"a" * (da.data % DATA_MODULO) if which == "data" else da.data_value.encode()
+                data = _AS[: da.data % DATA_MODULO] if which == "data" else da.data_value.encode()
                 ep.send_data(sid, data, end)
                 rec.sent_data(response, data, end)
                 if end:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from harness.codec.codec_impl_h2 import Headers, Received
+from harness.codec.codec_impl_h2 import Body, Headers, Received
 from harness.codec.http1 import (
     Data,
     EndOfMessage,
@@ -51,15 +51,15 @@ class _Encoder:
         self.done = done
         self.trailers_enabled = trailers_enabled
 
-    def data(self, data: bytes, end_stream: bool) -> bytes:
+    def data(self, data: Body, end_stream: bool) -> Body:
         if self.done:
             return b""
-        out = (b"%x\r\n%s\r\n" % (len(data), data) if data else b"") if self.chunked else data
         if end_stream:
             self.done = True
-            if self.chunked:
-                out += b"0\r\n\r\n"
-        return out
+        if not self.chunked:
+            return data
+        out = b"%x\r\n%s\r\n" % (len(data), data) if data else b""
+        return out + b"0\r\n\r\n" if end_stream else out
 
     def trailers(self, headers: Headers) -> bytes:
         if self.done:
@@ -141,7 +141,7 @@ class H1Endpoint:
             chunked and not self._head_request, end_stream, self.enable_trailers
         )
 
-    def send_data(self, sid: int, data: bytes, end_stream: bool) -> None:
+    def send_data(self, sid: int, data: Body, end_stream: bool) -> None:
         if sid == self._stream and self._encoder is not None:
             self._out += self._encoder.data(data, end_stream)
 

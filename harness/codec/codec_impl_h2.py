@@ -29,6 +29,7 @@ from harness.codec.h2_connection import EnvoyH2Connection, Limits
 from harness.codec.hpack import HpackPair
 
 Headers = list[tuple[bytes, bytes]]
+Body = bytes | memoryview  # body data: bytes, or a slice of a buffer (no copy)
 # (kind, stream handle, payload, end): kind is "headers" (a request or a final response),
 # "1xx", "data", "trailers", "end" (the peer ended its side) or "reset".
 Received = tuple[str, int, Any, bool]
@@ -73,7 +74,7 @@ class _Pending:
         self.end_stream = False
         self.trailers: Headers | None = None
 
-    def add(self, data: bytes) -> None:
+    def add(self, data: Body) -> None:
         if data:
             self.chunks.append(memoryview(data))
             self.queued += len(data)
@@ -152,7 +153,7 @@ class H2Endpoint:
     def send_headers(self, sid: int, headers: Headers, end_stream: bool) -> None:
         self._call(self.conn.h2.send_headers, sid, headers, end_stream=end_stream)
 
-    def send_data(self, sid: int, data: bytes, end_stream: bool) -> None:
+    def send_data(self, sid: int, data: Body, end_stream: bool) -> None:
         pending = self._pending.get(sid)
         if pending is None:
             pending = self._pending[sid] = _Pending()

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from harness.codec.codec_impl_h2 import Body, Headers
 from harness.codec.http1 import is_token
 from harness.oracle import InvariantViolation
-
-Headers = list[tuple[bytes, bytes]]
 
 _FRAMING: Final = frozenset((b"content-length", b"transfer-encoding"))
 # Request headers that make HTTP/1 framing or routing the application's business.
@@ -56,17 +55,17 @@ class StreamRecord:
         del end_stream
         self.req_headers = headers
         # Bodies as lists of chunks, joined when compared (large bodies: no repeated copies).
-        self.req_body: list[bytes] = []
+        self.req_body: list[Body] = []
         self.req_trailers: Headers | None = None
         self.resp_headers: Headers | None = None
-        self.resp_body: list[bytes] = []
+        self.resp_body: list[Body] = []
         self.resp_trailers: Headers | None = None
         self.req_headers_recv: Headers | None = None
-        self.req_body_recv: list[bytes] = []
+        self.req_body_recv: list[Body] = []
         self.req_trailers_recv: Headers | None = None
         self.req_ended = False
         self.resp_headers_recv: Headers | None = None
-        self.resp_body_recv: list[bytes] = []
+        self.resp_body_recv: list[Body] = []
         self.resp_trailers_recv: Headers | None = None
         self.resp_ended = False
         self.reset = False
@@ -77,7 +76,7 @@ class StreamRecord:
         del end_stream
         self.resp_headers = headers
 
-    def sent_data(self, response: bool, data: bytes, end_stream: bool) -> None:
+    def sent_data(self, response: bool, data: Body, end_stream: bool) -> None:
         del end_stream
         (self.resp_body if response else self.req_body).append(data)
 
@@ -128,7 +127,7 @@ def _h1_representable(headers: Headers | None) -> bool:
     return all(k.startswith(b":") or is_token(k) for k, _ in headers or ())
 
 
-def _framed_by_codec(headers: Headers, body: list[bytes]) -> bool:
+def _framed_by_codec(headers: Headers, body: list[Body]) -> bool:
     """No ``content-length``, or one the body matches (else the peer frames differently)."""
     declared = _get(headers, b"content-length")
     return declared is None or (declared.isdigit() and int(declared) == sum(len(c) for c in body))
