@@ -47,7 +47,7 @@ NOT_INSTRUMENTED = (
 # lines alike, so tracing them adds no coverage signal (a failure still shows, as the
 # caller's exception path) yet costs most of the time (hpack's Huffman coder: ~80 % of the
 # hpack target's, profiled under atheris).
-HOT_LOOPS = ("hpack.huffman", "hpack.huffman_table")
+HOT_LOOPS = ("hpack.huffman", "hpack.huffman_table", "harness.codec.huffman")
 
 
 def test_one_input(target: targets.Target, plane: str | None = None) -> Callable[[bytes], None]:
