@@ -160,7 +160,8 @@ def test_mutator_reaches_inside_typed_config() -> None:
 @pytest.mark.envoy
 def test_envoy_and_differential_planes() -> None:
     """The envoy plane passes a config Envoy accepts; the differential plane raises a
-    divergence signed by Envoy's reason where the sans-IO model cannot know (a file path)."""
+    divergence signed by Envoy's reason where the sans-IO model cannot know (a file Envoy
+    reads), and none for a file Envoy would write (the sandbox redirects it)."""
     from harness.envoy.server import server, server_differential
     from harness.oracle import Divergence
 
@@ -168,7 +169,14 @@ def test_envoy_and_differential_planes() -> None:
     config = parse_config(seed.read_bytes(), "text")
     server(config)
     server_differential(config)
-    opens_a_directory = parse_config(b'admin { access_log_path: "/" }', "text")
+    server_differential(parse_config(b'admin { access_log_path: "/" }', "text"))
+    reads_a_missing_file = parse_config(
+        b'static_resources { clusters { name: "c" connect_timeout { seconds: 1 } '
+        b'transport_socket { name: "t" typed_config { [type.googleapis.com/envoy.extensions.'
+        b"transport_sockets.tls.v3.UpstreamTlsContext] { common_tls_context { "
+        b'validation_context { trusted_ca { filename: "/nonexistent/ca.pem" } } } } } } } }',
+        "text",
+    )
     with pytest.raises(Divergence) as caught:
-        server_differential(opens_a_directory)
-    assert caught.value.field == "envoy:unable to open file _: Is a directory"
+        server_differential(reads_a_missing_file)
+    assert caught.value.field == "envoy:Invalid path: /nonexistent/ca.pem"

@@ -94,11 +94,12 @@ def _import_named_types(text: str) -> None:
     """Put the messages the config's type URLs name into the descriptor pool (Envoy links
     every extension's types in; we import a type's xds-protos module when a config names it)."""
     for name in set(_TYPE_URL.findall(text)) - _imported:
-        _imported.add(name)
         try:
             message_class(name)
         except UserError:
             pass  # unknown: the parser or the PGV engine reports it
+        # only now: another thread parsing meanwhile must not take the type as imported
+        _imported.add(name)
 
 
 def _jsonable(value: object) -> object:

@@ -27,11 +27,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from google.protobuf import json_format, text_format
-
 from harness.config import files
 from harness.config.load import ConfigParseError, parse_config
 from harness.config.validation import engine
+from harness.engine.corpus import to_text
 from harness.errors import UserError
 
 _CLONE_NEWUSER, _CLONE_NEWNS = 0x10000000, 0x00020000
@@ -69,8 +68,7 @@ class Sandbox:
 
     def confine(self, data: bytes, fmt: str) -> tuple[bytes, str]:
         """The config to hand Envoy, in format ``fmt``: ``data`` itself when it names no
-        written file, else with those paths rewritten (text proto stays text, YAML and JSON
-        become JSON). Raises UserError when neither layer can hold the config."""
+        written file, else with those paths rewritten (as text proto, whatever ``fmt`` was). Raises UserError when neither layer can hold the config."""
         try:
             msg = parse_config(data, fmt)
         except ConfigParseError as e:
@@ -85,9 +83,7 @@ class Sandbox:
             ) from None
         if not files.redirect_written_files(msg, self.place, engine().message_of_any):
             return data, fmt
-        if fmt == "text":
-            return text_format.MessageToString(msg).encode(), "text"
-        return json_format.MessageToJson(msg, preserving_proto_field_name=True).encode(), "json"
+        return to_text(msg), "text"  # prints any Any, even one whose payload is corrupt
 
     def preexec(self, then: Callable[[], None]) -> Callable[[], None]:
         """The child's set-up between fork and exec: ``then`` (the caller's own), then the

@@ -1,0 +1,532 @@
+"""More of what Envoy's start-up checks in validate mode, as rows for ``semantic.SEMANTIC_CHECKS``:
+xDS config sources and the node they need, the addresses Envoy resolves (pipes, ports,
+resolvers, network namespaces, internal listeners), listener filter-chain rules, cluster
+circuit-breaker and health-check rules, secrets and stats intervals.
+
+Every rule here was seen on Envoy 1.40 (``tests/data/config_cases/``); the messages are
+Envoy's. Where Envoy reads the file system (a ``path`` config source must exist) the model,
+which is sans-IO, predicts the usual outcome for a fuzzed path: it does not exist.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from harness.config import tree
+from harness.config.pgv import Violation
+
+STATIC, EDS = 0, 3
+REST, GRPC, DELTA_GRPC, AGGREGATED_GRPC, AGGREGATED_DELTA_GRPC = 1, 2, 3, 5, 6
+API_TYPE_NAMES = {
+    AGGREGATED_GRPC: "AGGREGATED_GRPC",
+    AGGREGATED_DELTA_GRPC: "AGGREGATED_DELTA_GRPC",
+}
+UNIX_PATH_MAX = 108  # sizeof(sockaddr_un.sun_path)
+IP_RESOLVERS = frozenset({"", "envoy.ip"})  # resolver names Envoy 1.40 registers for IPs
+NAMED_PORT = 4  # SocketAddress.named_port's field number (Envoy's message names it)
+DEFAULT_STATS_FLUSH_MS = 5000
+# CircuitBreakers.Thresholds fields Envoy rejects in per_host_thresholds
+PER_HOST_UNSUPPORTED = (
+    "max_pending_requests", "max_requests", "max_retries", "retry_budget", "max_connection_pools",
+)  # fmt: skip
+# typed_extension_protocol_options keys Envoy 1.40 knows, and the type each takes (other
+# filter names are known too, but take no or other options: those configs fail either way)
+PROTOCOL_OPTIONS = {
+    "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": (
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+    ),
+    "envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions": (
+        "envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions"
+    ),
+    "envoy.filters.network.thrift_proxy": (
+        "envoy.extensions.filters.network.thrift_proxy.v3.ThriftProtocolOptions"
+    ),
+}
+_GRPC_KEY = re.compile(r"[0-9A-Za-z_.\-]+\Z")  # metadata key characters Envoy's Google gRPC takes
+NODE_REQUIRED = (
+    "node 'id' and 'cluster' are required. Set it either in 'node' config or via "
+    "--service-node and --service-cluster options."
+)
+_URL = "type.googleapis.com/envoy.config."
+SOCKET_ADDRESS = "envoy.config.core.v3.SocketAddress"
+
+
+def _v(path: str, rule: str, message: str) -> Violation:
+    return Violation(path, rule, message)
+
+
+# --- xDS ------------------------------------------------------------------------------
+
+
+def _subscriptions(b: Any) -> Iterator[tuple[str, str, Any]]:
+    """(path, resource type URL, ConfigSource) of each subscription Envoy starts in validate
+    mode: CDS, each EDS cluster's, each static HCM's RDS. (LDS, load stats and HDS are not
+    started in validate mode: what they hold is never looked at.)"""
+    dyn = b.dynamic_resources
+    if dyn.HasField("cds_config"):
+        yield "dynamic_resources.cds_config", _URL + "cluster.v3.Cluster", dyn.cds_config
+    for i, c in enumerate(b.static_resources.clusters):
+        if c.type == EDS and c.eds_cluster_config.HasField("eds_config"):
+            where = f"static_resources.clusters[{i}].eds_cluster_config.eds_config"
+            yield where, _URL + "endpoint.v3.ClusterLoadAssignment", c.eds_cluster_config.eds_config
+    for path, hcm in tree.hcms(b):
+        if hcm.WhichOneof("route_specifier") == "rds":
+            yield (
+                f"{path}.rds.config_source",
+                _URL + "route.v3.RouteConfiguration",
+                hcm.rds.config_source,
+            )
+
+
+def _discovered_filters(b: Any) -> Iterator[str]:
+    """Paths of listener filters configured by discovery (ECDS), which subscribe too."""
+    for i, listener in enumerate(b.static_resources.listeners):
+        for j, f in enumerate(listener.listener_filters):
+            if f.WhichOneof("config_type") == "config_discovery":
+                yield f"static_resources.listeners[{i}].listener_filters[{j}].config_discovery"
+
+
+def _node_for_xds(b: Any) -> Violation | None:
+    """Any subscription (ADS included) needs the node's id and cluster."""
+    if b.node.id and b.node.cluster:
+        return None
+    if b.dynamic_resources.HasField("ads_config"):
+        return _v("node", "xds.node", f"ads: {NODE_REQUIRED}")
+    for _path, url, _source in _subscriptions(b):
+        return _v("node", "xds.node", f"{url}: {NODE_REQUIRED}")
+    for _path in _discovered_filters(b):
+        return _v("node", "xds.node", f"{_URL}core.v3.TypedExtensionConfig: {NODE_REQUIRED}")
+    return None
+
+
+def _static_clusters(b: Any) -> dict[str, Any]:
+    return {c.name: c for c in b.static_resources.clusters}
+
+
+def _grpc_services(api: Any, path: str) -> Violation | None:
+    """Google gRPC clients Envoy builds check their initial metadata keys."""
+    for k, service in enumerate(api.grpc_services):
+        if service.WhichOneof("target_specifier") != "google_grpc":
+            continue
+        for entry in service.initial_metadata:
+            if not _GRPC_KEY.match(entry.key):
+                return _v(
+                    f"{path}.grpc_services[{k}].initial_metadata",
+                    "grpc.metadata_key",
+                    f"Illegal characters in gRPC initial metadata header key: {entry.key}.",
+                )
+    return None
+
+
+def _api_config_source(api: Any, path: str, clusters: dict[str, Any]) -> Violation | None:
+    """Envoy's checks of an ApiConfigSource a subscription uses."""
+    kind = api.api_type
+    if kind in API_TYPE_NAMES:
+        return _v(path, "xds.api_type", f"Unsupported config source {API_TYPE_NAMES[kind]}")
+    name = "envoy.config.core.v3.ApiConfigSource"
+    if not api.grpc_services and not api.cluster_names:
+        return _v(
+            path,
+            "xds.api_names",
+            "API configs must have either a gRPC service or a cluster name defined",
+        )
+    if kind in (GRPC, DELTA_GRPC):
+        if api.cluster_names:
+            return _v(
+                f"{path}.cluster_names",
+                "xds.api_names",
+                f"{name}::(AGGREGATED_)(DELTA_)GRPC must not have a cluster name specified",
+            )
+        if len(api.grpc_services) > 1:
+            return _v(
+                f"{path}.grpc_services",
+                "xds.api_names",
+                f"{name}::(AGGREGATED_)(DELTA_)GRPC must have no more than 1 gRPC services "
+                "specified",
+            )
+        service = api.grpc_services[0]
+        backing = (
+            service.envoy_grpc.cluster_name
+            if service.WhichOneof("target_specifier") == "envoy_grpc"
+            else None
+        )
+    else:
+        if api.grpc_services:
+            return _v(
+                f"{path}.grpc_services",
+                "xds.api_names",
+                f"{name}, if not a gRPC type, must not have a gRPC service specified",
+            )
+        backing = api.cluster_names[0]
+    if backing is not None and (backing not in clusters or clusters[backing].type == EDS):
+        return _v(
+            path,
+            "xds.cluster",
+            f"{name} must have a statically defined non-EDS cluster: '{backing}' does not "
+            "exist, was added via api, or is an EDS cluster",
+        )
+    return _grpc_services(api, path)
+
+
+def _config_source(source: Any, path: str, url: str, clusters: dict[str, Any]) -> Violation | None:
+    which = source.WhichOneof("config_source_specifier")
+    if which == "api_config_source":
+        return _api_config_source(source.api_config_source, f"{path}.api_config_source", clusters)
+    if which in ("path", "path_config_source"):
+        name = source.path if which == "path" else source.path_config_source.path
+        return _v(
+            f"{path}.{which}",
+            "xds.path",
+            f"paths must refer to an existing path in the system: '{name}' does not exist",
+        )
+    if which == "self" and url.endswith("cluster.v3.Cluster"):
+        return _v(
+            f"{path}.self",
+            "xds.specifier",
+            "Missing config source specifier in envoy::config::core::v3::ConfigSource",
+        )
+    return None
+
+
+def _ads_config(b: Any) -> Violation | None:
+    dyn = b.dynamic_resources
+    if not dyn.HasField("ads_config"):
+        return None
+    ads, path = dyn.ads_config, "dynamic_resources.ads_config"
+    if ads.api_type not in (GRPC, DELTA_GRPC):
+        return _v(
+            f"{path}.api_type",
+            "xds.ads_type",
+            "envoy.config.core.v3.ApiConfigSource type must be of non-aggregated gRPC",
+        )
+    if not ads.grpc_services and not ads.cluster_names:
+        return _v(
+            path,
+            "xds.api_names",
+            "API configs must have either a gRPC service or a cluster name defined",
+        )
+    clusters = _static_clusters(b)
+    for k, service in enumerate(ads.grpc_services):
+        if service.WhichOneof("target_specifier") == "envoy_grpc":
+            name = service.envoy_grpc.cluster_name
+            if name not in clusters:
+                return _v(
+                    f"{path}.grpc_services[{k}].envoy_grpc.cluster_name",
+                    "xds.grpc_cluster",
+                    f"Unknown gRPC client cluster '{name}'",
+                )
+    return _grpc_services(ads, path)
+
+
+def _cds_locator(b: Any) -> Violation | None:
+    """A CDS collection locator: only ``xdstp:`` over ADS or delta gRPC works (``file:``
+    names a file, which the model takes not to exist; ``http:`` is not implemented)."""
+    dyn = b.dynamic_resources
+    locator, path = dyn.cds_resources_locator, "dynamic_resources.cds_resources_locator"
+    if not locator:
+        return None
+    scheme = locator.partition(":")[0] if ":" in locator else None
+    if scheme not in ("xdstp", "http", "file"):
+        return _v(path, "xds.locator", f"{locator} does not have a xdstp:, http: or file: scheme")
+    if scheme == "http":
+        return _v(path, "xds.locator", "Unsupported code path")
+    if scheme == "file":
+        return _v(path, "xds.path", "paths must refer to an existing path in the system")
+    source = dyn.cds_config
+    which = source.WhichOneof("config_source_specifier")
+    if which == "ads" or (
+        which == "api_config_source" and source.api_config_source.api_type == DELTA_GRPC
+    ):
+        return None
+    if which == "api_config_source":
+        return _v(path, "xds.locator", "Unknown xdstp:// transport API type in")
+    return _v(
+        path,
+        "xds.locator",
+        "Missing or not supported config source specifier in "
+        "envoy::config::core::v3::ConfigSource for a collection. Only ADS and gRPC in delta-xDS "
+        "mode are supported.",
+    )
+
+
+def _xds_config_sources(b: Any) -> Violation | None:
+    found = _ads_config(b)
+    if found is not None:
+        return found
+    found = _cds_locator(b)
+    if found is not None:
+        return found
+    clusters = _static_clusters(b)
+    for path, url, source in _subscriptions(b):
+        found = _config_source(source, path, url, clusters)
+        if found is not None:
+            return found
+    return None
+
+
+# --- addresses ------------------------------------------------------------------------
+
+
+def _resolved_addresses(b: Any) -> Iterator[tuple[str, Any, Any]]:
+    """(path, Address or SocketAddress, the Endpoint or None) of each address Envoy resolves at
+    start-up: admin, listeners, upstream bind addresses, STATIC clusters' endpoints."""
+    if b.admin.HasField("address"):
+        yield "admin.address", b.admin.address, None
+    for i, listener in enumerate(b.static_resources.listeners):
+        if listener.HasField("address"):
+            yield f"static_resources.listeners[{i}].address", listener.address, None
+    bind = b.cluster_manager.upstream_bind_config
+    if bind.HasField("source_address"):
+        yield "cluster_manager.upstream_bind_config.source_address", bind.source_address, None
+    for i, c in enumerate(b.static_resources.clusters):
+        here = f"static_resources.clusters[{i}]"
+        if c.upstream_bind_config.HasField("source_address"):
+            where = f"{here}.upstream_bind_config.source_address"
+            yield where, c.upstream_bind_config.source_address, None
+        if c.type != STATIC or c.WhichOneof("cluster_discovery_type") == "cluster_type":
+            continue
+        for e, locality in enumerate(c.load_assignment.endpoints):
+            for k, lb in enumerate(locality.lb_endpoints):
+                where = f"{here}.load_assignment.endpoints[{e}].lb_endpoints[{k}].endpoint"
+                yield f"{where}.address", lb.endpoint.address, lb.endpoint
+
+
+def _socket_address_problem(sa: Any) -> tuple[str, str] | None:
+    if sa.resolver_name not in IP_RESOLVERS:
+        return "address.resolver", f"Unknown address resolver: {sa.resolver_name}"
+    if sa.WhichOneof("port_specifier") == "named_port":
+        return "address.named_port", f"IP resolver can't handle port specifier type {NAMED_PORT}"
+    try:
+        ipaddress.ip_address(sa.address)
+    except ValueError:
+        return "address.ip", f"malformed IP address: {sa.address}"
+    return None
+
+
+def _pipe_problem(pipe: Any) -> tuple[str, str] | None:
+    path = pipe.path
+    if len(path.encode()) >= UNIX_PATH_MAX:
+        return (
+            "address.pipe_length",
+            f'Path "{path}" exceeds maximum UNIX domain socket path size of {UNIX_PATH_MAX}.',
+        )
+    if path.startswith("@"):
+        if pipe.mode:
+            return "address.pipe_mode", "Cannot set mode for Abstract AF_UNIX sockets"
+        return None
+    if "\0" in path:
+        return "address.pipe_nul", "UNIX domain socket pathname contains embedded null characters"
+    return None
+
+
+def _addresses(b: Any) -> Violation | None:
+    """What Envoy's address resolution rejects in the addresses it resolves at start-up."""
+    for path, address, endpoint in _resolved_addresses(b):
+        if endpoint is not None and not endpoint.HasField("address"):
+            return _v(path, "address.required", "Address must be set")
+        if address.DESCRIPTOR.full_name == SOCKET_ADDRESS:
+            which, sa = "socket_address", address
+        else:
+            which, sa = address.WhichOneof("address"), address.socket_address
+        problem = (
+            _socket_address_problem(sa)
+            if which == "socket_address"
+            else _pipe_problem(address.pipe)
+            if which == "pipe"
+            else None
+        )
+        if problem is not None:
+            return _v(path, problem[0], problem[1])
+        if endpoint is not None:
+            if which == "socket_address" and sa.network_namespace_filepath:
+                return _v(
+                    path,
+                    "address.netns",
+                    "Invalid host configuration: hosts cannot specify network namespaces with "
+                    "their address",
+                )
+            if which != "socket_address" and endpoint.health_check_config.port_value:
+                return _v(
+                    path.rpartition(".")[0] + ".health_check_config.port_value",
+                    "address.hc_port",
+                    "Invalid host configuration: non-zero port for non-IP address",
+                )
+    return None
+
+
+# --- listeners ------------------------------------------------------------------------
+
+
+def _listener_kinds(b: Any) -> Violation | None:
+    """Internal listeners, API listeners and FCDS: what each kind needs and forbids."""
+    for i, listener in enumerate(b.static_resources.listeners):
+        here = f"static_resources.listeners[{i}]"
+        internal = listener.address.WhichOneof("address") == "envoy_internal_address"
+        if listener.HasField("internal_listener") and listener.HasField("address"):
+            return _v(
+                f"{here}.address",
+                "listener.internal",
+                f"error adding listener '{listener.name}': address should not be used when an "
+                "internal listener config is provided",
+            )
+        if internal and not listener.HasField("internal_listener"):
+            return _v(
+                f"{here}.address",
+                "listener.internal",
+                f"error adding listener named '{listener.name}': use internal_listener field "
+                "instead of address for internal listeners",
+            )
+        if listener.HasField("api_listener") and not listener.api_listener.api_listener.type_url:
+            return _v(
+                f"{here}.api_listener",
+                "listener.api_listener",
+                f"error adding listener named '{listener.name}': missing the API listener "
+                "extension",
+            )
+        if listener.HasField("fcds_config") and not listener.HasField("filter_chain_matcher"):
+            return _v(
+                f"{here}.fcds_config", "listener.fcds", "FCDS requires a filter chain matcher."
+            )
+    return None
+
+
+def _duplicate_filter_chain_matches(b: Any) -> Violation | None:
+    """Two filter chains of a listener with equal ``filter_chain_match`` (unset is ``{}``)."""
+    for i, listener in enumerate(b.static_resources.listeners):
+        if listener.HasField("filter_chain_matcher"):
+            continue  # chains are picked by the matcher, not by their matches
+        seen: dict[bytes, Any] = {}
+        for k, chain in enumerate(listener.filter_chains):
+            key = chain.filter_chain_match.SerializeToString(deterministic=True)
+            if key in seen:
+                return _v(
+                    f"static_resources.listeners[{i}].filter_chains[{k}].filter_chain_match",
+                    "listener.duplicate_match",
+                    f"error adding listener: filter chain '{chain.name}' has the same matching "
+                    f"rules defined as '{seen[key].name}'",
+                )
+            seen[key] = chain
+    return None
+
+
+# --- clusters -------------------------------------------------------------------------
+
+
+def _status_ranges(ranges: Any, path: str) -> Violation | None:
+    for r in ranges:
+        problem = (
+            f"expecting start >= 100, but found start={r.start}"
+            if r.start < 100
+            else f"expecting end <= 600, but found end={r.end}"
+            if r.end > 600
+            else f"expecting start < end, but found start={r.start} and end={r.end}"
+            if r.start >= r.end
+            else None
+        )
+        if problem is not None:
+            return _v(
+                path, "health_check.statuses", f"Invalid http expected status range: {problem}"
+            )
+    return None
+
+
+def _protocol_options(key: str, value: Any, here: str) -> Violation | None:
+    """Envoy finds a protocol-options factory by the map key, then unpacks the value as the
+    factory's type."""
+    where = f"{here}.typed_extension_protocol_options[{key!r}]"
+    expected = PROTOCOL_OPTIONS.get(key)
+    if expected is None:
+        return _v(
+            where,
+            "cluster.protocol_options",
+            "Didn't find a registered network or http filter or protocol options implementation "
+            f"for name: '{key}'",
+        )
+    if tree.type_name(value.type_url) != expected:
+        return _v(where, "cluster.protocol_options", f"Unable to unpack as {expected}")
+    return None
+
+
+def _cluster_rules(b: Any) -> Violation | None:
+    """Circuit breakers, health checks and EDS settings Envoy's cluster factory rejects."""
+    for i, c in enumerate(b.static_resources.clusters):
+        here = f"static_resources.clusters[{i}]"
+        for t, thresholds in enumerate(c.circuit_breakers.per_host_thresholds):
+            if any(thresholds.HasField(name) for name in PER_HOST_UNSUPPORTED):
+                return _v(
+                    f"{here}.circuit_breakers.per_host_thresholds[{t}]",
+                    "cluster.per_host",
+                    "Unsupported field in per_host_thresholds",
+                )
+        for key in sorted(c.typed_extension_protocol_options):
+            found = _protocol_options(key, c.typed_extension_protocol_options[key], here)
+            if found is not None:
+                return found
+        if c.HasField("eds_cluster_config") and c.type != EDS:
+            return _v(
+                f"{here}.eds_cluster_config",
+                "cluster.eds_config",
+                "eds_cluster_config set in a non-EDS cluster",
+            )
+        if len(c.health_checks) > 1:  # Envoy's HealthCheck.name is newer than our xds-protos
+            return _v(
+                f"{here}.health_checks[0]",
+                "health_check.name",
+                "health check at index 0 is missing a name; all health checks must have a name "
+                "when multiple health checks are configured",
+            )
+        for h, check in enumerate(c.health_checks):
+            if check.WhichOneof("health_checker") == "http_health_check":
+                where = f"{here}.health_checks[{h}].http_health_check"
+                http = check.http_health_check
+                found = _status_ranges(http.expected_statuses, f"{where}.expected_statuses")
+                found = found or _status_ranges(
+                    http.retriable_statuses, f"{where}.retriable_statuses"
+                )
+                if found is not None:
+                    return found
+    return None
+
+
+# --- bootstrap ------------------------------------------------------------------------
+
+
+def _ms(d: Any) -> int:
+    return int(d.seconds * 1000 + d.nanos // 1_000_000)
+
+
+def _bootstrap_rules(b: Any) -> Violation | None:
+    """Secrets of no type, and the stats eviction interval against the flush interval."""
+    for i, secret in enumerate(b.static_resources.secrets):
+        if secret.WhichOneof("type") is None:
+            return _v(
+                f"static_resources.secrets[{i}]", "secret.type", "Secret type not implemented"
+            )
+    if b.HasField("stats_eviction_interval"):
+        flush = (
+            _ms(b.stats_flush_interval)
+            if b.HasField("stats_flush_interval")
+            else DEFAULT_STATS_FLUSH_MS
+        )
+        eviction = _ms(b.stats_eviction_interval)
+        if flush and eviction % flush:
+            return _v(
+                "stats_eviction_interval",
+                "stats.eviction",
+                "stats_eviction_interval must be a multiple of stats_flush_interval",
+            )
+    return None
+
+
+STARTUP_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
+    ("secrets have a type; stats eviction is a multiple of the flush", _bootstrap_rules),
+    ("xDS subscriptions need the node's id and cluster", _node_for_xds),
+    ("xDS config sources: API types, services, backing clusters", _xds_config_sources),
+    ("cluster circuit breakers, health checks, EDS settings", _cluster_rules),
+    ("resolved addresses: pipes, ports, resolvers, namespaces", _addresses),
+    ("listener kinds: internal, API, FCDS", _listener_kinds),
+    ("filter chains of a listener have distinct matches", _duplicate_filter_chain_matches),
+)
