@@ -67,8 +67,9 @@ class Sandbox:
         return f"{target}-" if kind == files.PREFIX else str(target)
 
     def confine(self, data: bytes, fmt: str) -> tuple[bytes, str]:
-        """The config to hand Envoy, in format ``fmt``: ``data`` itself when it names no
-        written file, else with those paths rewritten (as text proto, whatever ``fmt`` was). Raises UserError when neither layer can hold the config."""
+        """The config to hand Envoy, and its format: ``data`` itself when it names no written
+        file, else with those paths rewritten (as text proto, whatever ``fmt`` was). Raises
+        UserError when neither layer can hold the config."""
         try:
             msg = parse_config(data, fmt)
         except ConfigParseError as e:
