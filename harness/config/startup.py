@@ -300,9 +300,18 @@ def _socket_address_problem(sa: Any) -> tuple[str, str] | None:
     if sa.WhichOneof("port_specifier") == "named_port":
         return "address.named_port", f"IP resolver can't handle port specifier type {NAMED_PORT}"
     try:
-        ipaddress.ip_address(sa.address)
+        ip = ipaddress.ip_address(sa.address)
     except ValueError:
         return "address.ip", f"malformed IP address: {sa.address}"
+    if sa.ipv4_compat and not (
+        ip.version == 6 and (ip == ipaddress.IPv6Address("::") or ip.ipv4_mapped is not None)
+    ):
+        shown = f"[{ip}]" if ip.version == 6 else str(ip)
+        return (
+            "address.ipv4_compat",
+            "Only IPv6 address '::' or valid IPv4-mapped IPv6 address can set ipv4_compat: "
+            f"{shown}:{sa.port_value}",
+        )
     return None
 
 
@@ -393,9 +402,26 @@ def _listener_kinds(b: Any) -> Violation | None:
     return None
 
 
-def _duplicate_filter_chain_matches(b: Any) -> Violation | None:
-    """Two filter chains of a listener with equal ``filter_chain_match`` (unset is ``{}``)."""
+CIDR_FIELDS = ("prefix_ranges", "direct_source_prefix_ranges", "source_prefix_ranges")
+
+
+def _filter_chain_matches(b: Any) -> Violation | None:
+    """CIDR ranges of filter chain matches are IP addresses; two filter chains of a listener
+    with equal ``filter_chain_match`` (unset is ``{}``) are an error."""
     for i, listener in enumerate(b.static_resources.listeners):
+        for k, chain in enumerate(listener.filter_chains):
+            match = chain.filter_chain_match
+            for name in CIDR_FIELDS:
+                for r, cidr in enumerate(getattr(match, name)):
+                    try:
+                        ipaddress.ip_address(cidr.address_prefix)
+                    except ValueError:
+                        return _v(
+                            f"static_resources.listeners[{i}].filter_chains[{k}]"
+                            f".filter_chain_match.{name}[{r}].address_prefix",
+                            "address.ip",
+                            f"malformed IP address: {cidr.address_prefix}",
+                        )
         if listener.HasField("filter_chain_matcher"):
             continue  # chains are picked by the matcher, not by their matches
         seen: dict[bytes, Any] = {}
@@ -465,6 +491,24 @@ def _cluster_rules(b: Any) -> Violation | None:
             found = _protocol_options(key, c.typed_extension_protocol_options[key], here)
             if found is not None:
                 return found
+        if c.type != EDS:
+            for e, locality in enumerate(c.load_assignment.endpoints):
+                if locality.HasField("leds_cluster_locality_config"):
+                    return _v(
+                        f"{here}.load_assignment.endpoints[{e}].leds_cluster_locality_config",
+                        "cluster.leds",
+                        "LEDS is only supported when EDS is used. Static cluster "
+                        f"{c.load_assignment.cluster_name} cannot use LEDS.",
+                    )
+        if c.track_cluster_stats.per_endpoint_stats and b.cluster_manager.HasField(
+            "load_stats_config"
+        ):
+            return _v(
+                f"{here}.track_cluster_stats.per_endpoint_stats",
+                "cluster.per_endpoint_stats",
+                "Only one of cluster per_endpoint_stats and cluster manager load_stats_config "
+                "can be specified",
+            )
         if c.HasField("eds_cluster_config") and c.type != EDS:
             return _v(
                 f"{here}.eds_cluster_config",
@@ -488,6 +532,70 @@ def _cluster_rules(b: Any) -> Violation | None:
                 )
                 if found is not None:
                     return found
+    return None
+
+
+def _local_cluster(b: Any) -> Violation | None:
+    name = b.cluster_manager.local_cluster_name
+    if name and name not in _static_clusters(b):
+        return _v(
+            "cluster_manager.local_cluster_name",
+            "cluster.local",
+            f"local cluster '{name}' must be defined",
+        )
+    return None
+
+
+# --- HTTP -----------------------------------------------------------------------------
+
+HTTP3 = 3  # HttpConnectionManager.CodecType
+_LISTENER_INDEX = re.compile(r"static_resources\.listeners\[(\d+)\]")
+
+
+def _mirror_policies(policies: Any, path: str) -> Violation | None:
+    for m, policy in enumerate(policies):
+        where = f"{path}.request_mirror_policies[{m}]"
+        if policy.cluster and policy.cluster_header:
+            return _v(
+                where,
+                "route.mirror",
+                f"Only one of cluster '{policy.cluster}' or cluster_header "
+                f"'{policy.cluster_header}' in request mirror policy can be specified",
+            )
+        if not policy.cluster and not policy.cluster_header:
+            return _v(
+                where,
+                "route.mirror",
+                "Exactly one of cluster or cluster_header in request mirror policy need to be "
+                "specified",
+            )
+    return None
+
+
+def _http_rules(b: Any) -> Violation | None:
+    """Static routes' mirror policies name one cluster source; HTTP/3 needs a QUIC listener."""
+    listeners = b.static_resources.listeners
+    for path, hcm in tree.hcms(b):
+        if hcm.codec_type == HTTP3:
+            found = _LISTENER_INDEX.match(path)
+            listener = listeners[int(found.group(1))] if found else None
+            if listener is not None and not listener.udp_listener_config.HasField("quic_options"):
+                return _v(
+                    f"{path}.codec_type",
+                    "hcm.http3",
+                    "HTTP/3 codec configured on non-QUIC listener.",
+                )
+        for v, vhost in enumerate(hcm.route_config.virtual_hosts):
+            here = f"{path}.route_config.virtual_hosts[{v}]"
+            found_v = _mirror_policies(vhost.request_mirror_policies, here)
+            if found_v is not None:
+                return found_v
+            for r, route in enumerate(vhost.routes):
+                if route.WhichOneof("action") == "route":
+                    where = f"{here}.routes[{r}].route"
+                    found_v = _mirror_policies(route.route.request_mirror_policies, where)
+                    if found_v is not None:
+                        return found_v
     return None
 
 
@@ -526,7 +634,9 @@ STARTUP_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
     ("xDS subscriptions need the node's id and cluster", _node_for_xds),
     ("xDS config sources: API types, services, backing clusters", _xds_config_sources),
     ("cluster circuit breakers, health checks, EDS settings", _cluster_rules),
+    ("the local cluster is defined", _local_cluster),
     ("resolved addresses: pipes, ports, resolvers, namespaces", _addresses),
     ("listener kinds: internal, API, FCDS", _listener_kinds),
-    ("filter chains of a listener have distinct matches", _duplicate_filter_chain_matches),
+    ("filter chain matches: CIDRs are IPs, no two alike", _filter_chain_matches),
+    ("HTTP routes: mirror policies; HTTP/3 only on QUIC listeners", _http_rules),
 )
