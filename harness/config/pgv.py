@@ -356,6 +356,12 @@ class Engine:
                     if text is not None:
                         return Violation(at, rule, text)
                 value = container[key]
+                if typed and not value.type_url:
+                    return Violation(
+                        at,
+                        "typed_config.empty",
+                        f"Didn't find a registered implementation for '{key}' with type URL: ''",
+                    )
                 for rule, check in value_checks:
                     text = check(value)
                     if text is not None:
@@ -373,7 +379,11 @@ class Engine:
 def _is_extension_type(url: str) -> bool:
     """Whether an extension factory could take this type: protobuf's own types have none."""
     name = url.rpartition("/")[2]
-    return not name.startswith("google.protobuf.") or name == "google.protobuf.Struct"
+    # Struct configures many; StringValue is the action of a listener's filter-chain matcher
+    return not name.startswith("google.protobuf.") or name in (
+        "google.protobuf.Struct",
+        "google.protobuf.StringValue",
+    )
 
 
 def _required_oneof(name: str) -> Step:

@@ -14,7 +14,7 @@ from typing import Any
 import re2
 from google.protobuf import descriptor
 
-from harness.config import tree
+from harness.config import startup, tree
 from harness.config.pgv import UNBUILT_EXTENSIONS, Violation
 from harness.config.startup import STARTUP_CHECKS
 
@@ -61,8 +61,8 @@ def _duplicate_clusters(b: Any) -> Violation | None:
 def _listener_filter_chains(b: Any) -> Violation | None:
     for i, listener in enumerate(b.static_resources.listeners):
         if not listener.filter_chains and not listener.HasField("default_filter_chain"):
-            if listener.HasField("api_listener"):
-                continue
+            if listener.HasField("api_listener") or startup.is_udp(listener):
+                continue  # UDP listeners take listener filters, not filter chains
             return Violation(
                 f"static_resources.listeners[{i}].filter_chains",
                 "listener.filter_chains",

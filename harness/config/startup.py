@@ -46,6 +46,17 @@ PROTOCOL_OPTIONS = {
     ),
 }
 _GRPC_KEY = re.compile(r"[0-9A-Za-z_.\-]+\Z")  # metadata key characters Envoy's Google gRPC takes
+V2 = 1  # ApiVersion
+V2_DEPRECATED = "V2 xDS transport protocol version is deprecated in"
+UDP = 1  # SocketAddress.Protocol
+# cluster_type names Envoy 1.40 has a factory for (seen; the built-in types have names too)
+CLUSTER_TYPES = frozenset(
+    {
+        "envoy.cluster.static", "envoy.cluster.strict_dns", "envoy.cluster.logical_dns",
+        "envoy.cluster.original_dst", "envoy.cluster.eds", "envoy.clusters.aggregate",
+        "envoy.clusters.dynamic_forward_proxy", "envoy.clusters.redis",
+    }
+)  # fmt: skip
 NODE_REQUIRED = (
     "node 'id' and 'cluster' are required. Set it either in 'node' config or via "
     "--service-node and --service-cluster options."
@@ -126,6 +137,8 @@ def _api_config_source(api: Any, path: str, clusters: dict[str, Any]) -> Violati
     kind = api.api_type
     if kind in API_TYPE_NAMES:
         return _v(path, "xds.api_type", f"Unsupported config source {API_TYPE_NAMES[kind]}")
+    if api.transport_api_version == V2:
+        return _v(path, "xds.v2", V2_DEPRECATED)
     name = "envoy.config.core.v3.ApiConfigSource"
     if not api.grpc_services and not api.cluster_names:
         return _v(
@@ -196,6 +209,8 @@ def _ads_config(b: Any) -> Violation | None:
     if not dyn.HasField("ads_config"):
         return None
     ads, path = dyn.ads_config, "dynamic_resources.ads_config"
+    if ads.transport_api_version == V2:
+        return _v(f"{path}.transport_api_version", "xds.v2", V2_DEPRECATED)
     if ads.api_type not in (GRPC, DELTA_GRPC):
         return _v(
             f"{path}.api_type",
@@ -252,8 +267,31 @@ def _cds_locator(b: Any) -> Violation | None:
     )
 
 
+def _xdstp_config_sources(b: Any) -> Violation | None:
+    """``config_sources`` and ``default_config_source`` (for xdstp:// names) take only an API
+    config source; a non-default one needs an authority."""
+    places = [(f"config_sources[{k}]", s, True) for k, s in enumerate(b.config_sources)]
+    if b.HasField("default_config_source"):
+        places.append(("default_config_source", b.default_config_source, False))
+    for path, source, needs_authority in places:
+        if source.WhichOneof("config_source_specifier") != "api_config_source":
+            return _v(
+                path,
+                "xds.xdstp_source",
+                "Only api_config_source type is currently supported for xdstp-based config "
+                "sources.",
+            )
+        if needs_authority and not source.authorities:
+            return _v(
+                f"{path}.authorities",
+                "xds.xdstp_source",
+                "xdstp-based non-default config source must have at least one authority.",
+            )
+    return None
+
+
 def _xds_config_sources(b: Any) -> Violation | None:
-    found = _ads_config(b)
+    found = _ads_config(b) or _xdstp_config_sources(b)
     if found is not None:
         return found
     found = _cds_locator(b)
@@ -369,6 +407,11 @@ def _addresses(b: Any) -> Violation | None:
 # --- listeners ------------------------------------------------------------------------
 
 
+def is_udp(listener: Any) -> bool:
+    sa = listener.address.socket_address
+    return listener.address.WhichOneof("address") == "socket_address" and sa.protocol == UDP
+
+
 def _listener_kinds(b: Any) -> Violation | None:
     """Internal listeners, API listeners and FCDS: what each kind needs and forbids."""
     for i, listener in enumerate(b.static_resources.listeners):
@@ -395,6 +438,13 @@ def _listener_kinds(b: Any) -> Violation | None:
                 f"error adding listener named '{listener.name}': missing the API listener "
                 "extension",
             )
+        if is_udp(listener) and listener.filter_chains:
+            return _v(
+                f"{here}.filter_chains",
+                "listener.udp",
+                f"error adding listener: {len(listener.filter_chains)} filter chain(s) specified "
+                "for connection-less UDP listener.",
+            )
         if listener.HasField("fcds_config") and not listener.HasField("filter_chain_matcher"):
             return _v(
                 f"{here}.fcds_config", "listener.fcds", "FCDS requires a filter chain matcher."
@@ -410,15 +460,28 @@ def _filter_chain_matches(b: Any) -> Violation | None:
     with equal ``filter_chain_match`` (unset is ``{}``) are an error."""
     for i, listener in enumerate(b.static_resources.listeners):
         for k, chain in enumerate(listener.filter_chains):
+            here = f"static_resources.listeners[{i}].filter_chains[{k}]"
             match = chain.filter_chain_match
+            if match.address_suffix or match.HasField("suffix_len"):
+                return _v(
+                    f"{here}.filter_chain_match",
+                    "listener.unimplemented_match",
+                    f"error adding listener: filter chain '{chain.name}' contains unimplemented "
+                    "fields",
+                )
+            if listener.HasField("filter_chain_matcher") and not chain.name:
+                return _v(
+                    f"{here}.name",
+                    "listener.matcher_name",
+                    'error adding listener: "name" field is required when using a listener matcher',
+                )
             for name in CIDR_FIELDS:
                 for r, cidr in enumerate(getattr(match, name)):
                     try:
                         ipaddress.ip_address(cidr.address_prefix)
                     except ValueError:
                         return _v(
-                            f"static_resources.listeners[{i}].filter_chains[{k}]"
-                            f".filter_chain_match.{name}[{r}].address_prefix",
+                            f"{here}.filter_chain_match.{name}[{r}].address_prefix",
                             "address.ip",
                             f"malformed IP address: {cidr.address_prefix}",
                         )
@@ -509,6 +572,16 @@ def _cluster_rules(b: Any) -> Violation | None:
                 "Only one of cluster per_endpoint_stats and cluster manager load_stats_config "
                 "can be specified",
             )
+        if c.WhichOneof("cluster_discovery_type") == "cluster_type":
+            custom = c.cluster_type
+            typed = custom.HasField("typed_config") and tree.unpack(custom.typed_config)
+            if not typed and custom.name not in CLUSTER_TYPES:
+                return _v(
+                    f"{here}.cluster_type.name",
+                    "cluster.type",
+                    "Didn't find a registered cluster factory implementation for name: "
+                    f"'{custom.name}'",
+                )
         if c.HasField("eds_cluster_config") and c.type != EDS:
             return _v(
                 f"{here}.eds_cluster_config",
