@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 from google.protobuf import json_format, message, text_format
 
+from harness.config import dictproto
 from harness.errors import UserError
 from harness.proto import message_class
 
@@ -59,7 +60,11 @@ def parse_config(
             return msg  # an empty document is an empty config
         if not isinstance(loaded, dict):
             raise ConfigParseError(f"expected a mapping at the top, got {type(loaded).__name__}")
-        json_format.ParseDict(_jsonable(loaded), msg)
+        try:
+            dictproto.parse_dict(loaded, msg)
+        except dictproto.Unsupported:  # json_format decides: its message, or its error
+            msg = cls()
+            json_format.ParseDict(_jsonable(loaded), msg)
     except ConfigParseError:
         raise
     except (

@@ -104,7 +104,8 @@ def _node_for_xds(b: Any) -> Violation | None:
     """Any subscription (ADS included) needs the node's id and cluster."""
     if b.node.id and b.node.cluster:
         return None
-    if b.dynamic_resources.HasField("ads_config"):
+    xdstp = bool(b.config_sources) or b.HasField("default_config_source")
+    if b.dynamic_resources.HasField("ads_config") or xdstp:
         return _v("node", "xds.node", f"ads: {NODE_REQUIRED}")
     for _path, url, _source in _subscriptions(b):
         return _v("node", "xds.node", f"{url}: {NODE_REQUIRED}")
@@ -281,6 +282,15 @@ def _xdstp_config_sources(b: Any) -> Violation | None:
                 "Only api_config_source type is currently supported for xdstp-based config "
                 "sources.",
             )
+        if source.api_config_source.api_type not in API_TYPE_NAMES:
+            return _v(
+                f"{path}.api_config_source.api_type",
+                "xds.xdstp_source",
+                "xdstp-based config source authority only supports AGGREGATED_GRPC and "
+                "AGGREGATED_DELTA_GRPC types.",
+            )
+        if source.api_config_source.transport_api_version == V2:
+            return _v(f"{path}.api_config_source", "xds.v2", V2_DEPRECATED)
         if needs_authority and not source.authorities:
             return _v(
                 f"{path}.authorities",
