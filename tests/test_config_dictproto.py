@@ -106,5 +106,32 @@ def test_shapes_left_to_json_format_get_its_answer() -> None:
     expected = bootstrap_class()()
     json_format.ParseDict(json.loads(twice), expected)
     assert parse_config(twice, "json") == expected
-    with pytest.raises(ConfigParseError, match="ParseError.*oneof"):
+    with pytest.raises(ConfigParseError, match=r"ParseError.*oneof"):
         parse_config(one_of_twice, "json")
+
+
+YAML_EDGES = [
+    "a: y\nb: N\nc: yes\nd: 0x1f\ne: 1_000\nf: 1:20\ng: .inf\nh: ~\n",
+    "when: 2001-12-14\nraw: !!binary aGVsbG8=\n",
+    "base: &b {x: 1, y: [1, 2]}\nuse: *b\nmerged:\n  <<: *b\n  z: 3\n",
+    "? [1, 2]\n: unhashable\n",
+    "a: !custom 1\n",
+    "k: 1\nk: 2\n",
+    "",
+    "- 1\n- two\n",
+]
+
+
+@pytest.mark.parametrize("text", YAML_EDGES + [p.read_text() for p in sorted(TABLE.glob("*.yaml"))])
+def test_fast_yaml_equals_pyyaml(text: str) -> None:
+    """load.load_yaml builds what PyYAML's constructor builds, or fails as it fails."""
+    from harness.config import load
+
+    try:
+        expected: object = yaml.load(text, load._EnvoyYamlLoader)
+    except yaml.YAMLError as e:
+        with pytest.raises(yaml.YAMLError) as caught:
+            load.load_yaml(text)
+        assert str(caught.value) == str(e)
+        return
+    assert load.load_yaml(text) == expected

@@ -45,10 +45,10 @@ class Unsupported(Exception):
     """The document has a shape the fast path leaves to json_format."""
 
 
-_names: dict[str, dict[str, FD]] = {}
+_names: dict[str, dict[str, descriptor.FieldDescriptor]] = {}
 
 
-def _fields(desc: descriptor.Descriptor) -> dict[str, FD]:
+def _fields(desc: descriptor.Descriptor) -> dict[str, descriptor.FieldDescriptor]:
     """JSON names and proto names to fields, as json_format looks them up (JSON first)."""
     table = _names.get(desc.full_name)
     if table is None:
@@ -70,7 +70,7 @@ def _message(value: Any, msg: message.Message, depth: int) -> None:
         raise Unsupported
     if full_name in _WRAPPERS:
         try:
-            msg.value = _scalar(value, desc.fields_by_name["value"])  # type: ignore[attr-defined]
+            msg.value = _scalar(value, desc.fields_by_name["value"])
         except (ValueError, TypeError):
             raise Unsupported from None
         return
@@ -78,7 +78,7 @@ def _message(value: Any, msg: message.Message, depth: int) -> None:
         if not isinstance(value, str):
             raise Unsupported
         try:
-            msg.FromJsonString(value)  # type: ignore[attr-defined]
+            msg.FromJsonString(value)
         except ValueError:
             raise Unsupported from None
         return
@@ -109,7 +109,7 @@ def _message(value: Any, msg: message.Message, depth: int) -> None:
         _field(item, msg, fd, depth)
 
 
-def _field(item: Any, msg: message.Message, fd: FD, depth: int) -> None:
+def _field(item: Any, msg: message.Message, fd: descriptor.FieldDescriptor, depth: int) -> None:
     if fd.type == FD.TYPE_MESSAGE and fd.message_type.GetOptions().map_entry:
         _map(item, getattr(msg, fd.name), fd, depth)
     elif fd.is_repeated:
@@ -139,7 +139,7 @@ def _field(item: Any, msg: message.Message, fd: FD, depth: int) -> None:
             raise Unsupported from None
 
 
-def _map(item: Any, container: Any, fd: FD, depth: int) -> None:
+def _map(item: Any, container: Any, fd: descriptor.FieldDescriptor, depth: int) -> None:
     key_fd = fd.message_type.fields_by_name["key"]
     value_fd = fd.message_type.fields_by_name["value"]
     if not isinstance(item, dict) or key_fd.type != FD.TYPE_STRING:
@@ -174,7 +174,7 @@ def _any(value: dict[str, Any], msg: Any, depth: int) -> None:
     msg.type_url = type_url
 
 
-def _scalar(value: Any, fd: FD) -> Any:
+def _scalar(value: Any, fd: descriptor.FieldDescriptor) -> Any:
     kind = fd.type
     if kind == FD.TYPE_STRING:
         if type(value) is not str:

@@ -55,7 +55,7 @@ def parse_config(
         if fmt == "text":
             text_format.Parse(text, msg)
             return msg
-        loaded = yaml.load(text, _EnvoyYamlLoader) if fmt == "yaml" else json.loads(text)
+        loaded = load_yaml(text) if fmt == "yaml" else json.loads(text)
         if loaded is None:
             return msg  # an empty document is an empty config
         if not isinstance(loaded, dict):
@@ -90,6 +90,60 @@ _EnvoyYamlLoader.add_constructor(
     "tag:yaml.org,2002:bool",
     lambda loader, node: loader.construct_scalar(node).lower() in ("y", "yes", "true", "on"),
 )
+
+_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map"))
+_MERGE = "tag:yaml.org,2002:merge"
+_MAX_YAML_DEPTH = 400  # deeper (or recursive, through aliases) goes the usual way
+
+
+class _Slow(Exception):
+    """A YAML shape the fast constructor leaves to PyYAML's."""
+
+
+def load_yaml(text: str) -> object:
+    """``yaml.load(text, _EnvoyYamlLoader)``, faster: libyaml composes the node tree, and
+    plain maps, lists and scalars are built straight from it (PyYAML's constructor, in
+    Python, costs most of a config's YAML time); merge keys, unknown tags, unhashable keys
+    and deep or recursive trees are built by PyYAML's constructor as before."""
+    loader = _EnvoyYamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            return _construct(node, loader, 0)
+        except _Slow:
+            return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _construct(node: yaml.Node, loader: yaml.SafeLoader, depth: int) -> object:
+    if depth > _MAX_YAML_DEPTH:
+        raise _Slow
+    tag = node.tag
+    if isinstance(node, yaml.ScalarNode):
+        if tag == _STR:
+            return node.value
+        make = loader.yaml_constructors.get(tag)
+        if make is None:
+            raise _Slow
+        return make(loader, node)
+    if isinstance(node, yaml.SequenceNode) and tag == _SEQ:
+        return [_construct(child, loader, depth + 1) for child in node.value]
+    if isinstance(node, yaml.MappingNode) and tag == _MAP:
+        out: dict[object, object] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                raise _Slow
+            key = _construct(key_node, loader, depth + 1)
+            try:
+                out[key] = _construct(value_node, loader, depth + 1)
+            except TypeError:  # an unhashable key: PyYAML's error
+                raise _Slow from None
+        return out
+    raise _Slow
+
 
 _TYPE_URL = re.compile(r"type\.googleapis\.com/([A-Za-z_][\w.]*)")
 _imported: set[str] = set()
