@@ -135,3 +135,65 @@ def test_fast_yaml_equals_pyyaml(text: str) -> None:
         assert str(caught.value) == str(e)
         return
     assert load.load_yaml(text) == expected
+
+
+def _texts(mutants: int) -> list[tuple[str, str]]:
+    cls = bootstrap_class()
+    out = [(p.name, p.read_text()) for p in sorted(TABLE.glob("*.pb_text"))]
+    seeds = [(p.name, p.read_bytes()) for p in iter_files(targets.get("server").corpus / "envoy")]
+    out += [(n, d.decode("utf-8", "replace")) for n, d in seeds]
+    rng = random.Random(5)
+    mutator = ProtoMutator(cls)
+    for i in range(mutants):
+        name, data = rng.choice(seeds)
+        out.append((f"{name}~{i}", mutator.mutate(data, 1 << 16, rng.randrange(1 << 30)).decode()))
+    return out
+
+
+TEXT_EDGES = [
+    'node { id: "a" "b" cluster: \'c\\x41\\n\' } stats_flush_interval < seconds: 0x10 >',
+    "static_resources: { clusters: [ { name: 'a' }, { name: 'b' } ] }; admin {}",
+    "# a comment\nnode { id: 'x' } # and another\n",
+    "node { id: 'x' } node { id: 'y' }",
+    "stats_flush_interval { seconds: 010 }",
+    "watchdog { miss_timeout { seconds: -5 } }",
+    "layered_runtime { layers { name: 'a' static_layer { fields { key: 'k' "
+    "value { number_value: 1.5e3 } } } } }",
+    "enable_dispatcher_stats: t",
+    "stats_config { stats_matcher { reject_all: true } }",
+    "unknown_field: 1",
+    "node { id: '\\xff' }",
+]
+
+
+@pytest.mark.parametrize("text", TEXT_EDGES)
+def test_fast_text_edges_equal_text_format(text: str) -> None:
+    _check_text("edge", text)
+
+
+def test_fast_text_equals_text_format_on_corpus_and_mutants() -> None:
+    texts = _texts(200)
+    answered = sum(_check_text(name, text) for name, text in texts)
+    assert answered >= 0.8 * len(texts), (answered, len(texts))
+
+
+def _check_text(name: str, text: str) -> bool:
+    """Whether the fast path answered; when it did, it equals text_format."""
+    from google.protobuf import text_format
+
+    from harness.config import load, textproto
+
+    load._import_named_types(text)  # as parse_config does: text_format needs the types
+    cls = bootstrap_class()
+    fast = cls()
+    try:
+        textproto.parse_text(text, fast)
+    except textproto.Unsupported:
+        return False
+    slow = cls()
+    try:
+        text_format.Parse(text, slow)
+    except text_format.ParseError as e:
+        raise AssertionError(f"{name}: fast path accepted what text_format rejects: {e}") from e
+    assert fast == slow, f"{name}: fast path built a different message"
+    return True

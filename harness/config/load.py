@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from google.protobuf import json_format, message, text_format
 
-from harness.config import dictproto
+from harness.config import dictproto, textproto
 from harness.errors import UserError
 from harness.proto import message_class
 
@@ -53,7 +53,11 @@ def parse_config(
     _import_named_types(text)
     try:
         if fmt == "text":
-            text_format.Parse(text, msg)
+            try:
+                textproto.parse_text(text, msg)
+            except textproto.Unsupported:  # text_format decides: its message, or its error
+                msg = cls()
+                text_format.Parse(text, msg)
             return msg
         loaded = load_yaml(text) if fmt == "yaml" else json.loads(text)
         if loaded is None:

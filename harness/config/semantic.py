@@ -293,7 +293,7 @@ SEMANTIC_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
     ("durations are non-negative and in range", _durations),
     ("an extension config names its type", _empty_typed_configs),
     ("regexes compile with RE2", _regexes),
-    (STARTUP["secrets have a type; stats eviction is a multiple of the flush"]),
+    (STARTUP["secrets have a type; one watchdog field; stats eviction fits the flush"]),
     (STARTUP["xDS subscriptions need the node's id and cluster"]),
     (STARTUP["xDS config sources: API types, services, backing clusters"]),
     ("duplicate cluster names", _duplicate_clusters),

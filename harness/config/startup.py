@@ -690,12 +690,17 @@ def _ms(d: Any) -> int:
 
 
 def _bootstrap_rules(b: Any) -> Violation | None:
-    """Secrets of no type, and the stats eviction interval against the flush interval."""
+    """Secrets of no type, both watchdog fields, the stats eviction interval against the
+    flush interval."""
     for i, secret in enumerate(b.static_resources.secrets):
         if secret.WhichOneof("type") is None:
             return _v(
                 f"static_resources.secrets[{i}]", "secret.type", "Secret type not implemented"
             )
+    if b.HasField("watchdog") and b.HasField("watchdogs"):
+        return _v(
+            "watchdogs", "bootstrap.watchdog", "Only one of watchdog or watchdogs should be set!"
+        )
     if b.HasField("stats_eviction_interval"):
         flush = (
             _ms(b.stats_flush_interval)
@@ -713,7 +718,7 @@ def _bootstrap_rules(b: Any) -> Violation | None:
 
 
 STARTUP_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
-    ("secrets have a type; stats eviction is a multiple of the flush", _bootstrap_rules),
+    ("secrets have a type; one watchdog field; stats eviction fits the flush", _bootstrap_rules),
     ("xDS subscriptions need the node's id and cluster", _node_for_xds),
     ("xDS config sources: API types, services, backing clusters", _xds_config_sources),
     ("cluster circuit breakers, health checks, EDS settings", _cluster_rules),
