@@ -77,3 +77,11 @@ def _key(verdict: Mapping[str, object]) -> tuple[object, str]:
     """The verdict and the start of Envoy's reason: JSON parse errors go on to name fields
     in an order that varies between runs (Envoy's YAML-to-JSON map order)."""
     return verdict["valid"], str(verdict["envoy_error"] or "")[:48]
+
+
+def test_every_startup_rule_is_a_row_of_the_semantic_table() -> None:
+    from harness.config.semantic import SEMANTIC_CHECKS
+    from harness.config.startup import STARTUP_CHECKS
+
+    rows = [check for _, check in SEMANTIC_CHECKS]
+    assert all(rows.count(check) == 1 for _, check in STARTUP_CHECKS)
