@@ -180,3 +180,18 @@ def test_envoy_and_differential_planes() -> None:
     with pytest.raises(Divergence) as caught:
         server_differential(reads_a_missing_file)
     assert caught.value.field == "envoy:Invalid path: /nonexistent/ca.pem"
+
+
+@pytest.mark.envoy
+def test_envoy_plane_reports_envoy_1_40_crashing_in_validate_mode() -> None:
+    """Found while modelling FCDS: a listener with a filter-chain matcher and an FCDS gRPC
+    config source makes ``envoy --mode validate`` 1.40.0 die of SIGSEGV (a null pointer,
+    faulting address 0x18); an ADS or path source does not. The envoy plane reports it as
+    an ``envoy-crash`` finding. (Kept out of the corpus: every envoy-plane run would stop
+    on it.)"""
+    from harness.envoy.errors import EnvoyCrash
+    from harness.envoy.server import server
+
+    crasher = Path(__file__).parent / "data" / "envoy_crash_fcds_grpc.pb_text"
+    with pytest.raises(EnvoyCrash, match="SIGSEGV"):
+        server(parse_config(crasher.read_bytes(), "text"))

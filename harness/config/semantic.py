@@ -63,6 +63,8 @@ def _listener_filter_chains(b: Any) -> Violation | None:
         if not listener.filter_chains and not listener.HasField("default_filter_chain"):
             if listener.HasField("api_listener") or startup.is_udp(listener):
                 continue  # UDP listeners take listener filters, not filter chains
+            if listener.HasField("fcds_config"):
+                continue  # FCDS brings the filter chains
             return Violation(
                 f"static_resources.listeners[{i}].filter_chains",
                 "listener.filter_chains",

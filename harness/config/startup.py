@@ -111,6 +111,15 @@ def _node_for_xds(b: Any) -> Violation | None:
         return _v("node", "xds.node", f"{url}: {NODE_REQUIRED}")
     for _path in _discovered_filters(b):
         return _v("node", "xds.node", f"{_URL}core.v3.TypedExtensionConfig: {NODE_REQUIRED}")
+    for listener in b.static_resources.listeners:
+        # FCDS subscribes when the listener's matcher is built (an empty matcher builds none)
+        if listener.HasField("fcds_config") and listener.filter_chain_matcher.ListFields():
+            return _v(
+                "node",
+                "xds.node",
+                "cannot create a filter chain matcher: "
+                f"{_URL}listener.v3.FilterChain: {NODE_REQUIRED}",
+            )
     return None
 
 
@@ -312,6 +321,20 @@ def _xds_config_sources(b: Any) -> Violation | None:
         found = _config_source(source, path, url, clusters)
         if found is not None:
             return found
+    for i, listener in enumerate(b.static_resources.listeners):
+        if listener.HasField("fcds_config") and listener.filter_chain_matcher.ListFields():
+            source = listener.fcds_config.config_source
+            path = f"static_resources.listeners[{i}].fcds_config.config_source"
+            if source.WhichOneof("config_source_specifier") is None:
+                return _v(
+                    path,
+                    "xds.specifier",
+                    "cannot create a filter chain matcher: Missing config source specifier in "
+                    "envoy::config::core::v3::ConfigSource",
+                )
+            found = _config_source(source, path, _URL + "listener.v3.FilterChain", clusters)
+            if found is not None:
+                return found
     return None
 
 
