@@ -41,6 +41,14 @@ TYPE_PREFIX = "type.googleapis.com/"
 UNBUILT_EXTENSIONS = frozenset(
     {"envoy.config.core.v3.GrpcService.GoogleGrpc.CallCredentials.MetadataCredentialsFromPlugin"}
 )
+# Fields (message, field) whose extensions validate mode never builds: their own rules are
+# checked, no typed_config below them is unpacked (seen on 1.40: certificate provider
+# instances of an unknown or empty type, or an invalid HCM, pass)
+UNBUILT_FIELDS = frozenset(
+    {("envoy.config.bootstrap.v3.Bootstrap", "certificate_provider_instances")}
+)
+# ... and the paths of those fields from a Bootstrap, for the semantic checks
+UNBUILT_PATHS = tuple(field for _, field in UNBUILT_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +73,12 @@ def _join(path: str, name: str) -> str:
 class Engine:
     """Validates messages; plans are built per descriptor on first use and kept."""
 
-    def __init__(self, pool: descriptor_pool.DescriptorPool | None = None) -> None:
+    def __init__(
+        self, pool: descriptor_pool.DescriptorPool | None = None, unpack_any: bool = True
+    ) -> None:
         self.pool = pool or descriptor_pool.Default()
+        self.unpack_any = unpack_any  # False: typed_config Any values are not looked into
+        self._shallow: Engine | None = None
         self._plans: dict[str, tuple[Step, ...]] = {}
         self._needed: dict[str, bool] = {}
         self._classes: dict[str, type[message.Message] | None] = {}
@@ -114,9 +126,15 @@ class Engine:
             self._classes[type_url] = cls
         return cls  # type: ignore[return-value]
 
+    def shallow(self) -> Engine:
+        """The same rules, without unpacking typed_config (for the unbuilt fields)."""
+        if self._shallow is None:
+            self._shallow = Engine(self.pool, unpack_any=False) if self.unpack_any else self
+        return self._shallow
+
     def validate_any(self, value: Any, path: str) -> Violation | None:
         url = value.type_url
-        if not url:
+        if not url or not self.unpack_any:
             return None
         cls = self.message_of_any(url) if _is_extension_type(url) else None
         if cls is None:
@@ -340,7 +358,9 @@ class Engine:
         descend = sub is not None and not typed and self._needs(sub)
         if not (own or key_checks or value_checks or typed or descend):
             return None
-        validate, validate_any = self.validate, self.validate_any
+        unbuilt = (fd.containing_type.full_name, name) in UNBUILT_FIELDS or not self.unpack_any
+        engine = self.shallow() if unbuilt else self
+        validate, validate_any = engine.validate, engine.validate_any
 
         def mapping(msg: message.Message, path: str) -> Violation | None:
             container = getattr(msg, name)
@@ -356,7 +376,7 @@ class Engine:
                     if text is not None:
                         return Violation(at, rule, text)
                 value = container[key]
-                if typed and not value.type_url:
+                if typed and not unbuilt and not value.type_url:
                     return Violation(
                         at,
                         "typed_config.empty",

@@ -15,7 +15,7 @@ import re2
 from google.protobuf import descriptor
 
 from harness.config import startup, tree
-from harness.config.pgv import UNBUILT_EXTENSIONS, Violation
+from harness.config.pgv import UNBUILT_EXTENSIONS, UNBUILT_PATHS, Violation
 from harness.config.startup import STARTUP_CHECKS
 
 ROUTER = "envoy.extensions.filters.http.router.v3.Router"
@@ -221,7 +221,7 @@ def _empty_typed_configs(b: Any) -> Violation | None:
         ) not in (None, "typed_config")
         if built and discovered:
             continue  # config_discovery: fetched later
-        if msg.DESCRIPTOR.full_name in UNBUILT_EXTENSIONS:
+        if msg.DESCRIPTOR.full_name in UNBUILT_EXTENSIONS or path.startswith(UNBUILT_PATHS):
             continue
         if (built or msg.HasField("typed_config")) and not msg.typed_config.type_url:
             return Violation(
