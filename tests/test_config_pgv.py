@@ -182,16 +182,25 @@ def test_envoy_and_differential_planes() -> None:
     assert caught.value.field == "envoy:Invalid path: /nonexistent/ca.pem"
 
 
+ENVOY_1_40_CRASHERS = {
+    # a listener's additional_addresses entry without an address: "panic: unset oneof" at
+    # source/common/network/utility.cc:489, SIGABRT (found by fuzz server --differential)
+    "envoy_crash_additional_address_unset.pb_text": "SIGABRT",
+    # a filter-chain matcher with an FCDS gRPC config source: SIGSEGV, faulting address 0x18
+    # (found while modelling FCDS; an ADS or path source does not crash)
+    "envoy_crash_fcds_grpc.pb_text": "SIGSEGV",
+}
+
+
 @pytest.mark.envoy
-def test_envoy_plane_reports_envoy_1_40_crashing_in_validate_mode() -> None:
-    """Found while modelling FCDS: a listener with a filter-chain matcher and an FCDS gRPC
-    config source makes ``envoy --mode validate`` 1.40.0 die of SIGSEGV (a null pointer,
-    faulting address 0x18); an ADS or path source does not. The envoy plane reports it as
-    an ``envoy-crash`` finding. (Kept out of the corpus: every envoy-plane run would stop
-    on it.)"""
+@pytest.mark.parametrize("name", sorted(ENVOY_1_40_CRASHERS))
+def test_envoy_plane_reports_envoy_1_40_crashing_in_validate_mode(name: str) -> None:
+    """Configs that make ``envoy --mode validate`` 1.40.0 die: the envoy plane reports each
+    as an ``envoy-crash`` finding. (Kept out of the corpus: every envoy-plane run would
+    stop on them.)"""
     from harness.envoy.errors import EnvoyCrash
     from harness.envoy.server import server
 
-    crasher = Path(__file__).parent / "data" / "envoy_crash_fcds_grpc.pb_text"
-    with pytest.raises(EnvoyCrash, match="SIGSEGV"):
+    crasher = Path(__file__).parent / "data" / name
+    with pytest.raises(EnvoyCrash, match=ENVOY_1_40_CRASHERS[name]):
         server(parse_config(crasher.read_bytes(), "text"))

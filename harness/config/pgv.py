@@ -47,7 +47,12 @@ UNBUILT_EXTENSIONS = frozenset(
 UNBUILT_FIELDS = frozenset(
     {("envoy.config.bootstrap.v3.Bootstrap", "certificate_provider_instances")}
 )
-# ... and the paths of those fields from a Bootstrap, for the semantic checks
+# Repeated fields whose items named like an earlier item are ignored in validate mode (seen
+# on 1.40: a second listener "l0" with a bad HCM passes): their own rules only
+FIRST_OF_EACH_NAME = frozenset(
+    {("envoy.config.bootstrap.v3.Bootstrap.StaticResources", "listeners")}
+)
+# ... and the paths of the unbuilt fields from a Bootstrap, for the semantic checks
 UNBUILT_PATHS = tuple(field for _, field in UNBUILT_FIELDS)
 
 
@@ -315,11 +320,14 @@ class Engine:
         if not (own or item_checks or descend):
             return None
         validate = self.validate
+        by_name = self.unpack_any and (fd.containing_type.full_name, name) in FIRST_OF_EACH_NAME
+        shallow = self.shallow().validate if by_name else validate
 
         def repeated(msg: message.Message, path: str) -> Violation | None:
             items = getattr(msg, name)
             if ignore_empty and not items:
                 return None
+            names: set[str] = set()
             here = _join(path, name)
             for rule, check in own:
                 text = check(list(items) if not is_msg else [i.SerializeToString() for i in items])
@@ -331,7 +339,11 @@ class Engine:
                     if text is not None:
                         return Violation(f"{here}[{i}]", rule, text)
                 if descend:
-                    found = validate(item, f"{here}[{i}]")
+                    check_item = validate
+                    if by_name:
+                        check_item = shallow if item.name in names else validate
+                        names.add(item.name)
+                    found = check_item(item, f"{here}[{i}]")
                     if found is not None:
                         return found
             return None

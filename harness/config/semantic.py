@@ -59,7 +59,7 @@ def _duplicate_clusters(b: Any) -> Violation | None:
 
 
 def _listener_filter_chains(b: Any) -> Violation | None:
-    for i, listener in enumerate(b.static_resources.listeners):
+    for i, listener in tree.listeners(b):
         if not listener.filter_chains and not listener.HasField("default_filter_chain"):
             if listener.HasField("api_listener") or startup.is_udp(listener):
                 continue  # UDP listeners take listener filters, not filter chains
@@ -99,7 +99,9 @@ def _http_filter_order(b: Any) -> Violation | None:
 def _regexes(b: Any) -> Violation | None:
     """Every RE2 regex compiles (Envoy compiles safe_regex with RE2 at config load)."""
     for path, msg in tree.nodes(b):
-        if msg.DESCRIPTOR.full_name == "envoy.type.matcher.v3.RegexMatcher":
+        if msg.DESCRIPTOR.full_name == "envoy.type.matcher.v3.RegexMatcher" and not tree.ignored(
+            b, path
+        ):
             try:
                 re2.compile(msg.regex, _QUIET)
             except re2.error as e:
@@ -109,7 +111,7 @@ def _regexes(b: Any) -> Violation | None:
 
 
 def _listeners(b: Any) -> Violation | None:
-    for i, listener in enumerate(b.static_resources.listeners):
+    for i, listener in tree.listeners(b):
         if not listener.HasField("address") and not listener.HasField("api_listener"):
             return Violation(
                 f"static_resources.listeners[{i}].address",
@@ -160,6 +162,14 @@ def _route_configs(b: Any) -> Violation | None:
                             f"{here}.virtual_hosts[{v}].routes[{r}].route",
                             "route.cluster",
                             f"route: unknown cluster '{name}'",
+                        )
+                for m, mirror in enumerate(action.request_mirror_policies):
+                    if mirror.cluster and mirror.cluster not in clusters:
+                        return Violation(
+                            f"{here}.virtual_hosts[{v}].routes[{r}].route"
+                            f".request_mirror_policies[{m}].cluster",
+                            "route.cluster",
+                            f"route: unknown shadow cluster '{mirror.cluster}'",
                         )
     return None
 
@@ -222,6 +232,8 @@ def _empty_typed_configs(b: Any) -> Violation | None:
         if built and discovered:
             continue  # config_discovery: fetched later
         if msg.DESCRIPTOR.full_name in UNBUILT_EXTENSIONS or path.startswith(UNBUILT_PATHS):
+            continue
+        if tree.ignored(b, path):
             continue
         if (built or msg.HasField("typed_config")) and not msg.typed_config.type_url:
             return Violation(

@@ -57,6 +57,7 @@ CLUSTER_TYPES = frozenset(
         "envoy.clusters.dynamic_forward_proxy", "envoy.clusters.redis",
     }
 )  # fmt: skip
+_HEX_PAYLOAD = re.compile(r"(?:[0-9a-fA-F]{2})+\Z")  # health-check payloads, as hex
 NODE_REQUIRED = (
     "node 'id' and 'cluster' are required. Set it either in 'node' config or via "
     "--service-node and --service-cluster options."
@@ -94,7 +95,7 @@ def _subscriptions(b: Any) -> Iterator[tuple[str, str, Any]]:
 
 def _discovered_filters(b: Any) -> Iterator[str]:
     """Paths of listener filters configured by discovery (ECDS), which subscribe too."""
-    for i, listener in enumerate(b.static_resources.listeners):
+    for i, listener in tree.listeners(b):
         for j, f in enumerate(listener.listener_filters):
             if f.WhichOneof("config_type") == "config_discovery":
                 yield f"static_resources.listeners[{i}].listener_filters[{j}].config_discovery"
@@ -111,7 +112,7 @@ def _node_for_xds(b: Any) -> Violation | None:
         return _v("node", "xds.node", f"{url}: {NODE_REQUIRED}")
     for _path in _discovered_filters(b):
         return _v("node", "xds.node", f"{_URL}core.v3.TypedExtensionConfig: {NODE_REQUIRED}")
-    for listener in b.static_resources.listeners:
+    for _, listener in tree.listeners(b):
         # FCDS subscribes when the listener's matcher is built (an empty matcher builds none)
         if listener.HasField("fcds_config") and listener.filter_chain_matcher.ListFields():
             return _v(
@@ -321,7 +322,7 @@ def _xds_config_sources(b: Any) -> Violation | None:
         found = _config_source(source, path, url, clusters)
         if found is not None:
             return found
-    for i, listener in enumerate(b.static_resources.listeners):
+    for i, listener in tree.listeners(b):
         if listener.HasField("fcds_config") and listener.filter_chain_matcher.ListFields():
             source = listener.fcds_config.config_source
             path = f"static_resources.listeners[{i}].fcds_config.config_source"
@@ -346,7 +347,7 @@ def _resolved_addresses(b: Any) -> Iterator[tuple[str, Any, Any]]:
     start-up: admin, listeners, upstream bind addresses, STATIC clusters' endpoints."""
     if b.admin.HasField("address"):
         yield "admin.address", b.admin.address, None
-    for i, listener in enumerate(b.static_resources.listeners):
+    for i, listener in tree.listeners(b):
         if listener.HasField("address"):
             yield f"static_resources.listeners[{i}].address", listener.address, None
     bind = b.cluster_manager.upstream_bind_config
@@ -357,7 +358,9 @@ def _resolved_addresses(b: Any) -> Iterator[tuple[str, Any, Any]]:
         if c.upstream_bind_config.HasField("source_address"):
             where = f"{here}.upstream_bind_config.source_address"
             yield where, c.upstream_bind_config.source_address, None
-        if c.type != STATIC or c.WhichOneof("cluster_discovery_type") == "cluster_type":
+        custom = c.WhichOneof("cluster_discovery_type") == "cluster_type"
+        static = c.cluster_type.name == "envoy.cluster.static" if custom else c.type == STATIC
+        if not static:
             continue
         for e, locality in enumerate(c.load_assignment.endpoints):
             for k, lb in enumerate(locality.lb_endpoints):
@@ -447,7 +450,7 @@ def is_udp(listener: Any) -> bool:
 
 def _listener_kinds(b: Any) -> Violation | None:
     """Internal listeners, API listeners and FCDS: what each kind needs and forbids."""
-    for i, listener in enumerate(b.static_resources.listeners):
+    for i, listener in tree.listeners(b):
         here = f"static_resources.listeners[{i}]"
         internal = listener.address.WhichOneof("address") == "envoy_internal_address"
         if listener.HasField("internal_listener") and listener.HasField("address"):
@@ -491,7 +494,7 @@ CIDR_FIELDS = ("prefix_ranges", "direct_source_prefix_ranges", "source_prefix_ra
 def _filter_chain_matches(b: Any) -> Violation | None:
     """CIDR ranges of filter chain matches are IP addresses; two filter chains of a listener
     with equal ``filter_chain_match`` (unset is ``{}``) are an error."""
-    for i, listener in enumerate(b.static_resources.listeners):
+    for i, listener in tree.listeners(b):
         for k, chain in enumerate(listener.filter_chains):
             here = f"static_resources.listeners[{i}].filter_chains[{k}]"
             match = chain.filter_chain_match
@@ -628,7 +631,25 @@ def _cluster_rules(b: Any) -> Violation | None:
                 "health check at index 0 is missing a name; all health checks must have a name "
                 "when multiple health checks are configured",
             )
+        if c.HasField("load_balancing_policy") and not c.load_balancing_policy.policies:
+            return _v(
+                f"{here}.load_balancing_policy",
+                "cluster.lb_policy",
+                "cluster: didn't find a registered load balancer factory implementation for "
+                f"cluster: '{c.name}' with names from []",
+            )
         for h, check in enumerate(c.health_checks):
+            if check.WhichOneof("health_checker") == "tcp_health_check":
+                tcp = check.tcp_health_check
+                payloads = ([tcp.send] if tcp.HasField("send") else []) + list(tcp.receive)
+                for payload in payloads:
+                    text = payload.text if payload.WhichOneof("payload") == "text" else ""
+                    if text and not _HEX_PAYLOAD.match(text):
+                        return _v(
+                            f"{here}.health_checks[{h}].tcp_health_check",
+                            "health_check.hex",
+                            f"invalid hex string '{text}'",
+                        )
             if check.WhichOneof("health_checker") == "http_health_check":
                 where = f"{here}.health_checks[{h}].http_health_check"
                 http = check.http_health_check

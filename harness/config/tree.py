@@ -99,12 +99,38 @@ def hcms(b: Any) -> list[tuple[str, Any]]:
     return found
 
 
+def listeners(b: Any) -> list[tuple[int, Any]]:
+    """(index, listener) of the static listeners Envoy builds: a listener named like an
+    earlier one is ignored in validate mode (seen on 1.40: even a bad address passes)."""
+    found: list[tuple[int, Any]] = _memoized("listeners", b, lambda: _first_of_each_name(b))
+    return found
+
+
+def _first_of_each_name(b: Any) -> list[tuple[int, Any]]:
+    seen: set[str] = set()
+    out = []
+    for i, listener in enumerate(b.static_resources.listeners):
+        if listener.name not in seen:
+            seen.add(listener.name)
+            out.append((i, listener))
+    return out
+
+
+def ignored(b: Any, path: str) -> bool:
+    """Whether ``path`` lies in a static listener Envoy ignores (see ``listeners``)."""
+    if not path.startswith("static_resources.listeners["):
+        return False
+    built = {f"static_resources.listeners[{i}]" for i, _ in listeners(b)}
+    head = path[: path.index("]") + 1]
+    return head not in built
+
+
 def _find_hcms(b: Any) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
     cls = _engine.message_of_any("type.googleapis.com/" + HCM) if _engine else None
     if cls is None:
         return out
-    for i, listener in enumerate(b.static_resources.listeners):
+    for i, listener in listeners(b):
         chains = [(f"filter_chains[{k}]", c) for k, c in enumerate(listener.filter_chains)]
         if listener.HasField("default_filter_chain"):
             chains.append(("default_filter_chain", listener.default_filter_chain))
