@@ -316,7 +316,7 @@ SEMANTIC_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
     (STARTUP["the local cluster is defined"]),
     (STARTUP["resolved addresses: pipes, ports, resolvers, namespaces"]),
     ("listeners have an address", _listeners),
-    (STARTUP["listener kinds: internal, API, FCDS"]),
+    (STARTUP["listener kinds: internal, API, FCDS, UDP, MPTCP"]),
     ("listeners need a filter chain", _listener_filter_chains),
     (STARTUP["filter chain matches: CIDRs are IPs, no two alike"]),
     ("the router ends an HTTP filter chain", _http_filter_order),

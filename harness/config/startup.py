@@ -474,6 +474,12 @@ def _listener_kinds(b: Any) -> Violation | None:
                 f"error adding listener named '{listener.name}': missing the API listener "
                 "extension",
             )
+        if listener.enable_mptcp and listener.address.WhichOneof("address") != "socket_address":
+            return _v(
+                f"{here}.enable_mptcp",
+                "listener.mptcp",
+                f"listener {listener.name}: enable_mptcp can only be used with IP addresses",
+            )
         if is_udp(listener) and listener.filter_chains:
             return _v(
                 f"{here}.filter_chains",
@@ -768,7 +774,7 @@ STARTUP_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
     ("cluster circuit breakers, health checks, EDS settings", _cluster_rules),
     ("the local cluster is defined", _local_cluster),
     ("resolved addresses: pipes, ports, resolvers, namespaces", _addresses),
-    ("listener kinds: internal, API, FCDS", _listener_kinds),
+    ("listener kinds: internal, API, FCDS, UDP, MPTCP", _listener_kinds),
     ("filter chain matches: CIDRs are IPs, no two alike", _filter_chain_matches),
     ("HTTP routes: mirror policies; HTTP/3 only on QUIC listeners", _http_rules),
 )
