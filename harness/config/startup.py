@@ -19,6 +19,8 @@ from harness.config import tree
 from harness.config.pgv import Violation
 
 STATIC, EDS = 0, 3
+RING_HASH = 2  # Cluster.LbPolicy
+UINT32_MAX = 4_294_967_295
 REST, GRPC, DELTA_GRPC, AGGREGATED_GRPC, AGGREGATED_DELTA_GRPC = 1, 2, 3, 5, 6
 API_TYPE_NAMES = {
     AGGREGATED_GRPC: "AGGREGATED_GRPC",
@@ -637,6 +639,22 @@ def _cluster_rules(b: Any) -> Violation | None:
                 "health check at index 0 is missing a name; all health checks must have a name "
                 "when multiple health checks are configured",
             )
+        if c.lb_policy == RING_HASH:  # the ring weighs hosts of a priority as one uint32
+            totals: dict[int, int] = {}
+            for locality in c.load_assignment.endpoints:
+                for lb in locality.lb_endpoints:
+                    weight = (
+                        lb.load_balancing_weight.value
+                        if lb.HasField("load_balancing_weight")
+                        else 1
+                    )
+                    totals[locality.priority] = totals.get(locality.priority, 0) + weight
+            if any(total > UINT32_MAX for total in totals.values()):
+                return _v(
+                    f"{here}.load_assignment",
+                    "cluster.weights",
+                    f"The sum of weights of all upstream hosts in a locality exceeds {UINT32_MAX}",
+                )
         if c.HasField("load_balancing_policy") and not c.load_balancing_policy.policies:
             return _v(
                 f"{here}.load_balancing_policy",
