@@ -236,6 +236,19 @@ def _ads_config(b: Any) -> Violation | None:
             "xds.api_names",
             "API configs must have either a gRPC service or a cluster name defined",
         )
+    name = "envoy.config.core.v3.ApiConfigSource"
+    if ads.cluster_names:
+        return _v(
+            f"{path}.cluster_names",
+            "xds.api_names",
+            f"{name}::(AGGREGATED_)(DELTA_)GRPC must not have a cluster name specified",
+        )
+    if len(ads.grpc_services) > 1:
+        return _v(
+            f"{path}.grpc_services",
+            "xds.api_names",
+            f"{name}::(AGGREGATED_)(DELTA_)GRPC must have no more than 1 gRPC services specified",
+        )
     clusters = _static_clusters(b)
     for k, service in enumerate(ads.grpc_services):
         if service.WhichOneof("target_specifier") == "envoy_grpc":
