@@ -18,7 +18,7 @@ from typing import Any
 from harness.config import tree
 from harness.config.pgv import Violation
 
-STATIC, EDS = 0, 3
+STATIC, STRICT_DNS, LOGICAL_DNS, EDS = 0, 1, 2, 3
 RING_HASH = 2  # Cluster.LbPolicy
 UINT32_MAX = 4_294_967_295
 REST, GRPC, DELTA_GRPC, AGGREGATED_GRPC, AGGREGATED_DELTA_GRPC = 1, 2, 3, 5, 6
@@ -652,6 +652,15 @@ def _cluster_rules(b: Any) -> Violation | None:
                 "health check at index 0 is missing a name; all health checks must have a name "
                 "when multiple health checks are configured",
             )
+        if c.type in (STRICT_DNS, LOGICAL_DNS):
+            for r, resolver in enumerate(c.dns_resolvers):
+                if resolver.WhichOneof("address") != "socket_address":
+                    shown = resolver.pipe.path if resolver.WhichOneof("address") == "pipe" else ""
+                    return _v(
+                        f"{here}.dns_resolvers[{r}]",
+                        "cluster.dns_resolver",
+                        f"DNS resolver '{shown}' is not an IP address",
+                    )
         if c.lb_policy == RING_HASH:  # the ring weighs hosts of a priority as one uint32
             totals: dict[int, int] = {}
             for locality in c.load_assignment.endpoints:
