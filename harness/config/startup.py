@@ -145,6 +145,29 @@ def _grpc_services(api: Any, path: str) -> Violation | None:
     return None
 
 
+API_NAMES_MISSING = "API configs must have either a gRPC service or a cluster name defined"
+
+
+def _grpc_api_names(api: Any, path: str) -> Violation | None:
+    """A gRPC ApiConfigSource names exactly one gRPC service and no cluster."""
+    name = "envoy.config.core.v3.ApiConfigSource::(AGGREGATED_)(DELTA_)GRPC"
+    if not api.grpc_services and not api.cluster_names:
+        return _v(path, "xds.api_names", API_NAMES_MISSING)
+    if api.cluster_names:
+        return _v(
+            f"{path}.cluster_names",
+            "xds.api_names",
+            f"{name} must not have a cluster name specified",
+        )
+    if len(api.grpc_services) > 1:
+        return _v(
+            f"{path}.grpc_services",
+            "xds.api_names",
+            f"{name} must have no more than 1 gRPC services specified",
+        )
+    return None
+
+
 def _api_config_source(api: Any, path: str, clusters: dict[str, Any]) -> Violation | None:
     """Envoy's checks of an ApiConfigSource a subscription uses."""
     kind = api.api_type
@@ -153,26 +176,10 @@ def _api_config_source(api: Any, path: str, clusters: dict[str, Any]) -> Violati
     if api.transport_api_version == V2:
         return _v(path, "xds.v2", V2_DEPRECATED)
     name = "envoy.config.core.v3.ApiConfigSource"
-    if not api.grpc_services and not api.cluster_names:
-        return _v(
-            path,
-            "xds.api_names",
-            "API configs must have either a gRPC service or a cluster name defined",
-        )
     if kind in (GRPC, DELTA_GRPC):
-        if api.cluster_names:
-            return _v(
-                f"{path}.cluster_names",
-                "xds.api_names",
-                f"{name}::(AGGREGATED_)(DELTA_)GRPC must not have a cluster name specified",
-            )
-        if len(api.grpc_services) > 1:
-            return _v(
-                f"{path}.grpc_services",
-                "xds.api_names",
-                f"{name}::(AGGREGATED_)(DELTA_)GRPC must have no more than 1 gRPC services "
-                "specified",
-            )
+        found = _grpc_api_names(api, path)
+        if found is not None:
+            return found
         service = api.grpc_services[0]
         backing = (
             service.envoy_grpc.cluster_name
@@ -180,6 +187,8 @@ def _api_config_source(api: Any, path: str, clusters: dict[str, Any]) -> Violati
             else None
         )
     else:
+        if not api.grpc_services and not api.cluster_names:
+            return _v(path, "xds.api_names", API_NAMES_MISSING)
         if api.grpc_services:
             return _v(
                 f"{path}.grpc_services",
@@ -230,25 +239,9 @@ def _ads_config(b: Any) -> Violation | None:
             "xds.ads_type",
             "envoy.config.core.v3.ApiConfigSource type must be of non-aggregated gRPC",
         )
-    if not ads.grpc_services and not ads.cluster_names:
-        return _v(
-            path,
-            "xds.api_names",
-            "API configs must have either a gRPC service or a cluster name defined",
-        )
-    name = "envoy.config.core.v3.ApiConfigSource"
-    if ads.cluster_names:
-        return _v(
-            f"{path}.cluster_names",
-            "xds.api_names",
-            f"{name}::(AGGREGATED_)(DELTA_)GRPC must not have a cluster name specified",
-        )
-    if len(ads.grpc_services) > 1:
-        return _v(
-            f"{path}.grpc_services",
-            "xds.api_names",
-            f"{name}::(AGGREGATED_)(DELTA_)GRPC must have no more than 1 gRPC services specified",
-        )
+    found = _grpc_api_names(ads, path)
+    if found is not None:
+        return found
     clusters = _static_clusters(b)
     for k, service in enumerate(ads.grpc_services):
         if service.WhichOneof("target_specifier") == "envoy_grpc":
