@@ -43,9 +43,13 @@ UNBUILT_EXTENSIONS = frozenset(
 )
 # Fields (message, field) whose extensions validate mode never builds: their own rules are
 # checked, no typed_config below them is unpacked (seen on 1.40: certificate provider
-# instances of an unknown or empty type, or an invalid HCM, pass)
+# instances of an unknown or empty type, or an invalid HCM, pass; so does any
+# listener_manager: validate mode runs its own)
 UNBUILT_FIELDS = frozenset(
-    {("envoy.config.bootstrap.v3.Bootstrap", "certificate_provider_instances")}
+    {
+        ("envoy.config.bootstrap.v3.Bootstrap", "certificate_provider_instances"),
+        ("envoy.config.bootstrap.v3.Bootstrap", "listener_manager"),  # validate mode's own
+    }
 )
 # Repeated fields whose items named like an earlier item are ignored in validate mode (seen
 # on 1.40: a second listener "l0" with a bad HCM passes): their own rules only
@@ -282,7 +286,9 @@ class Engine:
         descend = not skip and not wrapper and self._needs(sub)
         if not (required or checks or typed or descend):
             return None
-        validate, validate_any = self.validate, self.validate_any
+        unbuilt = (fd.containing_type.full_name, name) in UNBUILT_FIELDS
+        engine = self.shallow() if unbuilt else self
+        validate, validate_any = engine.validate, engine.validate_any
 
         def field(msg: message.Message, path: str) -> Violation | None:
             if not msg.HasField(name):
