@@ -281,6 +281,11 @@ class EnvoyLane:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def sync_closes(self) -> None:
+        """Wait until Envoy has handled the previous replay's closes (``finish="input"``
+        leaves them to the next input); a crash there is raised here, blamed on that replay."""
+        self._quiesce()
+
     def stats(self) -> dict[str, int]:
         self._quiesce()
         return self._proc().stats()
