@@ -434,8 +434,9 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
     command = fuzzer_command(options, work)
     count = worker_count(options)
     # where envoy-plane workers write the stat counters they saw change (harness.envoy.stats)
-    stats_out = staging_root / f"stats-{name}.{os.getpid()}"
-    stats_out = stats_out if options.plane in WORKER_PLANES else None
+    stats_out: Path | None = None
+    if options.plane in WORKER_PLANES:
+        stats_out = staging_root / f"stats-{name}.{os.getpid()}"
     if stats_out is not None:
         stats_out.mkdir(mode=0o700, exist_ok=True)
     env = _child_env(options, count, stats_out)
