@@ -144,9 +144,7 @@ def suites(
     return rows
 
 
-def measure(
-    generated: int, corpus_mutants: int = CORPUS_MUTANTS
-) -> list[tuple[str, Tally, float]]:
+def measure(generated: int, corpus_mutants: int = CORPUS_MUTANTS) -> list[tuple[str, Tally, float]]:
     results = []
     lanes: dict[str, EnvoyLane] = {}
     try:

@@ -43,7 +43,8 @@ def test_changed_counters_parses_only_moved_proxy_lines() -> None:
     values: dict[bytes, int] = {}
     lines, deltas = changed_counters(first, set(), values)
     assert deltas == {b"http.config_test.downstream_rq_total": 3}  # admin's own: not ours
-    second = first.replace(b"total: 3", b"total: 5") + b"http1.dropped_headers_with_underscores: 1\n"
+    second = first.replace(b"total: 3", b"total: 5")
+    second += b"http1.dropped_headers_with_underscores: 1\n"
     _, deltas = changed_counters(second, lines, values)
     assert deltas == {
         b"http.config_test.downstream_rq_total": 2,

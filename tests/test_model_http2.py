@@ -6,10 +6,9 @@ not compared where the model says it is timing-dependent: Envoy closes without a
 its 1 s delayed-close timer while the lane, owed an upstream answer that never comes down,
 waits its own 1 s ``max_wait``; which ends first is a race.
 
-Before each case the upstream pool is warmed (one connection per stream a case can open): the
-model assumes an idle upstream connection is ready for every stream, as it is in a lane that
-has been running; on a cold pool a request decoded in the same read as a reset never leaves
-Envoy.
+Before each case the upstream pool is emptied and warmed with exactly a dozen idle connections
+(``differential.warm_pool``), the state the model assumes: a request decoded in the same read
+as a reset reaches the upstream only on one of them.
 """
 
 from __future__ import annotations
@@ -22,12 +21,11 @@ from bench.agreement.http2_cases import CASES, PREFACE, get, headers, start
 from bench.agreement.http2_cases import data as data_frame
 from harness.config.proxy import ProxyConfig
 from harness.envoy.lane import EnvoyLane
+from harness.model.differential import warm_pool
 from harness.model.http2 import predict_http2, predict_http2_detail
 from harness.observation import GENERATED_ID, diff
 
 CONFIG = ProxyConfig(downstream="http2")
-# More concurrent streams than any case opens: the pool keeps that many idle connections.
-WARM = start() + b"".join(get(2 * i + 1, path=f"/warm{i}") for i in range(12))
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +37,7 @@ def lane() -> Iterator[EnvoyLane]:
 @pytest.mark.envoy
 @pytest.mark.parametrize(("name", "data"), CASES, ids=[name for name, _ in CASES])
 def test_model_agrees_with_envoy(lane: EnvoyLane, name: str, data: bytes) -> None:
-    warm = lane.observe(WARM)
-    assert warm.statuses == [200] * 12, "the pool warm-up itself failed"
+    warm_pool(lane)
     real = lane.observe(data)
     predicted = predict_http2_detail(data, CONFIG)
     paths = diff(predicted.observation, real)
@@ -76,7 +73,7 @@ _KNOBS = [
 def test_model_follows_the_header_knobs(config: ProxyConfig) -> None:
     with EnvoyLane(config) as knob_lane:
         for name, data in _KNOB_CASES:
-            assert knob_lane.observe(WARM).statuses == [200] * 12
+            warm_pool(knob_lane)
             real = knob_lane.observe(data)
             predicted = predict_http2_detail(data, config)
             paths = diff(predicted.observation, real)

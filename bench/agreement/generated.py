@@ -192,4 +192,3 @@ def http1_inputs(count: int, seed: int = 1) -> list[tuple[str, bytes]]:
 
     seeds = [d for _, d in http1_cases.cases()] + http1_seeds()
     return [(f"h1_{name}", data) for name, data in generated_inputs(seeds, count, seed)]
-

@@ -835,9 +835,14 @@ FLOOD_CASES: list[tuple[str, bytes]] = [
         "trailer_padded",
         start()
         + get(1, method="POST", end_stream=False)
-        + _padded(http2.HEADERS, 1, http2.FLAG_END_HEADERS | http2.FLAG_END_STREAM,
-                  block([("x-t", "t")]), 4),
-    ),  # fmt: skip
+        + _padded(
+            http2.HEADERS,
+            1,
+            http2.FLAG_END_HEADERS | http2.FLAG_END_STREAM,
+            block([("x-t", "t")]),
+            4,
+        ),
+    ),
     (
         "trailer_101_fields",
         start()
@@ -846,4 +851,28 @@ FLOOD_CASES: list[tuple[str, bytes]] = [
         + headers(1, [(f"x-t{i}", "t") for i in range(101)], end_stream=True),
     ),
 ]
+
+
+def _goaway_then_get_at(offset: int) -> bytes:
+    """A GOAWAY, fillers (PING ACKs, an unknown frame) and a GET whose frame starts at byte
+    ``offset`` of the connection."""
+    head = start() + goaway()
+    count = (offset - len(head) - http2.HEADER_SIZE) // 17 - 1
+    body = head + ping(ack=True) * count
+    return body + frame(0xFA, 0, 0, b"z" * (offset - len(body) - 2 * http2.HEADER_SIZE)) + get()
+
+
+# Found by the generated inputs (issue 20), observed on 1.40: Envoy hands nghttp2 its read
+# buffer 16 KiB at a time and stops once a GOAWAY came and no stream is open (a GET whose
+# frame header ends by byte 16,384 still counts); 250 streams reset before an answer end the
+# connection (rapid-reset defence), 249 do not.
+FLOOD_CASES += [
+    ("goaway_get_header_in_first_slice", _goaway_then_get_at(16375)),
+    ("goaway_get_header_across_slices", _goaway_then_get_at(16376)),
+    ("goaway_get_in_second_slice", _goaway_then_get_at(17000)),
+    ("goaway_open_stream_then_second_slice",
+     start() + get(1, end_stream=False) + goaway() + ping(ack=True) * 1100 + get(3)),
+    ("rapid_reset_249", start() + _open_and_reset(249) + get(499)),
+    ("rapid_reset_250", start() + _open_and_reset(250) + get(501)),
+]  # fmt: skip
 CASES += FLOOD_CASES

@@ -286,6 +286,12 @@ class EnvoyLane:
         leaves them to the next input); a crash there is raised here, blamed on that replay."""
         self._quiesce()
 
+    def drain_upstream(self) -> None:
+        """Close every upstream connection Envoy holds (pooled ones too) and wait until
+        Envoy has closed its side of each, so its pool is empty."""
+        self._quiesce()
+        self._up().drain()
+
     def stats(self) -> dict[str, int]:
         self._quiesce()
         return self._proc().stats()
