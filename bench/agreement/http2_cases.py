@@ -859,7 +859,7 @@ def _goaway_then_get_at(offset: int) -> bytes:
     head = start() + goaway()
     count = (offset - len(head) - http2.HEADER_SIZE) // 17 - 1
     body = head + ping(ack=True) * count
-    return body + frame(0xFA, 0, 0, b"z" * (offset - len(body) - 2 * http2.HEADER_SIZE)) + get()
+    return body + frame(0xFA, 0, 0, b"z" * (offset - len(body) - http2.HEADER_SIZE)) + get()
 
 
 # Found by the generated inputs (issue 20), observed on 1.40: Envoy hands nghttp2 its read
