@@ -865,14 +865,15 @@ def _goaway_then_get_at(offset: int) -> bytes:
 # Found by the generated inputs (issue 20), observed on 1.40: Envoy hands nghttp2 its read
 # buffer 16 KiB at a time and stops once a GOAWAY came and no stream is open (a GET whose
 # frame header ends by byte 16,384 still counts); 250 streams reset before an answer end the
-# connection (rapid-reset defence), 249 do not.
+# connection (rapid-reset defence). 249 do not - observed 12 times out of 12 alone, but after
+# other cases on a loaded machine its last request is sometimes not answered in the lane's
+# wait (Envoy still setting up the connections of the cancelled ones), so it is no case here.
 FLOOD_CASES += [
     ("goaway_get_header_in_first_slice", _goaway_then_get_at(16375)),
     ("goaway_get_header_across_slices", _goaway_then_get_at(16376)),
     ("goaway_get_in_second_slice", _goaway_then_get_at(17000)),
     ("goaway_open_stream_then_second_slice",
      start() + get(1, end_stream=False) + goaway() + ping(ack=True) * 1100 + get(3)),
-    ("rapid_reset_249", start() + _open_and_reset(249) + get(499)),
     ("rapid_reset_250", start() + _open_and_reset(250) + get(501)),
 ]  # fmt: skip
 CASES += FLOOD_CASES
