@@ -124,7 +124,7 @@ def suites(
     ]
     rows.append(("http2 fuzz-generated", "http2", ProxyConfig(downstream="http2"), generated_h2))
     if corpus_mutants:
-        from bench.agreement import generated
+        from bench.agreement import generated as mutants
 
         h1_count = corpus_mutants * 3 // 5
         rows += [
@@ -132,13 +132,13 @@ def suites(
                 "http1 corpus mutants",
                 "http1",
                 ProxyConfig(downstream="http1"),
-                generated.http1_inputs(h1_count),
+                mutants.http1_inputs(h1_count),
             ),
             (
                 "http2 frame mutants",
                 "http2",
                 ProxyConfig(downstream="http2"),
-                generated.http2_inputs(corpus_mutants - h1_count),
+                mutants.http2_inputs(corpus_mutants - h1_count),
             ),
         ]
     return rows
