@@ -513,15 +513,17 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
     )
 
 
-def _read_touched(out_dir: Path) -> list[str]:
+def _read_touched(out_dir: Path) -> list[str] | None:
     """The union of the counters the workers wrote (one ``touched-<pid>.txt`` each, a name a
-    line); the dir goes."""
+    line), None when none wrote any (a target without a lane, such as ``server``); the dir
+    goes."""
+    files = list(out_dir.glob("touched-*.txt"))
     names: set[str] = set()
-    for path in out_dir.glob("touched-*.txt"):
+    for path in files:
         with contextlib.suppress(OSError):
             names.update(n for n in path.read_text().splitlines() if n)
     shutil.rmtree(out_dir, ignore_errors=True)
-    return sorted(names)
+    return sorted(names) if files else None
 
 
 @contextlib.contextmanager
