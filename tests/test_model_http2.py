@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.agreement.http2_cases import CASES, PREFACE, get, headers, start
+from bench.agreement.http2_cases import CASES, LOAD_SENSITIVE, PREFACE, get, headers, start
 from bench.agreement.http2_cases import data as data_frame
 from harness.config.proxy import ProxyConfig
 from harness.envoy.lane import EnvoyLane
@@ -35,7 +35,13 @@ def lane() -> Iterator[EnvoyLane]:
 
 
 @pytest.mark.envoy
-@pytest.mark.parametrize(("name", "data"), CASES, ids=[name for name, _ in CASES])
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        pytest.param(n, d, id=n, marks=[pytest.mark.extended] if n in LOAD_SENSITIVE else [])
+        for n, d in CASES
+    ],
+)
 def test_model_agrees_with_envoy(lane: EnvoyLane, name: str, data: bytes) -> None:
     warm_pool(lane)
     real = lane.observe(data)

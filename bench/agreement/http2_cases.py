@@ -865,15 +865,21 @@ def _goaway_then_get_at(offset: int) -> bytes:
 # Found by the generated inputs (issue 20), observed on 1.40: Envoy hands nghttp2 its read
 # buffer 16 KiB at a time and stops once a GOAWAY came and no stream is open (a GET whose
 # frame header ends by byte 16,384 still counts); 250 streams reset before an answer end the
-# connection (rapid-reset defence). 249 do not - observed 12 times out of 12 alone, but after
-# other cases on a loaded machine its last request is sometimes not answered in the lane's
-# wait (Envoy still setting up the connections of the cancelled ones), so it is no case here.
+# connection (rapid-reset defence), 249 do not.
 FLOOD_CASES += [
     ("goaway_get_header_in_first_slice", _goaway_then_get_at(16375)),
     ("goaway_get_header_across_slices", _goaway_then_get_at(16376)),
     ("goaway_get_in_second_slice", _goaway_then_get_at(17000)),
     ("goaway_open_stream_then_second_slice",
      start() + get(1, end_stream=False) + goaway() + ping(ack=True) * 1100 + get(3)),
+    ("rapid_reset_249", start() + _open_and_reset(249) + get(499)),
     ("rapid_reset_250", start() + _open_and_reset(250) + get(501)),
 ]  # fmt: skip
 CASES += FLOOD_CASES
+
+# Cases whose last request waits for a new upstream connection while Envoy still sets up the
+# connections of many cancelled ones: each agreed 12 times out of 12 replayed alone, but on a
+# loaded machine (load average 5-10 on 2 cores) after other cases the answer sometimes misses
+# the lane's 1 s wait. The benchmark keeps them; the default test run leaves them to
+# `make test-all` (tests/test_model_http2.py).
+LOAD_SENSITIVE: frozenset[str] = frozenset(("rapid_reset_100", "rapid_reset_249"))
