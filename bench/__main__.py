@@ -39,7 +39,6 @@ AREA_MODULES = (
     "bench_ci",
     "bench_config",
     "bench_codec",
-    "bench_codec_impl",
     "bench_envoy_stats",
 )
 
