@@ -5,14 +5,16 @@ campaign`` and ``envoy-fuzz fuzz h1_capture --differential`` over one working co
 round a fault is injected at a random moment: SIGKILL of a running Envoy, SIGKILL of the whole
 command (the next round restarts over the same corpus), or none. It prints the figures as a
 markdown table: harness errors (a traceback, or an exit status no fault explains; target 0),
-RSS and open descriptors of every worker a quarter into its life (after start-up) and at its
-last sample (target: flat within 10 %), processes left after each round (0), corpus files
-lost or half-written (0).
+processes left after each round (0), corpus files lost or half-written (0), and the RSS and
+open descriptors of every worker at its last sample against three choices of "start": its
+first sample (mid start-up), a quarter into its life, and its first sample after ``WARM_UP``
+seconds (target: flat within 10 %). ``--samples FILE`` keeps every sample, for RSS over time.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import signal
@@ -37,7 +39,9 @@ class Figures:
     processes_left: int = 0
     lost: int = 0
     half_written: int = 0
-    workers: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # pid -> (rss, fds)
+    # pid -> (seconds since the worker was first seen, RSS KiB, open fds)
+    workers: dict[int, list[tuple[float, int, int]]] = field(default_factory=dict)
+    kinds: dict[int, str] = field(default_factory=dict)  # pid -> "fuzz" | "campaign"
 
 
 def _children() -> dict[int, list[int]]:
@@ -110,13 +114,16 @@ def soak_round(
             command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     seen: set[int] = set()
+    first_seen: dict[int, float] = {}
     fired = False
     while cmd.poll() is None:
         time.sleep(0.5)
         for pid in _descendants(cmd.pid):
             seen.add(pid)
             if b"python" in _cmdline(pid).split(b"\0")[0] and (s := _sample(pid)) is not None:
-                figures.workers.setdefault(pid, []).append(s)
+                first = first_seen.setdefault(pid, time.monotonic())
+                figures.workers.setdefault(pid, []).append((time.monotonic() - first, *s))
+                figures.kinds[pid] = command[3]
         if not fired and time.monotonic() >= at:
             fired = True
             if fault == "kill-envoy":
@@ -171,15 +178,46 @@ def soak(minutes: float, seed: int, round_seconds: int = 60) -> Figures:
     return figures
 
 
+WARM_UP = 20.0  # seconds: imports, atheris's instrumentation, the seed corpus read in
+
+
+def _change(
+    samples: list[tuple[float, int, int]], start: tuple[float, int, int]
+) -> tuple[float, int]:
+    """(relative RSS change, fd change) from ``start`` to the worker's last sample."""
+    end = samples[-1]
+    return (end[1] / start[1] - 1 if start[1] else 0.0), end[2] - start[2]
+
+
+def _growth_rows(figures: Figures) -> list[str]:
+    """One row per (kind of worker, choice of "start"): the start is a worker's first sample,
+    a quarter into its life, or its first sample after WARM_UP seconds."""
+    rows = []
+    for kind in sorted(set(figures.kinds.values())):
+        lives = [
+            s for pid, s in figures.workers.items() if figures.kinds[pid] == kind and len(s) >= 8
+        ]
+        starts: dict[str, list[tuple[float, int]]] = {"first sample": [], "a quarter in": []}
+        starts[f"after {WARM_UP:g} s"] = []
+        for samples in lives:
+            starts["first sample"].append(_change(samples, samples[0]))
+            starts["a quarter in"].append(_change(samples, samples[len(samples) // 4]))
+            if samples[-1][0] >= 2 * WARM_UP:
+                warm = next(x for x in samples if x[0] >= WARM_UP)
+                starts[f"after {WARM_UP:g} s"].append(_change(samples, warm))
+        for name, changes in starts.items():
+            if not changes:
+                continue
+            rss = sorted(c[0] for c in changes)
+            fds = max(c[1] for c in changes)
+            rows.append(
+                f"| {kind} workers, start = {name} | {len(changes)} | {rss[-1]:+.1%}"
+                f" | {rss[len(rss) // 2]:+.1%} | {fds:+d} |"
+            )
+    return rows
+
+
 def report(figures: Figures, minutes: float) -> str:
-    growth = []
-    for samples in figures.workers.values():
-        if len(samples) >= 8:  # lived long enough for start/end to mean something
-            # "start": a quarter into the worker's life, after its imports and atheris's
-            # instrumentation (the first samples are of an interpreter still starting up)
-            growth.append((samples[len(samples) // 4], samples[-1]))
-    rss = [end[0] / start[0] - 1 for start, end in growth if start[0]]
-    fds = [end[1] - start[1] for start, end in growth]
     lines = [
         f"## Soak ({minutes:g} min, {figures.rounds} rounds; faults: "
         + ", ".join(f"{k} {v}" for k, v in figures.faults.items())
@@ -188,16 +226,31 @@ def report(figures: Figures, minutes: float) -> str:
         "| figure | value | target |",
         "|---|---|---|",
         f"| harness errors | {len(figures.harness_errors)} | 0 |",
-        f"| workers sampled (>= 8 samples, 0.5 s apart) | {len(growth)} | - |",
-        f"| RSS change start->end, max | {max(rss, default=0):+.1%} | within 10 % |",
-        f"| RSS change start->end, median | {sorted(rss)[len(rss) // 2] if rss else 0:+.1%} | - |",
-        f"| open fds change start->end, max | {max(fds, default=0):+d} | flat |",
         f"| processes left after a round | {figures.processes_left} | 0 |",
         f"| corpus files lost | {figures.lost} | 0 |",
         f"| corpus files half-written | {figures.half_written} | 0 |",
+        "",
+        "Worker RSS and open fds, start -> last sample (samples 0.5 s apart; workers with >= 8"
+        " samples; target: RSS flat within 10 %, fds flat):",
+        "",
+        "| workers | count | RSS change, max | RSS change, median | fds change, max |",
+        "|---|---|---|---|---|",
+        *_growth_rows(figures),
     ]
     lines += [f"- error: {e}" for e in figures.harness_errors]
     return "\n".join(lines) + "\n"
+
+
+def write_samples(figures: Figures, path: Path) -> None:
+    """Every worker's samples as JSON, to plot RSS over time."""
+    path.write_text(
+        json.dumps(
+            [
+                {"pid": pid, "kind": figures.kinds[pid], "samples": samples}
+                for pid, samples in figures.workers.items()
+            ]
+        )
+    )
 
 
 def main() -> int:
@@ -205,8 +258,13 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--round-seconds", type=int, default=60)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--samples", type=Path, metavar="FILE", help="write every worker's samples here (JSON)"
+    )
     args = parser.parse_args()
     figures = soak(args.minutes, args.seed, args.round_seconds)
+    if args.samples:
+        write_samples(figures, args.samples)
     print(report(figures, args.minutes))
     bad = figures.harness_errors or figures.processes_left or figures.lost or figures.half_written
     return 1 if bad else 0
