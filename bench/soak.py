@@ -6,9 +6,10 @@ round a fault is injected at a random moment: SIGKILL of a running Envoy, SIGKIL
 command (the next round restarts over the same corpus), or none. It prints the figures as a
 markdown table: harness errors (a traceback, or an exit status no fault explains; target 0),
 processes left after each round (0), corpus files lost or half-written (0), and the RSS and
-open descriptors of every worker at its last sample against three choices of "start": its
-first sample (mid start-up), a quarter into its life, and its first sample after ``WARM_UP``
-seconds (target: flat within 10 %). ``--samples FILE`` keeps every sample, for RSS over time.
+open descriptors of every Python process (the command and its fuzzer worker) at its last
+sample against three choices of "start": its first sample (mid start-up), a quarter into its
+life, and its first sample after ``WARM_UP`` seconds (target: flat within 10 %).
+``--samples FILE`` keeps every sample, for RSS over time.
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ class Figures:
     processes_left: int = 0
     lost: int = 0
     half_written: int = 0
-    # pid -> (seconds since the worker was first seen, RSS KiB, open fds)
+    # pid -> (seconds since the process was first seen, RSS KiB, open fds): every python
+    # process of a round, the command itself included
     workers: dict[int, list[tuple[float, int, int]]] = field(default_factory=dict)
-    kinds: dict[int, str] = field(default_factory=dict)  # pid -> "fuzz" | "campaign"
+    kinds: dict[int, str] = field(default_factory=dict)  # pid -> e.g. "fuzz command"
 
 
 def _children() -> dict[int, list[int]]:
@@ -118,12 +120,14 @@ def soak_round(
     fired = False
     while cmd.poll() is None:
         time.sleep(0.5)
-        for pid in _descendants(cmd.pid):
+        for pid in [cmd.pid, *_descendants(cmd.pid)]:
             seen.add(pid)
             if b"python" in _cmdline(pid).split(b"\0")[0] and (s := _sample(pid)) is not None:
                 first = first_seen.setdefault(pid, time.monotonic())
                 figures.workers.setdefault(pid, []).append((time.monotonic() - first, *s))
-                figures.kinds[pid] = command[3]
+                # the command itself (a fuzz command replays into Envoy in-process) or a child
+                role = "command" if pid == cmd.pid else "worker"
+                figures.kinds[pid] = f"{command[3]} {role}"
         if not fired and time.monotonic() >= at:
             fired = True
             if fault == "kill-envoy":
@@ -143,7 +147,7 @@ def soak_round(
             f"{' '.join(command[3:6])} ({fault}): exit {cmd.returncode}: {output[-300:]!r}"
         )
     time.sleep(1.0)
-    figures.processes_left += sum(_alive(p) for p in seen)
+    figures.processes_left += sum(_alive(p) for p in seen - {cmd.pid})
     figures.rounds += 1
 
 
@@ -211,7 +215,7 @@ def _growth_rows(figures: Figures) -> list[str]:
             rss = sorted(c[0] for c in changes)
             fds = max(c[1] for c in changes)
             rows.append(
-                f"| {kind} workers, start = {name} | {len(changes)} | {rss[-1]:+.1%}"
+                f"| {kind}s, start = {name} | {len(changes)} | {rss[-1]:+.1%}"
                 f" | {rss[len(rss) // 2]:+.1%} | {fds:+d} |"
             )
     return rows
@@ -230,10 +234,11 @@ def report(figures: Figures, minutes: float) -> str:
         f"| corpus files lost | {figures.lost} | 0 |",
         f"| corpus files half-written | {figures.half_written} | 0 |",
         "",
-        "Worker RSS and open fds, start -> last sample (samples 0.5 s apart; workers with >= 8"
-        " samples; target: RSS flat within 10 %, fds flat):",
+        "RSS and open fds of each Python process (the command, its fuzzer worker), start -> last"
+        " sample (samples 0.5 s apart; processes with >= 8 samples; target: RSS flat within"
+        " 10 %, fds flat):",
         "",
-        "| workers | count | RSS change, max | RSS change, median | fds change, max |",
+        "| processes | count | RSS change, max | RSS change, median | fds change, max |",
         "|---|---|---|---|---|",
         *_growth_rows(figures),
     ]
