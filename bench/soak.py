@@ -8,7 +8,8 @@ markdown table: harness errors (a traceback, or an exit status no fault explains
 processes left after each round (0), corpus files lost or half-written (0), and the RSS and
 open descriptors of every Python process (the command and its fuzzer worker) at its last
 sample against three choices of "start": its first sample (mid start-up), a quarter into its
-life, and its first sample after ``WARM_UP`` seconds (target: flat within 10 %).
+life, and its first sample after a warm-up (``--warm-up S``, default ``WARM_UP``; target: flat
+within 10 %).
 ``--samples FILE`` keeps every sample, for RSS over time.
 """
 
@@ -182,7 +183,10 @@ def soak(minutes: float, seed: int, round_seconds: int = 60) -> Figures:
     return figures
 
 
-WARM_UP = 20.0  # seconds: imports, atheris's instrumentation, the seed corpus read in
+# seconds: imports, atheris's instrumentation, the seed corpus read in. A fuzz --differential
+# command grows for its first 2-4 minutes as the corpus it replays grows, then stays flat
+# (measured over 10 min): a soak with long rounds should pass a longer warm-up.
+WARM_UP = 20.0
 
 
 def _change(
@@ -193,22 +197,23 @@ def _change(
     return (end[1] / start[1] - 1 if start[1] else 0.0), end[2] - start[2]
 
 
-def _growth_rows(figures: Figures) -> list[str]:
-    """One row per (kind of worker, choice of "start"): the start is a worker's first sample,
-    a quarter into its life, or its first sample after WARM_UP seconds."""
+def _growth_rows(figures: Figures, warm_up: float) -> list[str]:
+    """One row per (kind of process, choice of "start"): the start is its first sample, a
+    quarter into its life, or its first sample after ``warm_up`` seconds (when it lived
+    twice that)."""
     rows = []
     for kind in sorted(set(figures.kinds.values())):
         lives = [
             s for pid, s in figures.workers.items() if figures.kinds[pid] == kind and len(s) >= 8
         ]
         starts: dict[str, list[tuple[float, int]]] = {"first sample": [], "a quarter in": []}
-        starts[f"after {WARM_UP:g} s"] = []
+        starts[f"after {warm_up:g} s"] = []
         for samples in lives:
             starts["first sample"].append(_change(samples, samples[0]))
             starts["a quarter in"].append(_change(samples, samples[len(samples) // 4]))
-            if samples[-1][0] >= 2 * WARM_UP:
-                warm = next(x for x in samples if x[0] >= WARM_UP)
-                starts[f"after {WARM_UP:g} s"].append(_change(samples, warm))
+            if samples[-1][0] >= 2 * warm_up:
+                warm = next(x for x in samples if x[0] >= warm_up)
+                starts[f"after {warm_up:g} s"].append(_change(samples, warm))
         for name, changes in starts.items():
             if not changes:
                 continue
@@ -221,9 +226,11 @@ def _growth_rows(figures: Figures) -> list[str]:
     return rows
 
 
-def report(figures: Figures, minutes: float) -> str:
+def report(
+    figures: Figures, minutes: float, round_seconds: int = 60, warm_up: float = WARM_UP
+) -> str:
     lines = [
-        f"## Soak ({minutes:g} min, {figures.rounds} rounds; faults: "
+        f"## Soak ({minutes:g} min, {figures.rounds} rounds of up to {round_seconds} s; faults: "
         + ", ".join(f"{k} {v}" for k, v in figures.faults.items())
         + ")",
         "",
@@ -240,7 +247,7 @@ def report(figures: Figures, minutes: float) -> str:
         "",
         "| processes | count | RSS change, max | RSS change, median | fds change, max |",
         "|---|---|---|---|---|",
-        *_growth_rows(figures),
+        *_growth_rows(figures, warm_up),
     ]
     lines += [f"- error: {e}" for e in figures.harness_errors]
     return "\n".join(lines) + "\n"
@@ -264,13 +271,20 @@ def main() -> int:
     parser.add_argument("--round-seconds", type=int, default=60)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--warm-up",
+        type=float,
+        default=WARM_UP,
+        metavar="S",
+        help=f"seconds of a process's life before its RSS 'start' (default {WARM_UP:g})",
+    )
+    parser.add_argument(
         "--samples", type=Path, metavar="FILE", help="write every worker's samples here (JSON)"
     )
     args = parser.parse_args()
     figures = soak(args.minutes, args.seed, args.round_seconds)
     if args.samples:
         write_samples(figures, args.samples)
-    print(report(figures, args.minutes))
+    print(report(figures, args.minutes, args.round_seconds, args.warm_up))
     bad = figures.harness_errors or figures.processes_left or figures.lost or figures.half_written
     return 1 if bad else 0
 
