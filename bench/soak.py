@@ -294,13 +294,26 @@ def main() -> int:
     parser.add_argument(
         "--samples", type=Path, metavar="FILE", help="write every worker's samples here (JSON)"
     )
+    parser.add_argument(
+        "--results", action="store_true", help="also put the table into bench/RESULTS.md"
+    )
     args = parser.parse_args()
     # SIGTERM as an exception: the running round's command is killed, the temp dir removed
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    started, load_before = time.monotonic(), os.getloadavg()[0]
     figures = soak(args.minutes, args.seed, args.round_seconds)
     if args.samples:
         write_samples(figures, args.samples)
-    print(report(figures, args.minutes, args.round_seconds, args.warm_up))
+    text = report(figures, args.minutes, args.round_seconds, args.warm_up)
+    load_after = os.getloadavg()[0]
+    text += (
+        f"\nLoad average (1 min): {load_before:.2f} at the start, {load_after:.2f} at the end.\n"
+    )
+    print(text)
+    if args.results:
+        from bench.__main__ import update_section
+
+        update_section("soak", text, time.monotonic() - started)
     bad = figures.harness_errors or figures.processes_left or figures.lost or figures.half_written
     return 1 if bad else 0
 
