@@ -25,8 +25,10 @@ from typing import Any
 import pytest
 
 from harness.cli.main import main
+from harness.codec.http2 import PREFACE
 from harness.conformance import report, runner
 from harness.conformance.case import H1Expect, H2Expect
+from harness.conformance.net import Closed, Timeout
 from harness.conformance.runner import CaseResult, all_cases, select
 from harness.errors import UserError
 
@@ -228,15 +230,51 @@ def test_envoy_junit_matches_json(envoy_results: list[CaseResult], tmp_path: Pat
 
 @pytest.mark.envoy
 def test_model_agrees_with_envoy_where_documented(envoy_results: list[CaseResult]) -> None:
+    """Every case, HTTP/2 ones through the model's frames (conformance.model.ModelConnection)."""
     from harness.conformance.model import model_runner
 
-    h1 = [r for r in envoy_results if r.case.protocol == "h1"]
-    model = runner.run_cases([r.case for r in h1], model_runner())
-    differ = {e.case.id for e, m in zip(h1, model, strict=True)
+    model = runner.run_cases([r.case for r in envoy_results], model_runner())
+    differ = {e.case.id for e, m in zip(envoy_results, model, strict=True)
               if e.outcome.result != m.outcome.result}  # fmt: skip
     section = DOC.read_text().split("## `--envoy` vs `--model`")[1].split("\n## ")[0]
-    documented = set(re.findall(r"^- `(http1/[0-9./]+)`", section, re.M))
+    documented = set(re.findall(r"^- `([a-z0-9./]+)`", section, re.M))
     assert differ == documented
+    assert all(m.outcome.result != "skipped" or e.outcome.result == "skipped"
+               for e, m in zip(envoy_results, model, strict=True))  # fmt: skip
+
+
+@pytest.mark.envoy
+def test_the_models_handshake_frames_are_envoys() -> None:
+    """Re-observes harness.model.http2_wire's facts: Envoy's first SETTINGS, its SETTINGS ACK
+    and connection WINDOW_UPDATE, byte for byte, then a request's answer frame by frame."""
+    from harness.conformance.envoy import running_envoy
+    from harness.conformance.h2run import H2Conn, frame_bytes, request_headers
+    from harness.conformance.model import ModelConnection
+    from harness.conformance.net import Connection, Wire
+
+    def frames(conn: Wire) -> list[tuple[int, int, int, bytes]]:
+        h2 = H2Conn(conn)
+        conn.send(PREFACE + frame_bytes(0x4, 0, 0, b""))
+        conn.send(frame_bytes(0x1, 0x5, 1, h2.encode(request_headers())))
+        seen: list[tuple[int, int, int, bytes]] = []
+        deadline = time.monotonic() + 2
+        try:
+            while len(seen) < 6:
+                ev = h2.next_event(deadline)
+                payload = b"" if ev.type == 0x1 else ev.payload  # HPACK state differs
+                seen.append((ev.type, ev.flags, ev.stream, payload))
+        except (Closed, Timeout):
+            pass
+        return seen
+
+    with running_envoy() as proc:
+        real = Connection("127.0.0.1", proc.listener_port)
+        try:
+            observed = frames(real)
+        finally:
+            real.close()
+    assert len(observed) == 6  # SETTINGS, ACK, WINDOW_UPDATE, HEADERS, DATA, DATA
+    assert frames(ModelConnection()) == observed
 
 
 # ---- a second real implementation: hypercorn (h11 + h2) ---------------------------------

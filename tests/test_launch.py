@@ -204,7 +204,8 @@ def test_sigkill_leaves_no_partial_files_and_no_child(tmp_path: Path) -> None:
     marker = str(tmp_path / ".envoy-fuzz")
     for round_ in range(3):
         proc = _start(tmp_path, "user_headers", "--time", "120", "--targets", str(USER_TARGETS))
-        _wait_for_corpus(work, 2 + 3 * round_)
+        # generous: under a loaded machine a fresh atheris run can take long to add files
+        _wait_for_corpus(work, 2 + 3 * round_, timeout=240)
         time.sleep(0.05 * round_)  # kill at different moments of the write cycle
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -331,14 +332,16 @@ def test_live_progress_counts_divergences_as_they_are_written(tmp_path: Path) ->
     """--differential: the side replay's divergences show in the live line during the run
     (not only in the summary), and the last line agrees with the files written."""
     result = envoy_fuzz(
-        "fuzz", "planted_divergence", "--differential", "--time", "8",
+        "fuzz", "planted_divergence", "--differential", "--time", "15",
         "--targets", str(LAUNCH_TARGETS), cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
     lines = _progress(result.stderr)
     written = _artifacts(tmp_path / "artifacts" / "planted_divergence")
     assert written, result.stderr
-    assert any(found > 0 and seconds < 7 for seconds, found in lines), result.stderr
+    # a live line before the final one already counts a divergence (no wall-time bound on when:
+    # a loaded machine can take seconds to start the side replay)
+    assert any(found > 0 for _, found in lines[:-1]), result.stderr
     assert lines[-1][1] == len(written), result.stderr
     counts = [found for _, found in lines]
     assert counts == sorted(counts)  # a count never goes back

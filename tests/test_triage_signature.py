@@ -208,3 +208,17 @@ def test_exception_chain_uses_the_escaping_exception() -> None:
         "ValueError: 2\n"
     )
     assert sig.crash_state(sig.frames_from_text(chained)) == ("second", "outer")
+
+
+@pytest.mark.parametrize("root", ["/src/envoy-fuzz/", ""])
+def test_engine_frames_are_dropped_from_frozen_relative_paths_too(root: str) -> None:
+    """A pyinstaller-frozen fuzzer (OSS-Fuzz) prints paths relative to its bundle: the same
+    frames must be dropped as from a script run, so both sign a crash alike."""
+    frames = [
+        sig.Frame(f"{root}harness/codec/http1.py", 10, "parse"),
+        sig.Frame(f"{root}harness/engine/runner.py", 20, "test_one_input"),
+        sig.Frame(f"{root}fuzzers/fuzz_http1.py", 5, "main"),
+        sig.Frame(f"{root}harness/oracle.py", 7, "check"),
+    ]
+    assert [f.ignored() for f in frames] == [False, True, True, True]
+    assert not sig.Frame("myharness/engine/runner.py", 1, "f").ignored()  # not ours

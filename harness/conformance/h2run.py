@@ -37,7 +37,7 @@ from harness.conformance.case import (
     code_name,
 )
 from harness.conformance.hpack_blocks import AUTHORITY
-from harness.conformance.net import Closed, Connection, Outcome, Timeout
+from harness.conformance.net import Closed, Outcome, Timeout, Wire
 
 DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY = range(8)
 WINDOW_UPDATE, CONTINUATION = 8, 9
@@ -97,7 +97,7 @@ def _u32(b: bytes, at: int) -> int:
 class H2Conn:
     """One client connection: writes steps, reads frames."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Wire) -> None:
         self.conn = conn
         self.encoder = Encoder()
         self.decoder = Decoder()
@@ -283,7 +283,7 @@ def _judge(e: H2Expect, ev: Event, first: bool) -> str | None:
     return None
 
 
-def run_h2(case: Case, conn: Connection, timeout: float) -> Outcome:
+def run_h2(case: Case, conn: Wire, timeout: float) -> Outcome:
     assert isinstance(case.expect, H2Expect)
     e = case.expect
     expected = expected_text(e)

@@ -12,7 +12,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from harness.errors import UserError
 
@@ -42,6 +42,14 @@ def parse_target(text: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise UserError(f"conform: bad target {text!r}: expected HOST:PORT")
     return host.strip("[]"), int(port)
+
+
+class Wire(Protocol):
+    """What a case runner needs of a connection: a ``Connection``, or the model's stand-in."""
+
+    def send(self, data: bytes) -> None: ...
+    def recv(self, deadline: float) -> bytes: ...
+    def close(self) -> None: ...
 
 
 class Connection:

@@ -42,15 +42,26 @@ request never leaves Envoy (it waits for a connection and is cancelled first).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from h2.errors import ErrorCodes
 from hpack import Decoder
 
 from harness.codec import http2
 from harness.codec.h2_connection import DEFAULT_LIMITS, ProtocolConstraints
 from harness.config.proxy import ProxyConfig
 from harness.model.headers import http1_framing, upstream_headers
+from harness.model.http2_fields import (
+    AUTHORITY_CHARS,
+    REQUEST_PSEUDO,
+    TRUNCATED,
+    inflate,
+    pseudo_ok,
+    regular_field_error,
+)
+from harness.model.http2_wire import MAX_CONCURRENT_STREAMS, Sent, goaway_code, relay_answer
 from harness.observation import Observation, UpstreamRequest
 from harness.util.http import is_grpc_content_type
 
@@ -60,6 +71,7 @@ MAX_WINDOW: Final = (1 << 31) - 1
 DEFAULT_WINDOW: Final = 65535
 LOCAL_MAX_FRAME_SIZE: Final = 16384  # Envoy does not raise SETTINGS_MAX_FRAME_SIZE
 MAX_SETTINGS_ENTRIES: Final = 32  # nghttp2's default max_settings
+_SETTINGS_NO_RFC7540_PRIORITIES: Final = 0x9  # RFC 9218
 # What Envoy queues around the first dispatch besides replies: SETTINGS and WINDOW_UPDATE.
 _INITIAL_OUTBOUND_FRAMES: Final = 2
 
@@ -70,22 +82,6 @@ _FIXED_SIZES: Final = {
     http2.PING: 8,
     http2.WINDOW_UPDATE: 4,
 }
-
-# nghttp2's character classes (lib/nghttp2_helper.c, nghttp2_http.c).
-_LOWER: Final = b"abcdefghijklmnopqrstuvwxyz"
-_UPPER: Final = _LOWER.upper()
-_NAME_CHARS: Final = frozenset(b"!#$%&'*+-.^_`|~0123456789" + _LOWER)  # lower-case tchar
-_TCHAR: Final = frozenset(_NAME_CHARS | set(_UPPER))
-_VALUE_CHARS: Final = frozenset([0x09, *range(0x20, 0x7F), *range(0x80, 0x100)])
-_PATH_CHARS: Final = frozenset([*range(0x21, 0x7F), *range(0x80, 0x100)])
-_AUTHORITY_CHARS: Final = frozenset(_LOWER + _UPPER + b"0123456789-._~%!$&'()*+,;=:[]")
-_SCHEME_FIRST: Final = frozenset(_LOWER + _UPPER)
-_SCHEME_CHARS: Final = frozenset(_SCHEME_FIRST | set(b"0123456789+-."))
-
-_REQUEST_PSEUDO: Final = frozenset((b":method", b":scheme", b":authority", b":path", b":protocol"))
-_CONNECTION_SPECIFIC: Final = frozenset(
-    (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
-)
 
 # Local replies the connection manager and router make.
 BAD_REQUEST: Final = 400
@@ -128,6 +124,7 @@ class _Stream:
     local_reply: bool = False
     content_length: int | None = None
     received: int = 0
+    relayed: int | None = None  # bytes of the upstream's answer sent down (None: not begun)
 
 
 @dataclass
@@ -142,6 +139,12 @@ class Http2Prediction:
     observation: Observation
     closed_timing_dependent: bool = False
     reason: str = ""
+    # The wire (harness.model.http2_wire): what Envoy queued and wrote after the read, the
+    # upstream answers it relays later, the GOAWAY it ends with and whether it closes.
+    queued: tuple[Sent, ...] = ()
+    answers: tuple[Sent, ...] = ()
+    goaway: int | None = None
+    closes: bool = False
 
 
 @dataclass
@@ -153,42 +156,7 @@ class _Block:
     fragments: list[bytes] = field(default_factory=list)
     kind: str = "ignored"  # "request", "trailers" or "ignored"
     stream: _Stream | None = None
-
-
-# hpack's messages for a block that ends inside a field (not an error in a partial frame).
-_TRUNCATED: Final = ("Truncated header block", "Unable to decode HPACK integer")
-
-
-def _inflate(decoder: Decoder, data: bytes) -> tuple[list[tuple[bytes, bytes]], str | None]:
-    """The fields of one header block up to the first HPACK error, and that error (None if
-    none): nghttp2 inflates and checks field by field, so a bad field before a decoding error
-    counts first. hpack's ``Decoder.decode`` is all or nothing; this is its loop, on its
-    per-representation methods (hpack 4.x)."""
-    fields: list[tuple[bytes, bytes]] = []
-    view = memoryview(data)
-    index = 0
-    size = len(data)
-    try:
-        while index < size:
-            first = data[index]
-            if first & 0x80:
-                header, consumed = decoder._decode_indexed(view[index:])
-            elif first & 0x40:
-                header, consumed = decoder._decode_literal_index(view[index:])
-            elif first & 0x20:
-                if fields:
-                    return fields, "table size update not at the start of the block"
-                consumed = decoder._update_encoding_context(view[index:])
-                header = None
-            else:
-                header, consumed = decoder._decode_literal_no_index(view[index:])
-            if header is not None:
-                fields.append((bytes(header[0]), bytes(header[1])))
-            index += consumed
-        decoder._assert_valid_table_size()
-    except Exception as e:  # hpack raises HPACKError and, on some inputs, others
-        return fields, str(e) or type(e).__name__
-    return fields, None
+    depends_on: int = 0  # the HEADERS frame's RFC 7540 priority dependency
 
 
 def _content_key(r: UpstreamRequest) -> tuple[str, str, list[tuple[str, str]], int]:
@@ -220,17 +188,25 @@ class _Connection:
         self.local: list[int] = []  # local replies, in the order they were made
         self.forwarded: list[_Forwarded] = []
         self.control_frames = 0  # SETTINGS/PING ACKs and RST_STREAMs Envoy queues
+        self.sent: list[Sent] = []  # what Envoy queues, in order (harness.model.http2_wire)
+        self.relayed_ok = 0  # upstream answers sent in full at a read boundary
         self.frames = _INITIAL_OUTBOUND_FRAMES
 
     # --- input ----------------------------------------------------------------------------------
 
-    def run(self, data: bytes) -> None:
+    def run(self, data: bytes, reads: Sequence[int] = ()) -> None:
+        """Dispatch ``data``; ``reads``: offsets where the client waited for Envoy's answers
+        (the upstream's answers go down there, ending their streams); none: one read."""
         if not data.startswith(PREFACE):
             if PREFACE.startswith(data):
                 return  # the preface is not complete yet: Envoy waits
             raise _Silent("bad client magic")
         headers, end = http2.scan_frames(data, len(PREFACE))
+        waits = list(reads)
         for header in headers:
+            while waits and header[0] + http2.HEADER_SIZE + header[1] > waits[0]:
+                waits.pop(0)
+                self.relay_answers()
             self._frame(data, header)
         if len(data) - end >= http2.HEADER_SIZE:
             # The last frame's header arrived without all of its payload: nghttp2 acts on the
@@ -301,8 +277,8 @@ class _Connection:
         elif type_ == http2.PING:
             if sid:
                 raise _Silent("PING on a stream")
-            if not flags & http2.FLAG_ACK:
-                self._queue_control()
+            if not flags & http2.FLAG_ACK and not self._closing():
+                self._queue_control(Sent("ping_ack", payload=payload))
         elif type_ == http2.GOAWAY:
             self._goaway(sid, payload)
         elif type_ == http2.WINDOW_UPDATE:
@@ -314,9 +290,35 @@ class _Connection:
         if self.constraints.track_inbound(type_, flags, length, padding) is not None:
             raise _Flood(self.constraints.status or "flood")
 
-    def _queue_control(self) -> None:
+    def _queue_control(self, frame: Sent) -> None:
+        self.sent.append(frame)
         self.control_frames += 1
         self.frames += 1
+
+    def _active_streams(self) -> int:
+        streams = self.streams.values()
+        return sum(not s.reset and not (s.local_reply and s.remote_closed) for s in streams)
+
+    def _closing(self) -> bool:
+        """nghttp2's session_is_closing after a client GOAWAY: no stream left to finish, so
+        it queues no more ACKs."""
+        return self.goaway_last is not None and not self._active_streams()
+
+    def relay_answers(self) -> None:
+        """The upstream's answers go down as far as the windows allow; an answer sent in full
+        ends its stream (closed, so later frames on it are ignored)."""
+        for sid in sorted(self.streams):
+            s = self.streams[sid]
+            if s.request is None or not s.request.complete or s.reset or s.local_reply:
+                continue
+            frames, s.relayed, done = relay_answer(sid, s.relayed, s.window, self.window)
+            sent = sum(len(f.payload) for f in frames)
+            s.window -= sent
+            self.window -= sent
+            self.sent += frames
+            if done:
+                self.relayed_ok += 1
+                del self.streams[sid]
 
     def _idle(self, sid: int) -> bool:
         """nghttp2's session_detect_idle_stream for a server."""
@@ -348,6 +350,8 @@ class _Connection:
                 new_window = value
             if key == http2.SETTINGS_MAX_FRAME_SIZE and not 16384 <= value <= (1 << 24) - 1:
                 raise _Silent("SETTINGS: invalid MAX_FRAME_SIZE")
+            if key == _SETTINGS_NO_RFC7540_PRIORITIES and value > 1:
+                raise _Silent("SETTINGS: invalid SETTINGS_NO_RFC7540_PRIORITIES")
             if key == http2.SETTINGS_ENABLE_CONNECT_PROTOCOL:
                 if value > 1 or (self.connect_protocol and value == 0):
                     raise _Silent("SETTINGS: invalid ENABLE_CONNECT_PROTOCOL")
@@ -358,8 +362,9 @@ class _Connection:
             for stream in self.streams.values():
                 stream.window += delta
                 if stream.window > MAX_WINDOW and not stream.reset:
-                    self._reset(stream)  # FLOW_CONTROL_ERROR on that stream
-        self._queue_control()  # the SETTINGS ACK
+                    self._reset(stream, ErrorCodes.FLOW_CONTROL_ERROR)
+        if not self._closing():
+            self._queue_control(Sent("settings_ack"))
 
     def _goaway(self, sid: int, payload: bytes) -> None:
         if sid:
@@ -414,7 +419,7 @@ class _Connection:
             # short at its end (the stream is half-closed).
             if end and received <= stream.content_length:
                 stream.remote_closed = True
-            self._reset(stream)
+            self._reset(stream, ErrorCodes.PROTOCOL_ERROR)
             return
         stream.received = received
         request = None if stream.reset or stream.local_reply else stream.request
@@ -433,12 +438,15 @@ class _Connection:
                 raise _GoAway("HEADERS: invalid padding")
             start = 1
             end -= payload[0]
+        depends_on = 0
         if flags & http2.FLAG_PRIORITY:
+            depends_on = int.from_bytes(payload[start : start + 4], "big") & 0x7FFFFFFF
             start += 5
         if end < start:
             raise _GoAway("HEADERS: invalid padding")
         self._track(http2.HEADERS, flags, len(payload), 0)
         block = _Block(sid, bool(flags & http2.FLAG_END_STREAM), [payload[start:end]])
+        block.depends_on = depends_on
         self._begin_headers(block)
         if flags & http2.FLAG_END_HEADERS:
             self._header_block(block)
@@ -471,6 +479,17 @@ class _Connection:
             if sid <= self.last_recv:
                 return  # a lower, closed or never-seen stream: ignored
             self.last_recv = sid
+            # nghttp2 counts open streams against Envoy's SETTINGS once the client ACKed them
+            # (a connection error then), against the value it sent before (REFUSED_STREAM)
+            if len(self.streams) >= MAX_CONCURRENT_STREAMS and (
+                self._active_streams() >= MAX_CONCURRENT_STREAMS
+            ):
+                if not self.settings_acks_expected:
+                    raise _Silent("request HEADERS: max concurrent streams exceeded")
+                self._queue_control(Sent("rst_stream", sid, ErrorCodes.REFUSED_STREAM))
+                return
+            if block.depends_on == sid:
+                raise _Silent("request HEADERS: depend on itself")
             self.constraints.opened_streams += 1
             stream = _Stream(sid, self.initial_window)
             self.streams[sid] = stream
@@ -487,8 +506,8 @@ class _Connection:
         block = _Block(sid, False)
         self._begin_headers(block)
         start = (1 if flags & http2.FLAG_PADDED else 0) + (5 if flags & http2.FLAG_PRIORITY else 0)
-        fields, error = _inflate(self.decoder, available[start:])
-        if error is not None and error.startswith(_TRUNCATED):
+        fields, error = inflate(self.decoder, available[start:])
+        if error is not None and error.startswith(TRUNCATED):
             error = None
         stream = block.stream
         if stream is not None and block.kind == "request":
@@ -500,7 +519,7 @@ class _Connection:
 
     def _header_block(self, block: _Block) -> None:
         raw = block.fragments[0] if len(block.fragments) == 1 else b"".join(block.fragments)
-        fields, error = _inflate(self.decoder, raw)  # ignored blocks too: HPACK state moves on
+        fields, error = inflate(self.decoder, raw)  # ignored blocks too: HPACK state moves on
         stream = block.stream
         if stream is not None and block.kind == "request":
             self._request(stream, fields, block.end_stream, error)
@@ -510,14 +529,9 @@ class _Connection:
             raise _GoAway(f"COMPRESSION_ERROR: {error}")
 
     def _check_regular(self, name: bytes, value: bytes) -> None:
-        if not name or not _NAME_CHARS.issuperset(name):
-            raise _Silent(f"invalid header name {name!r}")
-        if not _VALUE_CHARS.issuperset(value):
-            raise _Silent(f"invalid header value for {name!r}")
-        if name in _CONNECTION_SPECIFIC:
-            raise _Silent(f"connection-specific header {name!r}")
-        if name == b"te" and value.lower() != b"trailers":
-            raise _Silent("te other than trailers")
+        error = regular_field_error(name, value)
+        if error is not None:
+            raise _Silent(error)
 
     def _over_limits(self, count: int, size: int) -> bool:
         return count > self.max_headers_count or size > self.max_headers_bytes
@@ -534,9 +548,10 @@ class _Connection:
         count = size = 0
         for name, value in fields:
             if name[:1] == b":":
-                if regular or name not in _REQUEST_PSEUDO or name in pseudo:
+                if regular or name not in REQUEST_PSEUDO or name in pseudo:
                     raise _Silent(f"bad pseudo-header {name!r}")
-                self._check_pseudo(name, value)
+                if not pseudo_ok(name, value):
+                    raise _Silent(f"invalid {name!r}")
                 pseudo[name] = value
             else:
                 self._check_regular(name, value)
@@ -544,16 +559,16 @@ class _Connection:
                     if content_length is not None or not value.isdigit():
                         raise _Silent("bad content-length")
                     content_length = int(value)
-                elif name == b"host" and (not value or not _AUTHORITY_CHARS.issuperset(value)):
+                elif name == b"host" and (not value or not AUTHORITY_CHARS.issuperset(value)):
                     raise _Silent("bad host")
             count += 1
             size += len(name) + len(value)
             if self._over_limits(count, size):
-                self._reset(stream)  # Envoy's header callback fails: INTERNAL_ERROR
+                self._reset(stream, ErrorCodes.INTERNAL_ERROR)  # Envoy's header callback fails
                 return
             if b"_" in name and underscores != "ALLOW" and name[:1] != b":":
                 if underscores == "REJECT_REQUEST":
-                    self._reset(stream)
+                    self._reset(stream, ErrorCodes.INTERNAL_ERROR)
                     return
                 continue  # DROP_HEADER
             if name[:1] != b":":
@@ -585,20 +600,6 @@ class _Connection:
         stream.content_length = content_length
         self._connection_manager(stream, pseudo, regular, end)
 
-    def _check_pseudo(self, name: bytes, value: bytes) -> None:
-        if name == b":method":
-            ok = bool(value) and _TCHAR.issuperset(value)
-        elif name == b":path":
-            ok = bool(value) and _PATH_CHARS.issuperset(value)
-        elif name == b":authority":
-            ok = bool(value) and _AUTHORITY_CHARS.issuperset(value)
-        elif name == b":scheme":
-            ok = bool(value) and value[0] in _SCHEME_FIRST and _SCHEME_CHARS.issuperset(value)
-        else:  # :protocol
-            ok = _VALUE_CHARS.issuperset(value)
-        if not ok:
-            raise _Silent(f"invalid {name!r}")
-
     def _trailers(
         self, stream: _Stream, fields: list[tuple[bytes, bytes]], end: bool, error: str | None
     ) -> None:
@@ -611,7 +612,7 @@ class _Connection:
             if self._over_limits(count, size) or (
                 b"_" in name and self.config.headers_with_underscores_action == "REJECT_REQUEST"
             ):
-                self._reset(stream)
+                self._reset(stream, ErrorCodes.INTERNAL_ERROR)
                 return
         if error is not None:
             return
@@ -619,24 +620,26 @@ class _Connection:
             raise _Silent("trailers without END_STREAM")
         stream.remote_closed = True
         if stream.content_length is not None and stream.received != stream.content_length:
-            self._reset(stream)
+            self._reset(stream, ErrorCodes.PROTOCOL_ERROR)
             return
         request = stream.request
         if request is not None and not stream.reset and not stream.local_reply:
             request.complete = True  # trailers are dropped on the way to an HTTP/1 upstream
 
-    def _reset(self, stream: _Stream) -> None:
+    def _reset(self, stream: _Stream, code: int) -> None:
         """Envoy/nghttp2 reset the stream: one RST_STREAM queued."""
         if not stream.reset:
             stream.reset = True
-            self._queue_control()
+            self._queue_control(Sent("rst_stream", stream.sid, code))
 
     def _local_reply(self, stream: _Stream, status: int) -> None:
         stream.local_reply = True
         self.local.append(status)
+        self.sent.append(Sent("headers", stream.sid, status, end_stream=True))
         self.frames += 1
         if not stream.remote_closed:
-            self._reset(stream)  # the response ends the stream; Envoy resets the request side
+            # the response ends the stream; Envoy resets the request side
+            self._reset(stream, ErrorCodes.NO_ERROR)
 
     # --- connection manager and router -----------------------------------------------------------
 
@@ -666,6 +669,7 @@ class _Connection:
                 continue
             if name == b"expect" and value.lower() == b"100-continue":
                 self.local.append(CONTINUE)
+                self.sent.append(Sent("headers", stream.sid, CONTINUE))
                 self.frames += 1
                 continue
             if name == b"te" and value != b"trailers":
@@ -708,32 +712,44 @@ def _requests(conn: _Connection) -> list[UpstreamRequest]:
     return out
 
 
-def predict_http2_detail(data: bytes, config: ProxyConfig | None = None) -> Http2Prediction:
-    """``predict_http2`` with whether ``closed`` is observable and why the connection ended."""
+def predict_http2_detail(
+    data: bytes, config: ProxyConfig | None = None, reads: Sequence[int] | None = None
+) -> Http2Prediction:
+    """``predict_http2`` with whether ``closed`` is observable and why the connection ended;
+    with ``reads`` (as in ``_Connection.run``) also the frames Envoy writes (``queued``,
+    ``answers``); the lane sends everything at once and reads no frames: None."""
     config = config or ProxyConfig(downstream="http2")
     _check_config(config, data)
     conn = _Connection(config)
     try:
-        conn.run(data)
+        conn.run(data, reads or ())
     except _GoAway as e:
         # Nothing queued in this read is sent but the GOAWAY; the lane stops at it.
-        return Http2Prediction(Observation([], _requests(conn), True), False, f"GOAWAY: {e}")
+        observed = Observation([], _requests(conn), True)
+        return Http2Prediction(observed, False, f"GOAWAY: {e}", goaway=goaway_code(str(e)))
     except (_Silent, _Flood) as e:
         # Closed after the delayed-close timer, nothing queued sent. The lane reports the close
         # only if it was still waiting then: for an upstream answer (a request that ended).
         waiting = any(r.complete for r in conn.forwarded)
-        return Http2Prediction(Observation([], _requests(conn), False), waiting, str(e))
+        observed = Observation([], _requests(conn), False)
+        return Http2Prediction(observed, waiting, str(e), closes=True)
     answered = [r for s in conn.streams.values() if (r := s.request) and r.complete and not s.reset]
     # Complete requests whose stream the client reset get an upstream answer nobody reads.
     if conn.outbound_flood():
         # The queued frames are written, then the connection is closed: no upstream answer
         # comes down any more.
         waiting = any(r.complete for r in conn.forwarded)
+        observed = Observation(list(conn.local), _requests(conn), False)
         return Http2Prediction(
-            Observation(list(conn.local), _requests(conn), False), waiting, "outbound flood"
+            observed, waiting, "outbound flood", queued=tuple(conn.sent), closes=True
         )
-    statuses = conn.local + [UPSTREAM_OK] * len(answered)
-    return Http2Prediction(Observation(statuses, _requests(conn), False))
+    statuses = conn.local + [UPSTREAM_OK] * (len(answered) + conn.relayed_ok)
+    observed = Observation(statuses, _requests(conn), False)
+    if reads is None:
+        return Http2Prediction(observed)  # the lane's view: no frames needed
+    queued = tuple(conn.sent)
+    conn.relay_answers()
+    return Http2Prediction(observed, queued=queued, answers=tuple(conn.sent[len(queued) :]))
 
 
 def predict_http2(data: bytes, config: ProxyConfig | None = None) -> Observation:

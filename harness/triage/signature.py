@@ -29,14 +29,19 @@ KINDS = (
 )
 
 # (file regex, function regex, why). A frame matching both is not part of the crash state.
+# Paths may be relative: a pyinstaller-frozen fuzzer reports ``harness/engine/runner.py``.
 IGNORE_FRAMES: tuple[tuple[str, str, str], ...] = (
-    (r"[/\\]atheris[/\\]", r".*", "the fuzzing engine"),
-    (r"[/\\]harness[/\\]engine[/\\]runner\.py$", r".*", "decodes the input and calls the target"),
-    (r"[/\\]harness[/\\]engine[/\\]corpus\.py$", r".*", "testcase loading"),
-    (r"[/\\]harness[/\\]oracle\.py$", r".*", "check() raises on behalf of its caller"),
-    (r"[/\\]harness[/\\]triage[/\\]", r".*", "this package reproduces and replays findings"),
-    (r"[/\\]harness[/\\]targets\.py$", r".*", "the registry"),
-    (r"[/\\]fuzzers[/\\]fuzz_\w+\.py$", r".*", "fuzzer entry scripts"),
+    (r"(^|[/\\])atheris[/\\]", r".*", "the fuzzing engine"),
+    (
+        r"(^|[/\\])harness[/\\]engine[/\\]runner\.py$",
+        r".*",
+        "decodes the input and calls the target",
+    ),
+    (r"(^|[/\\])harness[/\\]engine[/\\]corpus\.py$", r".*", "testcase loading"),
+    (r"(^|[/\\])harness[/\\]oracle\.py$", r".*", "check() raises on behalf of its caller"),
+    (r"(^|[/\\])harness[/\\]triage[/\\]", r".*", "this package reproduces and replays findings"),
+    (r"(^|[/\\])harness[/\\]targets\.py$", r".*", "the registry"),
+    (r"(^|[/\\])fuzzers[/\\]fuzz_\w+\.py$", r".*", "fuzzer entry scripts"),
     (r"^<frozen ", r".*", "import machinery"),
     (r"[/\\]importlib[/\\]", r".*", "import machinery"),
     (r"[/\\](runpy|threading|contextlib)\.py$", r".*", "interpreter plumbing"),
