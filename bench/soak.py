@@ -197,9 +197,9 @@ def soak(minutes: float, seed: int, round_seconds: int = 60) -> Figures:
     return figures
 
 
-# seconds: imports, atheris's instrumentation, the seed corpus read in. A fuzz --differential
-# command grows for its first 2-4 minutes as the corpus it replays grows, then stays flat
-# (measured over 10 min): a soak with long rounds should pass a longer warm-up.
+# seconds: imports, atheris's instrumentation (a worker's RSS doubles when fuzzing starts),
+# the seed corpus read in. After it, what grows is the corpus (held by libFuzzer in the
+# worker, its digests in a --differential command) and bounded tables (progress samples).
 WARM_UP = 20.0
 
 
