@@ -39,6 +39,7 @@ AREA_MODULES = (
     "bench_ci",
     "bench_config",
     "bench_codec",
+    "bench_codec_impl",
 )
 
 

@@ -201,6 +201,21 @@ BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
         envoy_corpora=("test/server/server_corpus",),
         summary="v3 Bootstrap configs through a model of envoy --mode validate (server_fuzz_test)",
     ),
+    BuiltinSpec(
+        "codec_impl",
+        "proto:test.common.http.CodecImplFuzzTestCase",
+        {"model": "harness.codec.codec_impl:codec_impl"},
+        envoy_corpora=("test/common/http/codec_impl_corpus",),
+        instrument=("h2", "hpack", "hyperframe"),
+        summary="HTTP/1 and HTTP/2 client and server codecs driven against each other",
+    ),
+    BuiltinSpec(
+        "http1_codec_impl",
+        "proto:test.common.http.http1.Http1CodecImplFuzzTestCase",
+        {"model": "harness.codec.codec_impl:http1_codec_impl"},
+        envoy_corpora=("test/common/http/http1/http1_codec_impl_corpus",),
+        summary="HTTP/1 codec on Http1CodecImplFuzzTestCase request and response messages",
+    ),
 )
 
 

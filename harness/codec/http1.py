@@ -138,6 +138,13 @@ INLINE_HEADERS: Final = frozenset(
 _BAD: Final = frozenset([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _ALLOWED: Final = bytes(b for b in range(256) if b not in _BAD)
 _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def is_token(name: bytes) -> bool:
+    """Whether ``name`` is an HTTP token (what a header name must be on the HTTP/1 wire)."""
+    return _TOKEN.fullmatch(name) is not None
+
+
 _VERSION: Final = re.compile(rb"HTTP/[0-9]\.[0-9]")
 _COMMON_VERSIONS: Final = (b"HTTP/1.1", b"HTTP/1.0")
 _ORIGIN_FORM: Final = re.compile(rb"/[!-~]*")  # no byte <= ' ': those split the line
