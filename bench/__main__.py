@@ -40,6 +40,7 @@ AREA_MODULES = (
     "bench_config",
     "bench_codec",
     "bench_codec_impl",
+    "bench_envoy_stats",
 )
 
 

@@ -91,7 +91,14 @@ def compare(lane: EnvoyLane, config: ProxyConfig, inputs: Iterable[tuple[str, by
     return tally
 
 
-def suites(generated: int) -> list[tuple[str, str, ProxyConfig, list[tuple[str, bytes]]]]:
+# Mutants of the corpora and suites (bench/agreement/generated.py), HTTP/1 and HTTP/2, on top
+# of the suite mutants above: with the default 300 + 150 of those, 2,450 generated inputs.
+CORPUS_MUTANTS = 2000
+
+
+def suites(
+    generated: int, corpus_mutants: int = CORPUS_MUTANTS
+) -> list[tuple[str, str, ProxyConfig, list[tuple[str, bytes]]]]:
     from bench.agreement import http1_cases
 
     h1 = http1_cases.cases()
@@ -116,14 +123,32 @@ def suites(generated: int) -> list[tuple[str, str, ProxyConfig, list[tuple[str, 
         for name, data in generated_inputs([d for _, d in h2], generated // 2, seed=2)
     ]
     rows.append(("http2 fuzz-generated", "http2", ProxyConfig(downstream="http2"), generated_h2))
+    if corpus_mutants:
+        from bench.agreement import generated as mutants
+
+        h1_count = corpus_mutants * 3 // 5
+        rows += [
+            (
+                "http1 corpus mutants",
+                "http1",
+                ProxyConfig(downstream="http1"),
+                mutants.http1_inputs(h1_count),
+            ),
+            (
+                "http2 frame mutants",
+                "http2",
+                ProxyConfig(downstream="http2"),
+                mutants.http2_inputs(corpus_mutants - h1_count),
+            ),
+        ]
     return rows
 
 
-def measure(generated: int) -> list[tuple[str, Tally, float]]:
+def measure(generated: int, corpus_mutants: int = CORPUS_MUTANTS) -> list[tuple[str, Tally, float]]:
     results = []
     lanes: dict[str, EnvoyLane] = {}
     try:
-        for title, key, config, inputs in suites(generated):
+        for title, key, config, inputs in suites(generated, corpus_mutants):
             lane = lanes.get(key)
             if lane is None:
                 lane = lanes[key] = EnvoyLane(config)
@@ -172,9 +197,10 @@ def run(report: Report, generated: int = 300) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_agreement")
     parser.add_argument("--generated", type=int, default=300)
+    parser.add_argument("--corpus-mutants", type=int, default=CORPUS_MUTANTS)
     parser.add_argument("--show", action="store_true", help="print every divergence")
     args = parser.parse_args()
-    for title, tally, seconds in measure(args.generated):
+    for title, tally, seconds in measure(args.generated, args.corpus_mutants):
         print(
             f"{title}: {tally.agree}/{tally.total} agree, "
             f"closed differs {tally.closed_differs} ({seconds:.1f} s)"

@@ -51,16 +51,20 @@ def test_reobserve_envoy_verdicts() -> None:
     from harness.config.load import config_format
     from harness.envoy.validate import envoy_version, validate_many
 
-    assert envoy_version() == ENVOY_VERSION
-    paths = [CASES_DIR / name for name in CASES]
+    writing = os.environ.get("ENVOY_FUZZ_REOBSERVE") == "write"
+    if not writing:
+        assert envoy_version() == ENVOY_VERSION
+    names = sorted(p.name for p in CASES_DIR.iterdir()) if writing else CASES  # new cases too
+    paths = [CASES_DIR / name for name in names]
     verdicts = validate_many([(p.read_bytes(), config_format(p.name)) for p in paths])
     seen = {
         p.name: {"valid": v.valid, "envoy_error": v.error}
         for p, v in zip(paths, verdicts, strict=True)
     }
-    if os.environ.get("ENVOY_FUZZ_REOBSERVE") == "write":
+    if writing:
         text = json.dumps({"envoy": envoy_version(), "cases": seen}, indent=1, sort_keys=True)
         VERDICTS.write_text(text + "\n")
+        return
     drifted = {
         n: (RECORDED["cases"][n], seen[n])
         for n in CASES
@@ -73,3 +77,11 @@ def _key(verdict: Mapping[str, object]) -> tuple[object, str]:
     """The verdict and the start of Envoy's reason: JSON parse errors go on to name fields
     in an order that varies between runs (Envoy's YAML-to-JSON map order)."""
     return verdict["valid"], str(verdict["envoy_error"] or "")[:48]
+
+
+def test_every_startup_rule_is_a_row_of_the_semantic_table() -> None:
+    from harness.config.semantic import SEMANTIC_CHECKS
+    from harness.config.startup import STARTUP_CHECKS
+
+    rows = [check for _, check in SEMANTIC_CHECKS]
+    assert all(rows.count(check) == 1 for _, check in STARTUP_CHECKS)

@@ -4,13 +4,16 @@ round-trips."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hpack.exceptions import HPACKDecodingError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.codec import hpack, http2
+from harness.codec import hpack, http2, huffman
 from harness.codec.fuzz_http2 import hpack as hpack_target
 from harness.engine.corpus import parse_text_proto
 from harness.oracle import InvariantViolation
@@ -114,12 +117,72 @@ def test_linear_huffman_encoder_writes_what_hpacks_own_writes(data: bytes) -> No
     from hpack.huffman_table import decode_huffman
 
     theirs = HuffmanEncoder(REQUEST_CODES, REQUEST_CODES_LENGTH).encode(data)
-    ours = hpack.LinearHuffmanEncoder(REQUEST_CODES, REQUEST_CODES_LENGTH).encode(data)
-    assert ours == theirs
-    assert decode_huffman(ours) == data
+    ours = huffman.LinearHuffmanEncoder(REQUEST_CODES, REQUEST_CODES_LENGTH)
+    assert ours.encode(data) == theirs
+    assert ours.encode(data) == theirs  # remembered: the same again
+    assert decode_huffman(theirs) == data
+
+
+def _decoded_or_error(decode: Callable[[Any], bytes], data: bytes | bytearray) -> bytes | str:
+    try:
+        return decode(data)
+    except HPACKDecodingError as e:
+        return f"HPACKDecodingError: {e}"
+
+
+def _huffman_strings() -> st.SearchStrategy[bytes]:
+    """Any bytes, valid Huffman strings, and valid ones with a byte changed, cut or padded
+    (most random bytes fail at once; these reach the padding and EOS rules)."""
+    from hpack.huffman import HuffmanEncoder
+    from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
+
+    encode = HuffmanEncoder(REQUEST_CODES, REQUEST_CODES_LENGTH).encode
+    valid = st.binary(min_size=1, max_size=80).map(encode)
+
+    @st.composite
+    def damaged(draw: st.DrawFn) -> bytes:
+        data = bytearray(draw(valid))
+        at = draw(st.integers(0, len(data) - 1))
+        data[at] = draw(st.integers(0, 255))
+        cut = draw(st.integers(0, len(data)))
+        return bytes(data[:cut]) + b"\xff" * draw(st.integers(0, 4))
+
+    return st.one_of(st.binary(max_size=40), valid, damaged())
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_huffman_strings())
+def test_byte_table_decoder_reads_what_hpacks_decoder_reads(data: bytes) -> None:
+    """Same bytes out, or the same HPACKDecodingError (invalid code, EOS, bad padding)."""
+    from hpack.huffman_table import decode_huffman as hpacks
+
+    theirs = _decoded_or_error(hpacks, data)
+    assert _decoded_or_error(huffman.decode_uncached, data) == theirs
+    for _ in range(2):  # remembered results, and failures that are not remembered
+        assert _decoded_or_error(huffman.decode_huffman, data) == theirs
+        assert _decoded_or_error(huffman.decode_huffman, bytearray(data)) == theirs
+
+
+def test_every_hpack_decoder_uses_the_byte_table_decoder() -> None:
+    """h2's decoder and ours read Huffman strings through hpack.hpack's module global."""
+    from hpack import hpack as hpack_module
+
+    assert hpack_module.decode_huffman is huffman.decode_huffman
+    block = hpack.HpackPair().encode([(b"x-name", b"a value")], huffman=True)
+    assert hpack_module.Decoder().decode(block, raw=True) == [(b"x-name", b"a value")]
 
 
 def test_hpack_pair_uses_the_linear_huffman_encoder() -> None:
     pair = hpack.HpackPair()
     assert isinstance(pair.encoder.huffman_coder, hpack.LinearHuffmanEncoder)
     assert pair.decode(pair.encode([(b"x-long", b"v" * 5000)])) == [(b"x-long", b"v" * 5000)]
+
+
+def test_a_memo_empties_itself_when_full() -> None:
+    from harness.codec.memo import Memo
+
+    memo: Memo[int, str] = Memo(limit=3)
+    assert [memo.keep(i, str(i)) for i in range(3)] == ["0", "1", "2"]
+    assert dict(memo) == {0: "0", 1: "1", 2: "2"}
+    memo.keep(3, "3")
+    assert dict(memo) == {3: "3"}

@@ -194,3 +194,20 @@ def test_envoy_http2_connection_corpus_parses_where_envoy_does() -> None:
         "SETTINGS",
         "WINDOW_UPDATE",
     }
+
+
+def test_remembered_frame_bytes_are_the_built_ones() -> None:
+    """Frames are looked up by their serialized bytes: the bytes built for every frame of
+    Envoy's h2 corpus, and of the same frames again (remembered), are the builder's."""
+    cls = message_class("test.integration.h2.H2CaptureFuzzTestCase")
+    frames = []
+    for path in sorted(H2_CORPUS.iterdir()) if H2_CORPUS.is_dir() else ():
+        case = parse_text_proto(cls, path.read_bytes())
+        for event in case.events if case is not None else ():
+            which = event.WhichOneof("event_selector")
+            if which is not None:
+                frames.extend(getattr(event, which).h2_frames)
+    assert len(frames) > 20 or not H2_CORPUS.is_dir()
+    for _ in range(2):
+        for frame in frames:
+            assert h2_frames._frame_bytes(frame) == h2_frames.h2_test_frame_bytes(frame)

@@ -300,3 +300,24 @@ def test_window_update_reserved_bit_is_ignored() -> None:
     wire = http2.build_frame(http2.WINDOW_UPDATE, 0, 0, b"\x80\x00\x00\x05")
     assert conn.receive(wire).kind == "accepted"
     assert [getattr(e, "delta", None) for e in conn.events][-1] == 5
+
+
+def test_the_model_upstream_client_behaves_like_a_fresh_client() -> None:
+    """h2_capture's upstream bytes go to a clone of one client connection built once: it
+    must see what a freshly built client sees, on the upstream side of Envoy's h2 corpus."""
+    from harness.engine.corpus import parse_text_proto
+    from harness.model.fuzz import _upstream_client, h2_capture_bytes
+    from harness.proto import message_class
+
+    cls = message_class("test.integration.h2.H2CaptureFuzzTestCase")
+    upstreams = [b"", h2_frames.DEFAULT_SETTINGS_FRAME]
+    for path in sorted((CORPORA / "h2_capture" / "envoy").glob("*")):
+        case = parse_text_proto(cls, path.read_bytes())
+        if case is not None:
+            upstreams.append(h2_capture_bytes(case)[1])
+    assert len(upstreams) > 5
+    for upstream in upstreams:
+        for wire in (upstream, upstream[: len(upstream) // 2]):
+            assert _observe(_upstream_client(), wire) == _observe(
+                hc.EnvoyH2Connection(client=True), wire
+            )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+from itertools import accumulate
+
+from google.protobuf.message import Message
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -137,3 +141,93 @@ def test_repeated_field_edits_keep_every_other_element() -> None:
     assert any(order != tuple(original) for order in seen_orders)  # swaps happened
     for order in seen_orders:  # a swap exchanges two elements, nothing more
         assert sum(a != b for a, b in zip(order, original, strict=True)) in (0, 2)
+
+
+def _proto_targets_with_seeds() -> list[tuple[type[Message], list[bytes]]]:
+    from harness import targets
+    from harness.engine.corpus import iter_files
+
+    found = []
+    for target in targets.all_targets():
+        if target.source != "builtin" or target.proto_name is None:
+            continue
+        cls = message_class(target.proto_name)
+        seeds = [p.read_bytes() for p in iter_files(target.corpus)][:12]
+        found.append((cls, [s for s in seeds if parse_text_proto(cls, s) is not None]))
+    return found
+
+
+def test_the_site_index_finds_what_a_walk_of_the_copy_finds() -> None:
+    """Mutations and crossovers take sites from an index of the testcase, found again in a
+    fresh copy: it must point at the messages a walk of that copy finds, for every target's
+    seeds (maps, oneofs, Any payloads, deep nesting)."""
+    from harness.engine import mutate
+
+    for cls, seeds in _proto_targets_with_seeds():
+        for data in seeds:
+            parsed = parse_text_proto(cls, data)
+            assert parsed is not None
+            index = mutate._SiteIndex(parsed)
+            copy = index.copy()
+            walked, weights = mutate._sites(copy)
+            resolved = [index.site(copy, number) for number in index.sites]
+            assert [m.SerializeToString() for m in resolved] == [
+                m.SerializeToString() for m in walked
+            ]
+            assert [m.DESCRIPTOR for m in resolved] == [m.DESCRIPTOR for m in walked]
+            assert list(accumulate(weights)) == index.cum_weights
+            slot_types = {
+                fd.message_type.full_name
+                for m in walked
+                for fd in mutate._shape(m.DESCRIPTOR).slots
+            }
+            for name in slot_types:
+                want = [
+                    (m.SerializeToString(), fd.full_name)
+                    for m in walked
+                    for fd in mutate._shape(m.DESCRIPTOR).slots
+                    if fd.message_type.full_name == name
+                ]
+                got = [
+                    (index.site(copy, number).SerializeToString(), fd.full_name)
+                    for number, fd in index.slots(name)
+                ]
+                assert got == want
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_a_mutation_through_the_index_is_the_one_a_walk_makes(seed: int) -> None:
+    from harness.engine import mutate
+
+    for cls, seeds in _proto_targets_with_seeds():
+        for data in seeds[:2]:
+            # one mutator each: the byte mutator of a mutator has a random state of its own
+            by_walk, by_index = ProtoMutator(cls), ProtoMutator(cls)
+            parsed = parse_text_proto(cls, data)
+            assert parsed is not None
+            index = mutate._SiteIndex(parsed)
+            walked, indexed = index.copy(), index.copy()
+            by_walk.mutate_message(walked, random.Random(seed))
+            by_index.mutate_message(indexed, random.Random(seed), index)
+            assert to_text(indexed) == to_text(walked)
+            walked, indexed = index.copy(), index.copy()
+            found = by_walk.mutate_any(walked, random.Random(seed))
+            assert by_index.mutate_any(indexed, random.Random(seed), index) == found
+            assert to_text(indexed) == to_text(walked)
+            assert mutate._holds_any(cls.DESCRIPTOR) or not any(
+                m.DESCRIPTOR.full_name == "google.protobuf.Any" for m in index.messages
+            )
+
+
+def test_a_testcase_is_indexed_from_its_second_mutation_on() -> None:
+    """libFuzzer stacks mutations: a mutant seen once is not worth indexing; a corpus entry,
+    mutated again and again, is (and its index stays unchanged by the mutations)."""
+    mutator = ProtoMutator(HEADERS)
+    assert mutator._index(TWO_HEADERS) is None
+    index = mutator._index(TWO_HEADERS)
+    assert index is not None and mutator._index(TWO_HEADERS) is index
+    for seed in range(20):
+        mutator.mutate(TWO_HEADERS, 4096, seed)
+        mutator.crossover(TWO_HEADERS, TWO_HEADERS, 4096, seed)
+    assert to_text(index.root) == to_text(parse_text_proto(HEADERS, TWO_HEADERS))

@@ -220,6 +220,38 @@ _CASES: list[tuple[str, bytes]] = [
     ("bytes_after_zero_length", _get("content-length: 0", method="POST", body=b"x")),
     ("length_leading_zero", _get("content-length: 03", method="POST", body=b"abc")),
     ("http10_good_absolute", b"GET http://a HTTP/1.0\r\n\r\n"),
+    # Found by the generated inputs (issue 20), observed on 1.40. An absolute-form authority
+    # passes Envoy's URL parser or is a 400, before the 426 of a version-less line.
+    ("absolute_host_dollar", b"GET http://b.co$m/x HTTP/1.1\r\nhost: a\r\n\r\n"),
+    ("absolute_host_dollar_no_version", b"GET http://b.co$m/x\r\nhost: a\r\n\r\n"),
+    ("absolute_host_underscore", b"GET http://b_c.com/ HTTP/1.1\r\n\r\n"),
+    ("absolute_host_percent", b"GET http://b%41.com/ HTTP/1.1\r\n\r\n"),
+    ("absolute_port_letters", b"GET http://u@b.com:80x/ HTTP/1.1\r\n\r\n"),
+    ("absolute_port_empty", b"GET http://b.com:/ HTTP/1.1\r\n\r\n"),
+    ("absolute_port_too_big", b"GET http://b.com:99999/ HTTP/1.1\r\n\r\n"),
+    ("absolute_port_max", b"GET http://b.com:65535/ HTTP/1.1\r\n\r\n"),
+    ("absolute_userinfo_only", b"GET http://u@/ HTTP/1.1\r\n\r\n"),
+    ("absolute_ipv6", b"GET http://[::1]:80/ HTTP/1.1\r\n\r\n"),
+    ("absolute_two_colons", b"GET http://a:1:2/ HTTP/1.1\r\n\r\n"),
+    # ... and its authority is the Host header when the client sent none.
+    ("absolute_without_host", b"GET HTTP://B.com/x HTTP/1.1\r\n\r\n"),
+    ("absolute_userinfo_without_host", b"GET http://u:p@b.com/ HTTP/1.1\r\n\r\n"),
+    # A CONNECT's content-length: 0 is dropped, then bad framing (501) comes before its bad
+    # request-target (400).
+    ("connect_slash_te_chunked", b"CONNECT / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"),
+    ("connect_slash_te_deflate", b"CONNECT / HTTP/1.1\r\ntransfer-encoding: deflate\r\n\r\n"),
+    (
+        "connect_cl0_te_chunked",
+        b"CONNECT a:80 HTTP/1.1\r\ncontent-length: 0\r\ntransfer-encoding: chunked\r\n\r\n",
+    ),
+    (
+        "absolute_bad_host_te_deflate",
+        b"GET http://b.co$m/ HTTP/1.1\r\ntransfer-encoding: deflate\r\n\r\n",
+    ),
+    # An upgrade needs an "upgrade" token in connection, not the substring.
+    ("upgrade_connection_substring", _get("connection: upgradex", "upgrade: websocket")),
+    ("upgrade_connection_keep_alive_token", _get("connection: keep-alive, Upgrade", "upgrade: ws")),
+    ("upgrade_h2c_connection_substring", _get("connection: upgradex", "upgrade: H2C")),
 ]
 
 

@@ -743,3 +743,147 @@ CASES: list[tuple[str, bytes]] = [
         + headers(1, [("content-length", "1")], end_stream=True),
     ),
 ]
+
+
+def _open_and_reset(streams: int) -> bytes:
+    """``streams`` requests, each reset by the client at once (a rapid-reset pattern)."""
+    return b"".join(
+        get(2 * i + 1, end_stream=False) + rst_stream(2 * i + 1) for i in range(streams)
+    )
+
+
+# Flood limits at their edges and trailers on unusual streams (issue 20): PING, SETTINGS and
+# RST_STREAM floods around Envoy's 1,000 queued control frames, empty DATA/HEADERS/CONTINUATION
+# frames around its one allowed consecutive empty frame, WINDOW_UPDATE and PRIORITY counts
+# around their budgets, and many rapidly reset streams.
+FLOOD_CASES: list[tuple[str, bytes]] = [
+    ("ping_flood_998", start() + ping() * 998 + get()),
+    ("ping_flood_999", start() + ping() * 999 + get()),
+    ("ping_flood_1000", start() + ping() * 1000 + get()),
+    ("ping_flood_1001", start() + ping() * 1001 + get()),
+    ("ping_ack_flood", start() + ping(ack=True) * 1200 + get()),
+    ("settings_flood_999", start() + settings() * 999 + get()),
+    ("settings_flood_1001", start() + settings() * 1001 + get()),
+    ("settings_ack_flood", start() + settings(ack=True) * 1200 + get()),
+    ("rst_stream_idle_flood", start() + b"".join(rst_stream(2 * i + 1) for i in range(300))),
+    ("rapid_reset_100", start() + _open_and_reset(100) + get(201)),
+    ("rapid_reset_600", start() + _open_and_reset(600) + get(1201)),
+    (
+        "two_empty_data_frames",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + data(1, b"") * 2
+        + data(1, b"x", end_stream=True),
+    ),
+    (
+        "empty_data_between_data",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + data(1, b"")
+        + data(1, b"a")
+        + data(1, b"")
+        + data(1, b"b", end_stream=True),
+    ),
+    (
+        "empty_data_then_empty_end",
+        start() + get(1, method="POST", end_stream=False) + data(1, b"") + data(1, b"", True),
+    ),
+    (
+        "empty_headers_then_continuation",
+        start()
+        + frame(http2.HEADERS, http2.FLAG_END_STREAM, 1, b"")
+        + frame(http2.CONTINUATION, http2.FLAG_END_HEADERS, 1, block(request_headers())),
+    ),
+    (
+        "empty_continuations",
+        start()
+        + frame(http2.HEADERS, http2.FLAG_END_STREAM, 1, block(request_headers()))
+        + frame(http2.CONTINUATION, 0, 1, b"") * 2
+        + frame(http2.CONTINUATION, http2.FLAG_END_HEADERS, 1, b""),
+    ),
+    ("window_update_7", start() + get(1, end_stream=False) + window_update(1, 1) * 7),
+    ("window_update_8", start() + get(1, end_stream=False) + window_update(1, 1) * 8),
+    ("window_update_connection_10", start() + get() + window_update(0, 1) * 10),
+    ("priority_flood_7", start() + priority(3) * 7 + get()),
+    ("priority_flood_105", start() + get() + priority(1) * 105),
+    ("priority_flood_300", start() + get() + priority(1) * 300),
+    (
+        "trailer_on_second_stream",
+        start()
+        + get(1)
+        + get(3, method="POST", end_stream=False)
+        + data(3, b"b")
+        + headers(3, [("x-t", "t")], end_stream=True),
+    ),
+    (
+        "trailer_after_rst",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + rst_stream(1)
+        + headers(1, [("x-t", "t")], end_stream=True)
+        + get(3),
+    ),
+    (
+        "trailer_in_continuation",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + data(1, b"b")
+        + frame(http2.HEADERS, http2.FLAG_END_STREAM, 1, block([("x-t", "t")])[:3])
+        + frame(http2.CONTINUATION, http2.FLAG_END_HEADERS, 1, block([("x-t", "t")])[3:]),
+    ),
+    (
+        "trailer_padded",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + _padded(
+            http2.HEADERS,
+            1,
+            http2.FLAG_END_HEADERS | http2.FLAG_END_STREAM,
+            block([("x-t", "t")]),
+            4,
+        ),
+    ),
+    (
+        "trailer_101_fields",
+        start()
+        + get(1, method="POST", end_stream=False)
+        + data(1, b"b")
+        + headers(1, [(f"x-t{i}", "t") for i in range(101)], end_stream=True),
+    ),
+]
+
+
+def _goaway_then_get_at(offset: int) -> bytes:
+    """A GOAWAY, fillers (PING ACKs, an unknown frame) and a GET whose frame starts at byte
+    ``offset`` of the connection."""
+    head = start() + goaway()
+    count = (offset - len(head) - http2.HEADER_SIZE) // 17 - 1
+    body = head + ping(ack=True) * count
+    return body + frame(0xFA, 0, 0, b"z" * (offset - len(body) - http2.HEADER_SIZE)) + get()
+
+
+# Found by the generated inputs (issue 20), observed on 1.40: Envoy hands nghttp2 its read
+# buffer 16 KiB at a time and stops once a GOAWAY came and no stream is open (a GET whose
+# frame header ends by byte 16,384 still counts); 250 streams reset before an answer end the
+# connection (rapid-reset defence), 249 do not.
+FLOOD_CASES += [
+    ("goaway_get_header_in_first_slice", _goaway_then_get_at(16375)),
+    ("goaway_get_header_across_slices", _goaway_then_get_at(16376)),
+    ("goaway_get_in_second_slice", _goaway_then_get_at(17000)),
+    ("goaway_open_stream_then_second_slice",
+     start() + get(1, end_stream=False) + goaway() + ping(ack=True) * 1100 + get(3)),
+    ("rapid_reset_249", start() + _open_and_reset(249) + get(499)),
+    ("rapid_reset_250", start() + _open_and_reset(250) + get(501)),
+]  # fmt: skip
+CASES += FLOOD_CASES
+
+# Cases that depend on the exact number of idle upstream connections (more streams than the
+# warm pool's dozen, reset in the read): they need ``differential.warm_pool``'s drained pool
+# of exactly 12. 100 and 249 also wait for a new upstream connection while Envoy still sets up
+# those of many cancelled requests: each agreed 12 times out of 12 replayed alone, but on a
+# loaded machine (load average 5-10 on 2 cores) after other cases the answer sometimes misses
+# the lane's 1 s wait. The benchmark keeps them all; tests/test_model_http2.py runs them under
+# `make test-all` only.
+POOL_SENSITIVE: frozenset[str] = frozenset(
+    ("rapid_reset_100", "rapid_reset_249", "rapid_reset_250", "rapid_reset_600")
+)

@@ -22,6 +22,7 @@ from harness.cli.report import report_flag, report_line, write_run_report
 from harness.engine import corpus
 from harness.engine.launch import FuzzOptions, FuzzResult, fuzz
 from harness.engine.progress import Stats
+from harness.engine.runner import FEEDBACKS
 from harness.errors import UserError, reported_in
 from harness.triage.replay import DEFAULT_RSS_LIMIT_MB as REPLAY_RSS_LIMIT_MB
 from harness.triage.replay import DEFAULT_TIMEOUT as REPLAY_TIMEOUT
@@ -74,6 +75,12 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
         choices=("auto", "bytes"),
         default="auto",
         help="auto: structure-aware for proto targets; bytes: libFuzzer's only",
+    )
+    p.add_argument(
+        "--feedback",
+        choices=FEEDBACKS,
+        help="envoy plane: stats (default): Envoy's stat counters are coverage too; "
+        "visible: only what Envoy visibly did",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     report_flag(p)
@@ -294,6 +301,11 @@ def _options(args: argparse.Namespace, target: targets.Target, **overrides: Any)
         mutator=args.mutator,
         quiet=args.json,
     )
+    feedback = getattr(args, "feedback", None)
+    if feedback is not None:
+        if plane != "envoy":
+            raise UserError("--feedback is for the envoy plane (--plane envoy)")
+        values["feedback"] = feedback
     if getattr(args, "differential", False):
         if "differential" not in target.planes:
             raise UserError(f"target {target.name!r} has no differential plane (no Envoy model)")

@@ -8,8 +8,9 @@ from __future__ import annotations
 from hpack import Decoder, Encoder
 from hpack import hpack as _hpack
 from hpack.exceptions import HPACKError
-from hpack.huffman import HuffmanEncoder
 from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
+
+from harness.codec.huffman import LinearHuffmanEncoder, install_decoder
 
 __all__ = [
     "DEFAULT_TABLE_SIZE",
@@ -72,31 +73,10 @@ def empty_literal_with_indexing() -> bytes:
     return b"\x40\x00\x00"
 
 
-class LinearHuffmanEncoder(HuffmanEncoder):
-    """hpack's HuffmanEncoder, same output, in linear time: hpack shifts one big integer per
-    input byte, quadratic in the string's length (a third of the hpack target's time on its
-    multi-KB values, profiled); here each byte becomes its code's bit string in C
-    (``str.translate``) and one ``int(bits, 2)`` makes the bytes. A property test holds the
-    two equal."""
-
-    def __init__(self, codes: list[int], lengths: list[int]) -> None:
-        super().__init__(codes, lengths)
-        # the same mask hpack applies to each code (its length + 1 bits)
-        self._bits = {
-            byte: format(codes[byte] & (2 ** (lengths[byte] + 1) - 1), f"0{lengths[byte]}b")
-            for byte in range(256)
-        }
-
-    def encode(self, bytes_to_encode: bytes | None) -> bytes:
-        if not bytes_to_encode:
-            return b""
-        bits = bytes(bytes_to_encode).decode("latin-1").translate(self._bits)
-        bits += "1" * (-len(bits) % 8)  # pad to an octet with ones (EOS prefix)
-        return int(bits, 2).to_bytes(len(bits) // 8, "big")
-
-
 # stateless, so one serves every encoder (its table is built once, not per input)
 _HUFFMAN = LinearHuffmanEncoder(REQUEST_CODES, REQUEST_CODES_LENGTH)
+# every hpack Decoder of the process (ours, h2's, the model's) decodes Huffman with ours
+install_decoder()
 
 
 class HpackPair:

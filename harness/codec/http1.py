@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from harness.codec.http1_h2c import strip_h2c_upgrade
+from harness.codec.http1_url import url_authority_ok
 
 Role = Literal["request", "response"]
 
@@ -535,12 +536,35 @@ class Parser:
                 if count > self._max_count:
                     return Error(431, "http1.too_many_headers", "too many headers")
         # 3. Envoy's headers-complete checks.
+        method, target, version = part1, part2, part3
+        is_connect = is_request and method == b"CONNECT"
+        if is_request and not version and target.endswith(b"HTTP/1.1"):
+            # Observed on 1.40: a version-less line ending in "HTTP/1.1" is a 400, not 426.
+            return _codec("HPE_INVALID_VERSION")
+        # Observed on 1.40: a CONNECT body (a `content-length: 0` is dropped), then bad
+        # framing (400/501), then a bad request-target (`CONNECT /` with `transfer-encoding:
+        # chunked` is a 501).
+        if is_connect and cl_value is not None:
+            if cl_value != b"0":
+                return Error(400, "http1.body_disallowed", "CONNECT request with body")
+            fields = [f for f in fields if f[0] != b"content-length"]
+            cl_value = None
+        if te_values:
+            if cl_value is not None:
+                if chunked and opts.allow_chunked_length:
+                    fields = [f for f in fields if f[0] != b"content-length"]
+                    cl_value = None
+                else:
+                    return Error(
+                        400,
+                        "http1.content_length_and_chunked_not_allowed",
+                        "both 'Content-Length' and 'Transfer-Encoding' are set.",
+                    )
+            if b",".join(te_values).lower() != b"chunked" or (is_request and part1 == b"CONNECT"):
+                return Error(
+                    501, "http1.invalid_transfer_encoding", "unsupported transfer encoding"
+                )
         if is_request:
-            method, target, version = part1, part2, part3
-            is_connect = method == b"CONNECT"
-            if not version and target.endswith(b"HTTP/1.1"):
-                # Observed on 1.40: a version-less line ending in "HTTP/1.1" is a 400, not 426.
-                return _codec("HPE_INVALID_VERSION")
             if is_connect:
                 if not _connect_target_ok(target):
                     return Error(400, "http1.invalid_url", "http/1.1 protocol error: invalid url")
@@ -557,26 +581,8 @@ class Parser:
                     return Error(400, "http1.invalid_url", "http/1.1 protocol error: invalid url")
                 if url[0].lower() not in (b"http", b"https"):
                     return Error(400, "http1.invalid_scheme", "invalid scheme")
-            if is_connect and cl_value is not None:
-                if cl_value != b"0":
-                    return Error(400, "http1.body_disallowed", "CONNECT request with body")
-                fields = [f for f in fields if f[0] != b"content-length"]
-                cl_value = None
-        if te_values:
-            if cl_value is not None:
-                if chunked and opts.allow_chunked_length:
-                    fields = [f for f in fields if f[0] != b"content-length"]
-                    cl_value = None
-                else:
-                    return Error(
-                        400,
-                        "http1.content_length_and_chunked_not_allowed",
-                        "both 'Content-Length' and 'Transfer-Encoding' are set.",
-                    )
-            if b",".join(te_values).lower() != b"chunked" or (is_request and part1 == b"CONNECT"):
-                return Error(
-                    501, "http1.invalid_transfer_encoding", "unsupported transfer encoding"
-                )
+                if not url_authority_ok(target):
+                    return Error(400, "http1.invalid_url", "http/1.1 protocol error: invalid url")
         # Observed on 1.40: a bad target, a CONNECT body or bad framing (400/501) comes before
         # HTTP/1.0's 426.
         if is_request and part3 != b"HTTP/1.1":

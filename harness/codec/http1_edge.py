@@ -82,7 +82,8 @@ def envoy_header_map(headers: tuple[tuple[bytes, bytes], ...]) -> list[tuple[byt
 
 def forwarded_headers(hmap: list[tuple[bytes, bytes]], host: bytes | None) -> list[tuple[str, str]]:
     """The client's headers (Envoy's header map of them) as they reach the upstream, without
-    what Envoy adds; ``host`` replaces the Host header's value when not None."""
+    what Envoy adds; ``host`` (an absolute-form target's authority) replaces the Host header's
+    value, or is the Host header when the client sent none."""
     nominated: set[str] = set()
     for name, value in hmap:
         if name == b"connection":
@@ -102,8 +103,11 @@ def forwarded_headers(hmap: list[tuple[bytes, bytes]], host: bytes | None) -> li
         if n == "host":
             # Host becomes :authority, a pseudo-header: first in Envoy's map and upstream.
             out.insert(0, (n, (host if host is not None else value).decode("latin-1")))
+            host = None
             continue
         out.append((n, value.decode("latin-1")))
+    if host is not None:  # an absolute-form target without a Host header: its authority
+        out.insert(0, ("host", host.decode("latin-1")))
     return out
 
 
@@ -131,8 +135,9 @@ def _local_reply(
         return 404, "absolute_path_rejected"
     if b"#" in path:
         return 400, "path_normalization_failed"
-    conn = hmap.get(b"connection", b"").lower()
-    if b"upgrade" in hmap and b"upgrade" in conn:
+    # Utility::isUpgrade: an "upgrade" token of connection (observed on 1.40:
+    # "connection: upgradex" with an upgrade header is served, no 403)
+    if b"upgrade" in hmap and b"upgrade" in _tokens(hmap.get(b"connection", b"")):
         return 403, "upgrade_failed"
     return path, override
 

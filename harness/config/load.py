@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 from google.protobuf import json_format, message, text_format
 
+from harness.config import dictproto, textproto
 from harness.errors import UserError
 from harness.proto import message_class
 
@@ -52,14 +53,22 @@ def parse_config(
     _import_named_types(text)
     try:
         if fmt == "text":
-            text_format.Parse(text, msg)
+            try:
+                textproto.parse_text(text, msg)
+            except textproto.Unsupported:  # text_format decides: its message, or its error
+                msg = cls()
+                text_format.Parse(text, msg)
             return msg
-        loaded = yaml.load(text, _EnvoyYamlLoader) if fmt == "yaml" else json.loads(text)
+        loaded = load_yaml(text) if fmt == "yaml" else json.loads(text)
         if loaded is None:
             return msg  # an empty document is an empty config
         if not isinstance(loaded, dict):
             raise ConfigParseError(f"expected a mapping at the top, got {type(loaded).__name__}")
-        json_format.ParseDict(_jsonable(loaded), msg)
+        try:
+            dictproto.parse_dict(loaded, msg)
+        except dictproto.Unsupported:  # json_format decides: its message, or its error
+            msg = cls()
+            json_format.ParseDict(_jsonable(loaded), msg)
     except ConfigParseError:
         raise
     except (
@@ -86,6 +95,60 @@ _EnvoyYamlLoader.add_constructor(
     lambda loader, node: loader.construct_scalar(node).lower() in ("y", "yes", "true", "on"),
 )
 
+_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map"))
+_MERGE = "tag:yaml.org,2002:merge"
+_MAX_YAML_DEPTH = 400  # deeper (or recursive, through aliases) goes the usual way
+
+
+class _Slow(Exception):
+    """A YAML shape the fast constructor leaves to PyYAML's."""
+
+
+def load_yaml(text: str) -> object:
+    """``yaml.load(text, _EnvoyYamlLoader)``, faster: libyaml composes the node tree, and
+    plain maps, lists and scalars are built straight from it (PyYAML's constructor, in
+    Python, costs most of a config's YAML time); merge keys, unknown tags, unhashable keys
+    and deep or recursive trees are built by PyYAML's constructor as before."""
+    loader = _EnvoyYamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            return _construct(node, loader, 0)
+        except _Slow:
+            return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _construct(node: yaml.Node, loader: yaml.SafeLoader, depth: int) -> object:
+    if depth > _MAX_YAML_DEPTH:
+        raise _Slow
+    tag = node.tag
+    if isinstance(node, yaml.ScalarNode):
+        if tag == _STR:
+            return node.value
+        make = loader.yaml_constructors.get(tag)
+        if make is None:
+            raise _Slow
+        return make(loader, node)
+    if isinstance(node, yaml.SequenceNode) and tag == _SEQ:
+        return [_construct(child, loader, depth + 1) for child in node.value]
+    if isinstance(node, yaml.MappingNode) and tag == _MAP:
+        out: dict[object, object] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                raise _Slow
+            key = _construct(key_node, loader, depth + 1)
+            try:
+                out[key] = _construct(value_node, loader, depth + 1)
+            except TypeError:  # an unhashable key: PyYAML's error
+                raise _Slow from None
+        return out
+    raise _Slow
+
+
 _TYPE_URL = re.compile(r"type\.googleapis\.com/([A-Za-z_][\w.]*)")
 _imported: set[str] = set()
 
@@ -94,11 +157,12 @@ def _import_named_types(text: str) -> None:
     """Put the messages the config's type URLs name into the descriptor pool (Envoy links
     every extension's types in; we import a type's xds-protos module when a config names it)."""
     for name in set(_TYPE_URL.findall(text)) - _imported:
-        _imported.add(name)
         try:
             message_class(name)
         except UserError:
             pass  # unknown: the parser or the PGV engine reports it
+        # only now: another thread parsing meanwhile must not take the type as imported
+        _imported.add(name)
 
 
 def _jsonable(value: object) -> object:

@@ -36,6 +36,28 @@ _NO_DESCENT = {"google.protobuf.Any", "google.protobuf.Duration", "google.protob
 TYPED_ANY_FIELDS = frozenset({"typed_config"})
 TYPED_ANY_MAPS = frozenset({"typed_per_filter_config", "typed_extension_protocol_options"})
 TYPE_PREFIX = "type.googleapis.com/"
+# Extensions whose typed_config validate mode never unpacks (seen on 1.40: a gRPC
+# call-credentials plugin of an unknown type passes, under ads_config as under load stats)
+UNBUILT_EXTENSIONS = frozenset(
+    {"envoy.config.core.v3.GrpcService.GoogleGrpc.CallCredentials.MetadataCredentialsFromPlugin"}
+)
+# Fields (message, field) whose extensions validate mode never builds: their own rules are
+# checked, no typed_config below them is unpacked (seen on 1.40: certificate provider
+# instances of an unknown or empty type, or an invalid HCM, pass; so does any
+# listener_manager: validate mode runs its own)
+UNBUILT_FIELDS = frozenset(
+    {
+        ("envoy.config.bootstrap.v3.Bootstrap", "certificate_provider_instances"),
+        ("envoy.config.bootstrap.v3.Bootstrap", "listener_manager"),  # validate mode's own
+    }
+)
+# Repeated fields whose items named like an earlier item are ignored in validate mode (seen
+# on 1.40: a second listener "l0" with a bad HCM passes): their own rules only
+FIRST_OF_EACH_NAME = frozenset(
+    {("envoy.config.bootstrap.v3.Bootstrap.StaticResources", "listeners")}
+)
+# ... and the paths of the unbuilt fields from a Bootstrap, for the semantic checks
+UNBUILT_PATHS = tuple(field for _, field in UNBUILT_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +82,12 @@ def _join(path: str, name: str) -> str:
 class Engine:
     """Validates messages; plans are built per descriptor on first use and kept."""
 
-    def __init__(self, pool: descriptor_pool.DescriptorPool | None = None) -> None:
+    def __init__(
+        self, pool: descriptor_pool.DescriptorPool | None = None, unpack_any: bool = True
+    ) -> None:
         self.pool = pool or descriptor_pool.Default()
+        self.unpack_any = unpack_any  # False: typed_config Any values are not looked into
+        self._shallow: Engine | None = None
         self._plans: dict[str, tuple[Step, ...]] = {}
         self._needed: dict[str, bool] = {}
         self._classes: dict[str, type[message.Message] | None] = {}
@@ -109,9 +135,15 @@ class Engine:
             self._classes[type_url] = cls
         return cls  # type: ignore[return-value]
 
+    def shallow(self) -> Engine:
+        """The same rules, without unpacking typed_config (for the unbuilt fields)."""
+        if self._shallow is None:
+            self._shallow = Engine(self.pool, unpack_any=False) if self.unpack_any else self
+        return self._shallow
+
     def validate_any(self, value: Any, path: str) -> Violation | None:
         url = value.type_url
-        if not url:
+        if not url or not self.unpack_any:
             return None
         cls = self.message_of_any(url) if _is_extension_type(url) else None
         if cls is None:
@@ -246,11 +278,17 @@ class Engine:
             required = False  # a oneof's field is checked only when it is the case set
         wrapper = sub.full_name in _WRAPPERS
         checks = self._value_checks(fd, rules, kind)
-        typed = sub.full_name == "google.protobuf.Any" and name in TYPED_ANY_FIELDS
+        typed = (
+            sub.full_name == "google.protobuf.Any"
+            and name in TYPED_ANY_FIELDS
+            and fd.containing_type.full_name not in UNBUILT_EXTENSIONS
+        )
         descend = not skip and not wrapper and self._needs(sub)
         if not (required or checks or typed or descend):
             return None
-        validate, validate_any = self.validate, self.validate_any
+        unbuilt = (fd.containing_type.full_name, name) in UNBUILT_FIELDS
+        engine = self.shallow() if unbuilt else self
+        validate, validate_any = engine.validate, engine.validate_any
 
         def field(msg: message.Message, path: str) -> Violation | None:
             if not msg.HasField(name):
@@ -288,11 +326,14 @@ class Engine:
         if not (own or item_checks or descend):
             return None
         validate = self.validate
+        by_name = self.unpack_any and (fd.containing_type.full_name, name) in FIRST_OF_EACH_NAME
+        shallow = self.shallow().validate if by_name else validate
 
         def repeated(msg: message.Message, path: str) -> Violation | None:
             items = getattr(msg, name)
             if ignore_empty and not items:
                 return None
+            names: set[str] = set()
             here = _join(path, name)
             for rule, check in own:
                 text = check(list(items) if not is_msg else [i.SerializeToString() for i in items])
@@ -304,7 +345,11 @@ class Engine:
                     if text is not None:
                         return Violation(f"{here}[{i}]", rule, text)
                 if descend:
-                    found = validate(item, f"{here}[{i}]")
+                    check_item = validate
+                    if by_name:
+                        check_item = shallow if item.name in names else validate
+                        names.add(item.name)
+                    found = check_item(item, f"{here}[{i}]")
                     if found is not None:
                         return found
             return None
@@ -331,7 +376,9 @@ class Engine:
         descend = sub is not None and not typed and self._needs(sub)
         if not (own or key_checks or value_checks or typed or descend):
             return None
-        validate, validate_any = self.validate, self.validate_any
+        unbuilt = (fd.containing_type.full_name, name) in UNBUILT_FIELDS or not self.unpack_any
+        engine = self.shallow() if unbuilt else self
+        validate, validate_any = engine.validate, engine.validate_any
 
         def mapping(msg: message.Message, path: str) -> Violation | None:
             container = getattr(msg, name)
@@ -347,6 +394,12 @@ class Engine:
                     if text is not None:
                         return Violation(at, rule, text)
                 value = container[key]
+                if typed and not unbuilt and not value.type_url:
+                    return Violation(
+                        at,
+                        "typed_config.empty",
+                        f"Didn't find a registered implementation for '{key}' with type URL: ''",
+                    )
                 for rule, check in value_checks:
                     text = check(value)
                     if text is not None:
@@ -364,7 +417,11 @@ class Engine:
 def _is_extension_type(url: str) -> bool:
     """Whether an extension factory could take this type: protobuf's own types have none."""
     name = url.rpartition("/")[2]
-    return not name.startswith("google.protobuf.") or name == "google.protobuf.Struct"
+    # Struct configures many; StringValue is the action of a listener's filter-chain matcher
+    return not name.startswith("google.protobuf.") or name in (
+        "google.protobuf.Struct",
+        "google.protobuf.StringValue",
+    )
 
 
 def _required_oneof(name: str) -> Step:

@@ -8,16 +8,16 @@ Envoy 1.40 (its message is Envoy's).
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import re2
-from google.protobuf import descriptor, message
+from google.protobuf import descriptor
 
-from harness.config.pgv import Engine, Violation
+from harness.config import startup, tree
+from harness.config.pgv import UNBUILT_EXTENSIONS, UNBUILT_PATHS, Violation
+from harness.config.startup import STARTUP_CHECKS
 
-HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 ROUTER = "envoy.extensions.filters.http.router.v3.Router"
 # HTTP filters that end a chain (Envoy: isTerminalFilterByProto)
 TERMINAL_HTTP_FILTERS = frozenset({ROUTER})
@@ -25,26 +25,16 @@ TERMINAL_HTTP_FILTERS = frozenset({ROUTER})
 STATIC, LOGICAL_DNS, EDS = 0, 2, 3
 RING_HASH, MAGLEV, LB_POLICY_CONFIG = 2, 5, 7
 MAX_DURATION_SECONDS = 315_576_000_000  # protobuf's Duration range
+# Envoy's own bound, everywhere (9223372036 s, int64 nanoseconds, is already rejected)
+MAX_ENVOY_DURATION_SECONDS = 9_223_372_035
 _FD = descriptor.FieldDescriptor
 _QUIET = re2.Options()
 _QUIET.log_errors = False  # RE2 logs every bad pattern to stderr otherwise
-_engine: Engine | None = None
-
-
-def set_engine(engine: Engine) -> None:
-    global _engine
-    _engine = engine
-
-
-# One Bootstrap's walk and HCMs, shared by the checks of one ``run`` (the checks that look
-# everywhere would otherwise each walk the whole tree, Any payloads unpacked)
-_memo: dict[str, Any] = {}
 
 
 def run(bootstrap: Any) -> Violation | None:
     """The first semantic check ``bootstrap`` fails, in table order."""
-    _memo.clear()
-    _memo["bootstrap"] = bootstrap
+    tree.begin(bootstrap)
     try:
         for _name, semantic in SEMANTIC_CHECKS:
             found = semantic(bootstrap)
@@ -52,43 +42,7 @@ def run(bootstrap: Any) -> Violation | None:
                 return found
         return None
     finally:
-        _memo.clear()
-
-
-def _memoized(key: str, b: Any, make: Callable[[], Any]) -> Any:
-    if _memo.get("bootstrap") is not b:
-        return make()  # called outside ``run``
-    if key not in _memo:
-        _memo[key] = make()
-    return _memo[key]
-
-
-def _nodes(b: Any) -> list[tuple[str, message.Message]]:
-    nodes: list[tuple[str, message.Message]] = _memoized("nodes", b, lambda: list(_walk(b, "")))
-    return nodes
-
-
-def _walk(msg: message.Message, path: str) -> Iterator[tuple[str, message.Message]]:
-    """Every set sub-message of ``msg`` (Any payloads unpacked when known), with its path."""
-    yield path, msg
-    if msg.DESCRIPTOR.full_name == "google.protobuf.Any":
-        inner = _unpack(msg)
-        if inner is not None:
-            yield from _walk(inner, f"{path}[{inner.DESCRIPTOR.full_name}]")
-        return
-    for fd, value in msg.ListFields():
-        if fd.type != _FD.TYPE_MESSAGE:
-            continue
-        here = f"{path}.{fd.name}" if path else fd.name
-        if fd.message_type.GetOptions().map_entry:
-            if fd.message_type.fields_by_name["value"].type == _FD.TYPE_MESSAGE:
-                for key in sorted(value):
-                    yield from _walk(value[key], f"{here}[{key!r}]")
-        elif fd.is_repeated:
-            for i, item in enumerate(value):
-                yield from _walk(item, f"{here}[{i}]")
-        else:
-            yield from _walk(value, here)
+        tree.end()
 
 
 def _duplicate_clusters(b: Any) -> Violation | None:
@@ -105,10 +59,12 @@ def _duplicate_clusters(b: Any) -> Violation | None:
 
 
 def _listener_filter_chains(b: Any) -> Violation | None:
-    for i, listener in enumerate(b.static_resources.listeners):
+    for i, listener in tree.listeners(b):
         if not listener.filter_chains and not listener.HasField("default_filter_chain"):
-            if listener.HasField("api_listener"):
-                continue
+            if listener.HasField("api_listener") or startup.is_udp(listener):
+                continue  # UDP listeners take listener filters, not filter chains
+            if listener.HasField("fcds_config"):
+                continue  # FCDS brings the filter chains
             return Violation(
                 f"static_resources.listeners[{i}].filter_chains",
                 "listener.filter_chains",
@@ -118,10 +74,10 @@ def _listener_filter_chains(b: Any) -> Violation | None:
 
 
 def _http_filter_order(b: Any) -> Violation | None:
-    for path, hcm in _hcms(b):
+    for path, hcm in tree.hcms(b):
         filters = hcm.http_filters
         for j, f in enumerate(filters):
-            terminal = _type_name(f.typed_config.type_url) in TERMINAL_HTTP_FILTERS
+            terminal = tree.type_name(f.typed_config.type_url) in TERMINAL_HTTP_FILTERS
             last = j == len(filters) - 1
             if terminal and not last:
                 return Violation(
@@ -140,51 +96,12 @@ def _http_filter_order(b: Any) -> Violation | None:
     return None
 
 
-def _type_name(url: str) -> str:
-    return url.rpartition("/")[2]
-
-
-def _hcms(b: Any) -> list[tuple[str, Any]]:
-    found: list[tuple[str, Any]] = _memoized("hcms", b, lambda: _find_hcms(b))
-    return found
-
-
-def _find_hcms(b: Any) -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = []
-    cls = _engine.message_of_any("type.googleapis.com/" + HCM) if _engine else None
-    if cls is None:
-        return out
-    for i, listener in enumerate(b.static_resources.listeners):
-        chains = [(f"filter_chains[{k}]", c) for k, c in enumerate(listener.filter_chains)]
-        if listener.HasField("default_filter_chain"):
-            chains.append(("default_filter_chain", listener.default_filter_chain))
-        for where, chain in chains:
-            for j, f in enumerate(chain.filters):
-                if _type_name(f.typed_config.type_url) == HCM:
-                    hcm = cls()
-                    hcm.ParseFromString(f.typed_config.value)
-                    out.append(
-                        (f"static_resources.listeners[{i}].{where}.filters[{j}].typed_config", hcm)
-                    )
-    return out
-
-
-def _unpack(any_msg: Any) -> message.Message | None:
-    cls = _engine.message_of_any(any_msg.type_url) if _engine and any_msg.type_url else None
-    if cls is None:
-        return None
-    inner = cls()
-    try:
-        inner.ParseFromString(any_msg.value)
-    except message.DecodeError:
-        return None
-    return inner
-
-
 def _regexes(b: Any) -> Violation | None:
     """Every RE2 regex compiles (Envoy compiles safe_regex with RE2 at config load)."""
-    for path, msg in _nodes(b):
-        if msg.DESCRIPTOR.full_name == "envoy.type.matcher.v3.RegexMatcher":
+    for path, msg in tree.nodes(b):
+        if msg.DESCRIPTOR.full_name == "envoy.type.matcher.v3.RegexMatcher" and not tree.ignored(
+            b, path
+        ):
             try:
                 re2.compile(msg.regex, _QUIET)
             except re2.error as e:
@@ -193,33 +110,8 @@ def _regexes(b: Any) -> Violation | None:
     return None
 
 
-def _socket_addresses(b: Any) -> Violation | None:
-    """Addresses Envoy resolves at start-up (listeners, admin, STATIC endpoints) are IPs."""
-    places: list[tuple[str, Any]] = []
-    if b.HasField("admin") and b.admin.HasField("address"):
-        places.append(("admin.address", b.admin.address))
-    for i, listener in enumerate(b.static_resources.listeners):
-        places.append((f"static_resources.listeners[{i}].address", listener.address))
-    for i, c in enumerate(b.static_resources.clusters):
-        if c.type == STATIC:
-            places.append((f"static_resources.clusters[{i}].load_assignment", c.load_assignment))
-    for where, holder in places:
-        for path, msg in _walk(holder, where):
-            if msg.DESCRIPTOR.full_name != "envoy.config.core.v3.SocketAddress":
-                continue
-            if msg.resolver_name:
-                continue
-            try:
-                ipaddress.ip_address(msg.address)
-            except ValueError:
-                return Violation(
-                    f"{path}.address", "address.ip", f"malformed IP address: {msg.address}"
-                )
-    return None
-
-
 def _listeners(b: Any) -> Violation | None:
-    for i, listener in enumerate(b.static_resources.listeners):
+    for i, listener in tree.listeners(b):
         if not listener.HasField("address") and not listener.HasField("api_listener"):
             return Violation(
                 f"static_resources.listeners[{i}].address",
@@ -232,7 +124,7 @@ def _listeners(b: Any) -> Violation | None:
 def _route_configs(b: Any) -> Violation | None:
     """Static route tables: unique domains, one wildcard, clusters that exist."""
     clusters = {c.name for c in b.static_resources.clusters}
-    for path, hcm in _hcms(b):
+    for path, hcm in tree.hcms(b):
         if not hcm.HasField("route_config"):
             continue
         rc = hcm.route_config
@@ -271,12 +163,20 @@ def _route_configs(b: Any) -> Violation | None:
                             "route.cluster",
                             f"route: unknown cluster '{name}'",
                         )
+                for m, mirror in enumerate(action.request_mirror_policies):
+                    if mirror.cluster and mirror.cluster not in clusters:
+                        return Violation(
+                            f"{here}.virtual_hosts[{v}].routes[{r}].route"
+                            f".request_mirror_policies[{m}].cluster",
+                            "route.cluster",
+                            f"route: unknown shadow cluster '{mirror.cluster}'",
+                        )
     return None
 
 
 def _durations(b: Any) -> Violation | None:
     """Envoy's validateDurationFields: every Duration non-negative and within range."""
-    for path, msg in _nodes(b):
+    for path, msg in tree.nodes(b):
         if msg.DESCRIPTOR.full_name != "google.protobuf.Duration":
             continue
         seconds, nanos = msg.seconds, msg.nanos
@@ -290,30 +190,52 @@ def _durations(b: Any) -> Violation | None:
                 "duration.range",
                 "Invalid duration: Duration out-of-range according to Protobuf",
             )
+        if seconds > MAX_ENVOY_DURATION_SECONDS:
+            return Violation(path, "duration.range", "Invalid duration: Duration out-of-range")
     return None
 
 
-# Filters Envoy builds from their typed_config (a name alone finds no factory in 1.40)
-FILTER_TYPES = frozenset(
+# Extensions Envoy builds at start-up by their typed_config's type (a name alone finds no
+# factory in 1.40): without a typed_config they fail. (Seen on Envoy 1.40; not here because
+# seen passing: OverloadAction, which needs none, and gRPC call-credential plugins.)
+BUILT_EXTENSIONS = frozenset(
     {
+        "envoy.config.accesslog.v3.AccessLog",
+        "envoy.config.accesslog.v3.ExtensionFilter",
+        "envoy.config.cluster.v3.Filter",
+        "envoy.config.core.v3.HealthCheck.CustomHealthCheck",
+        "envoy.config.core.v3.TransportSocket",
         "envoy.config.listener.v3.Filter",
         "envoy.config.listener.v3.ListenerFilter",
+        "envoy.config.metrics.v3.StatsSink",
+        "envoy.config.overload.v3.ResourceMonitor",
+        "envoy.config.route.v3.RetryPolicy.RetryHostPredicate",
+        "envoy.config.route.v3.RetryPolicy.RetryPriority",
+        "envoy.config.trace.v3.Tracing.Http",
         "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
     }
 )
 
 
 def _empty_typed_configs(b: Any) -> Violation | None:
-    """An extension whose typed_config names no type: a filter without one, or any
-    extension whose typed_config is set but empty (Envoy: no factory)."""
-    for path, msg in _nodes(b):
+    """An extension whose typed_config names no type: a built extension without one, or any
+    extension whose typed_config is set but empty (Envoy: no factory), unless validate mode
+    never builds it (``pgv.UNBUILT_EXTENSIONS``)."""
+    for path, msg in tree.nodes(b):
         fields = msg.DESCRIPTOR.fields_by_name
         if "typed_config" not in fields or "name" not in fields:
             continue
-        is_filter = msg.DESCRIPTOR.full_name in FILTER_TYPES
-        if is_filter and msg.WhichOneof("config_type") not in (None, "typed_config"):
+        built = msg.DESCRIPTOR.full_name in BUILT_EXTENSIONS
+        discovered = "config_type" in msg.DESCRIPTOR.oneofs_by_name and msg.WhichOneof(
+            "config_type"
+        ) not in (None, "typed_config")
+        if built and discovered:
             continue  # config_discovery: fetched later
-        if (is_filter or msg.HasField("typed_config")) and not msg.typed_config.type_url:
+        if msg.DESCRIPTOR.full_name in UNBUILT_EXTENSIONS or path.startswith(UNBUILT_PATHS):
+            continue
+        if tree.ignored(b, path):
+            continue
+        if (built or msg.HasField("typed_config")) and not msg.typed_config.type_url:
             return Violation(
                 f"{path}.typed_config" if path else "typed_config",
                 "typed_config.empty",
@@ -380,15 +302,24 @@ def _clusters(b: Any) -> Violation | None:
     return None
 
 
+STARTUP = {name: (name, check) for name, check in STARTUP_CHECKS}
 SEMANTIC_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
     ("durations are non-negative and in range", _durations),
     ("an extension config names its type", _empty_typed_configs),
     ("regexes compile with RE2", _regexes),
+    (STARTUP["secrets have a type; one watchdog field; stats eviction fits the flush"]),
+    (STARTUP["xDS subscriptions need the node's id and cluster"]),
+    (STARTUP["xDS config sources: API types, services, backing clusters"]),
     ("duplicate cluster names", _duplicate_clusters),
     ("cluster load balancer and discovery rules", _clusters),
-    ("start-up addresses are IP addresses", _socket_addresses),
+    (STARTUP["cluster circuit breakers, health checks, EDS settings"]),
+    (STARTUP["the local cluster is defined"]),
+    (STARTUP["resolved addresses: pipes, ports, resolvers, namespaces"]),
     ("listeners have an address", _listeners),
+    (STARTUP["listener kinds: internal, API, FCDS, UDP, MPTCP"]),
     ("listeners need a filter chain", _listener_filter_chains),
+    (STARTUP["filter chain matches: CIDRs are IPs, no two alike"]),
     ("the router ends an HTTP filter chain", _http_filter_order),
     ("static route tables: domains and clusters", _route_configs),
+    (STARTUP["HTTP routes: mirror policies; HTTP/3 only on QUIC listeners"]),
 )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from google.protobuf import message
 
-from harness.config import semantic
+from harness.config import semantic, tree
 from harness.config.load import ConfigParseError, config_format, parse_config
 from harness.config.pgv import Engine
 
@@ -33,7 +33,7 @@ class Verdict:
 
 VALID = Verdict(True)
 _engine = Engine()
-semantic.set_engine(_engine)
+tree.set_engine(_engine)
 
 
 def engine() -> Engine:

@@ -205,9 +205,9 @@ class ParsedCache:
         return copy
 
     def remember(self, data: bytes, msg: message.Message) -> None:
-        snapshot = self.cls()
-        snapshot.CopyFrom(msg)
-        self._put(data, snapshot)
+        """Keep ``msg`` as the parse of ``data``; it is the cache's now (the caller must not
+        change it afterwards), which saves a copy per mutant."""
+        self._put(data, msg)
 
     def _put(self, data: bytes, msg: message.Message | None) -> None:
         self._entries[data] = msg

@@ -74,6 +74,9 @@ class FuzzOptions:
     artifacts_dir: Path | None = None
     libfuzzer_flags: list[str] = field(default_factory=list)
     mutator: str = "auto"
+    # envoy plane: what guides the fuzzer (runner.FEEDBACKS): Envoy's stat counters too, or
+    # only what Envoy visibly did
+    feedback: str = "stats"
     quiet: bool = False
     # Replays every new corpus input and crasher elsewhere while the fuzzer runs (for
     # --differential: on a real Envoy, against the model); made as side_replay(target, art).
@@ -95,6 +98,8 @@ class FuzzResult:
     log: Path | None = None
     workers: int = 1
     differential: dict[str, Any] | None = None  # replayed, findings, seconds (--differential)
+    # envoy plane: the proxy's stat counters that changed during the run (harness.envoy.stats)
+    envoy_stats_touched: list[str] | None = None
 
     @property
     def exec_per_sec(self) -> float:
@@ -120,6 +125,14 @@ class FuzzResult:
             "workers": self.workers,
             "interrupted": self.interrupted,
             **({"differential": self.differential} if self.differential is not None else {}),
+            **(
+                {
+                    "envoy_stats_touched": len(self.envoy_stats_touched),
+                    "envoy_stats_touched_names": self.envoy_stats_touched,
+                }
+                if self.envoy_stats_touched is not None
+                else {}
+            ),
         }
 
 
@@ -187,7 +200,7 @@ def write_launcher(script: Path, target_name: str) -> Path:
     return script
 
 
-def _child_env(options: FuzzOptions, workers: int) -> dict[str, str]:
+def _child_env(options: FuzzOptions, workers: int, stats_out: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     # libFuzzer re-executes the script by its shebang (`env python3`) for -fork/-merge:
     # make that resolve to this interpreter, which has atheris.
@@ -198,6 +211,9 @@ def _child_env(options: FuzzOptions, workers: int) -> dict[str, str]:
     env.setdefault("PYTHONHASHSEED", "0")
     env[runner.ENV_PLANE] = options.plane
     env[runner.ENV_MUTATOR] = options.mutator
+    env[runner.ENV_FEEDBACK] = options.feedback
+    if stats_out is not None:
+        env[runner.ENV_STATS_OUT] = str(stats_out)
     if workers > len(os.sched_getaffinity(0)):
         # no core to spare for polling (measured with 4 envoy-plane workers on 2 cores:
         # 1,800-1,930 inputs/s without, 1,370-1,660 with)
@@ -417,7 +433,13 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
     before = _artifact_files(art)
     command = fuzzer_command(options, work)
     count = worker_count(options)
-    env = _child_env(options, count)
+    # where envoy-plane workers write the stat counters they saw change (harness.envoy.stats)
+    stats_out: Path | None = None
+    if options.plane in WORKER_PLANES:
+        stats_out = staging_root / f"stats-{name}.{os.getpid()}"
+    if stats_out is not None:
+        stats_out.mkdir(mode=0o700, exist_ok=True)
+    env = _child_env(options, count, stats_out)
     workers: list[_Worker] = []
     started = time.monotonic()
     interrupted = False
@@ -459,6 +481,7 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
             except (KeyboardInterrupt, _Stop):
                 interrupted = True
     seconds = time.monotonic() - started
+    touched = _read_touched(stats_out) if stats_out is not None else None
     stats = Stats.combined([w.stats for w in workers]) if workers else Stats()
     findings = sorted(_artifact_files(art) - before)
     stats.findings = len(findings)
@@ -479,6 +502,7 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
         interrupted=interrupted,
         log=telling.log if telling is not None else None,
         workers=count,
+        envoy_stats_touched=touched,
         differential=None
         if replay is None
         else {
@@ -487,6 +511,19 @@ def fuzz(options: FuzzOptions, display: Callable[[Stats, float], None] | None = 
             "seconds": round(replay.seconds, 2),
         },
     )
+
+
+def _read_touched(out_dir: Path) -> list[str] | None:
+    """The union of the counters the workers wrote (one ``touched-<pid>.txt`` each, a name a
+    line), None when none wrote any (a target without a lane, such as ``server``); the dir
+    goes."""
+    files = list(out_dir.glob("touched-*.txt"))
+    names: set[str] = set()
+    for path in files:
+        with contextlib.suppress(OSError):
+            names.update(n for n in path.read_text().splitlines() if n)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    return sorted(names) if files else None
 
 
 @contextlib.contextmanager

@@ -20,7 +20,9 @@ never parse. Any values of unknown types are left as they are.
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from itertools import accumulate, repeat
 from typing import NamedTuple
 
 from google.protobuf import descriptor, message, message_factory
@@ -48,6 +50,7 @@ _OPAQUE = {_ANY}
 ANY_SHARE = 0.3  # of mutations that go inside a packed Any, when the testcase has one
 _any_classes: dict[str, type[message.Message] | None] = {}
 _MAX_DEPTH = 64  # below libprotobuf-mutator's recursion limit of 100
+INDEX_LIMIT = 2048  # testcases whose sites the mutator keeps (about a corpus' worth)
 
 
 def python_byte_mutator(data: bytes, max_size: int, rng: random.Random | None = None) -> bytes:
@@ -76,6 +79,8 @@ class ProtoMutator:
     def __init__(self, cls: type[message.Message], byte_mutator: ByteMutator | None = None) -> None:
         self.cls = cls
         self.cache = parsed_cache(cls)
+        self._indexes: OrderedDict[bytes, _SiteIndex] = OrderedDict()
+        self._seen_once: set[int] = set()
         if byte_mutator is None:
             rng = random.Random(0)
             byte_mutator = lambda data, size: python_byte_mutator(data, size, rng)  # noqa: E731
@@ -91,27 +96,26 @@ class ProtoMutator:
 
     def mutate(self, data: bytes, max_size: int, seed: int) -> bytes:
         rng = random.Random(seed)
-        msg = self.cache.parse(data) or self.cls()
+        msg, indexed = self._working_copy(data)
+        index: _SiteIndex | None = indexed
         for _ in range(rng.choice((1, 1, 2, 3))):
-            if not (rng.random() < ANY_SHARE and self.mutate_any(msg, rng)):
-                self.mutate_message(msg, rng)
+            # the index holds the sites of `msg` until its first change
+            if not (rng.random() < ANY_SHARE and self.mutate_any(msg, rng, index)):
+                self.mutate_message(msg, rng, index)
+            index = None
         return self._fit(msg, max_size, rng, fallback=data)
 
     def crossover(self, data1: bytes, data2: bytes, max_out: int, seed: int) -> bytes:
         rng = random.Random(seed)
-        a = self.cache.parse(data1) or self.cls()
-        b = self.cache.parse(data2) or self.cls()
-        donors = _submessages(b)
+        a, into = self._working_copy(data1)
+        donors = self._working_copy(data2)[1].messages  # read only: donors are copied into `a`
         donors = rng.sample(donors, min(8, len(donors)))
-        # where in `a` a message of each type can go (singular or repeated message fields)
-        slots: dict[str, list[tuple[message.Message, descriptor.FieldDescriptor]]] = {}
-        for msg in _submessages(a):
-            for fd in _shape(msg.DESCRIPTOR).slots:
-                slots.setdefault(fd.message_type.full_name, []).append((msg, fd))
         for donor in donors:
-            candidates = slots.get(donor.DESCRIPTOR.full_name)
+            # where in `a` a message of the donor's type can go (singular or repeated fields)
+            candidates = into.slots(donor.DESCRIPTOR.full_name)
             if candidates:
-                msg, fd = rng.choice(candidates)
+                site, fd = rng.choice(candidates)
+                msg = into.site(a, site)
                 if fd.is_repeated:
                     items = getattr(msg, fd.name)
                     _insert_message(items, rng.randint(0, len(items)), donor)
@@ -121,20 +125,59 @@ class ProtoMutator:
         else:
             mutator, self.byte_mutator = self.byte_mutator, self._crossover_bytes
             try:
-                self.mutate_message(a, rng)
+                self.mutate_message(a, rng, into)
             finally:
                 self.byte_mutator = mutator
         return self._fit(a, max_out, rng, fallback=data1)
 
+    def _working_copy(self, data: bytes) -> tuple[message.Message, _SiteIndex]:
+        """A fresh copy of the testcase ``data`` (an empty one if it does not parse) to
+        change, and its sites."""
+        index = self._index(data)
+        if index is None:
+            msg = self.cache.parse(data) or self.cls()
+            return msg, _SiteIndex(msg, kept=False)
+        return index.copy(), index
+
+    def _index(self, data: bytes) -> _SiteIndex | None:
+        """The kept sites of ``data``, from the second time it is mutated on (the first time:
+        None). libFuzzer stacks mutations (``-mutate_depth``): most inputs are mutants made
+        a moment ago and never seen again; those that are, are corpus entries."""
+        indexes = self._indexes
+        found = indexes.get(data)
+        if found is not None:
+            indexes.move_to_end(data)
+            return found
+        seen = self._seen_once
+        key = hash(data)  # (a collision only indexes a testcase early)
+        if key not in seen:
+            if len(seen) >= INDEX_LIMIT:
+                seen.clear()
+            seen.add(key)
+            return None
+        seen.discard(key)
+        found = indexes[data] = _SiteIndex(self.cache.parse(data) or self.cls())
+        if len(indexes) > INDEX_LIMIT:
+            indexes.popitem(last=False)
+        return found
+
     # --- the mutations -------------------------------------------------------------------
 
-    def mutate_message(self, root: message.Message, rng: random.Random) -> None:
-        """Apply one structural or scalar mutation somewhere in ``root``."""
+    def mutate_message(
+        self, root: message.Message, rng: random.Random, index: _SiteIndex | None = None
+    ) -> None:
+        """Apply one structural or scalar mutation somewhere in ``root`` (``index``: its
+        sites, when ``root`` is an unchanged copy of the indexed testcase)."""
         # uniform over (message, field) sites, without materializing them all
-        msgs, weights = _sites(root)
-        if not any(weights):
-            return
-        msg = rng.choices(msgs, weights=weights)[0]
+        if index is None:
+            msgs, weights = _sites(root)
+            if not any(weights):
+                return
+            msg = rng.choices(msgs, weights=weights)[0]
+        else:
+            if not index.cum_weights[-1]:
+                return
+            msg = index.site(root, rng.choices(index.sites, cum_weights=index.cum_weights)[0])
         fd = rng.choice(msg.DESCRIPTOR.fields)
         if is_map_field(fd):
             self._mutate_map(msg, fd, rng)
@@ -151,9 +194,23 @@ class ProtoMutator:
         else:
             setattr(msg, fd.name, self._scalar(fd, getattr(msg, fd.name), rng))
 
-    def mutate_any(self, root: message.Message, rng: random.Random) -> bool:
-        """Mutate inside one Any of ``root`` whose type is known; False when there is none."""
-        packed = [m for m in _submessages(root) if m.DESCRIPTOR.full_name == _ANY and m.type_url]
+    def mutate_any(
+        self, root: message.Message, rng: random.Random, index: _SiteIndex | None = None
+    ) -> bool:
+        """Mutate inside one Any of ``root`` whose type is known; False when there is none
+        (``index`` as for ``mutate_message``)."""
+        if not _holds_any(root.DESCRIPTOR):
+            return False  # what the walk below would find (shuffling nothing draws nothing)
+        if index is None:
+            packed = [
+                m for m in _submessages(root) if m.DESCRIPTOR.full_name == _ANY and m.type_url
+            ]
+        else:
+            packed = [
+                index.site(root, i)
+                for i, m in enumerate(index.messages)
+                if m.DESCRIPTOR.full_name == _ANY and m.type_url
+            ]
         rng.shuffle(packed)
         for any_msg in packed[:4]:
             cls = _any_class(any_msg.type_url)
@@ -294,7 +351,7 @@ class ProtoMutator:
         out = to_text(msg)
         for _ in range(64):
             if len(out) <= max_size:
-                self.cache.remember(out, msg)  # the decoder runs this output next
+                self.cache.remember(out, msg)  # the decoder runs this output next (msg is done)
                 return out
             repeated = self._repeated_sites(msg)
             if not repeated:
@@ -345,9 +402,10 @@ class _Shape(NamedTuple):
     """What the mutator needs to know of a message type."""
 
     weight: int  # mutation sites in a message of this type: its fields
-    # where its sub-messages are: (field name, kind, weight of the field's type when that
-    # type is a leaf - it holds no messages - else 0), in field-number order
-    children: tuple[tuple[str, int, int], ...]
+    # where its sub-messages are: field -> (name, kind, weight of the field's type when that
+    # type is a leaf - it holds no messages - else 0); a walk reads them off ListFields, which
+    # lists the set fields only, in field-number order
+    children: dict[descriptor.FieldDescriptor, tuple[str, int, int]]
     # where a message can be put (crossover): message fields other than maps (field-less
     # types excluded: no donor is of one)
     slots: tuple[descriptor.FieldDescriptor, ...]
@@ -361,14 +419,12 @@ def _shape(desc: descriptor.Descriptor) -> _Shape:
     found = _shapes.get(desc)
     if found is None:
         held = list(_message_fields(desc))
-        children = [] if desc.full_name in _OPAQUE else sorted(
-            (fd.number, fd.name, kind, 0 if _holds_sites(sub) else len(sub.fields))
+        children = {} if desc.full_name in _OPAQUE else {
+            fd: (fd.name, kind, 0 if _holds_sites(sub) else len(sub.fields))
             for fd, kind, sub in held
-        )  # fmt: skip
+        }  # fmt: skip
         found = _shapes[desc] = _Shape(
-            len(desc.fields),
-            tuple((name, kind, weight) for _, name, kind, weight in children),
-            tuple(fd for fd, kind, _ in held if kind != _MAP),
+            len(desc.fields), children, tuple(fd for fd, kind, _ in held if kind != _MAP)
         )
     return found
 
@@ -395,38 +451,135 @@ def _holds_sites(desc: descriptor.Descriptor) -> bool:
     return desc.full_name not in _OPAQUE and any(True for _ in _message_fields(desc))
 
 
-def _sites(root: message.Message) -> tuple[list[message.Message], list[int]]:
+# How a site hangs below an earlier one: (its site number, field name, kind, index or key).
+_Link = tuple[int, str, int, object]
+
+
+def _sites(
+    root: message.Message, links: list[_Link | None] | None = None
+) -> tuple[list[message.Message], list[int]]:
     """``root`` and every message below it (set fields only; Any payloads and messages of
-    field-less types excluded), with their weights as mutation sites (field counts)."""
+    field-less types excluded), with their weights as mutation sites (field counts); with
+    ``links``, each one's link to the site it hangs below (None for ``root``) is appended to
+    it, in the same order."""
     found: list[message.Message] = []
     weights: list[int] = []
-    stack: list[tuple[message.Message, int]] = [(root, 0)]
+    linked = links is not None
+    shapes = _shapes
+    no_link = repeat(None)
+    stack: list[tuple[message.Message, int, _Link | None]] = [(root, 0, None)]
     while stack:
-        msg, depth = stack.pop()
-        shape = _shape(msg.DESCRIPTOR)
+        msg, depth, link = stack.pop()
+        desc = msg.DESCRIPTOR
+        shape = shapes.get(desc) or _shape(desc)
+        here = len(found)
         found.append(msg)
         weights.append(shape.weight)
+        if links is not None:
+            links.append(link)
         if not shape.children or depth >= _MAX_DEPTH:
             continue
         below: list[message.Message] = []
-        for name, kind, leaf_weight in shape.children:
+        below_links: list[_Link] = []
+        children = shape.children
+        for fd, value in msg.ListFields():  # set fields only: no HasField per unset field
+            child = children.get(fd)
+            if child is None:
+                continue  # a scalar, or a message type that holds no sites
+            name, kind, leaf_weight = child
             if kind == _REPEATED:
-                items = list(getattr(msg, name))
+                items = list(value)
+                at: list[object] | range = range(len(items))
             elif kind == _SINGULAR:
-                if not msg.HasField(name):
-                    continue
-                items = [getattr(msg, name)]
+                items, at = [value], [None]
             else:
-                container = getattr(msg, name)
-                items = [container[key] for key in sorted(container)]  # (upb's order varies)
+                at = sorted(value)  # (upb's map order varies)
+                items = [value[key] for key in at]
             if leaf_weight:  # nothing below them: no need to visit them one by one
                 found.extend(items)
                 weights.extend([leaf_weight] * len(items))
+                if links is not None:
+                    links.extend((here, name, kind, i) for i in at)
             else:
                 below.extend(items)
-        depth += 1
-        stack.extend((sub, depth) for sub in reversed(below))
+                if linked:
+                    below_links.extend((here, name, kind, i) for i in at)
+        stack.extend(
+            zip(reversed(below), repeat(depth + 1), reversed(below_links) if linked else no_link)
+        )
     return found, weights
+
+
+class _SiteIndex:
+    """The mutation sites of one testcase, found once: libFuzzer hands the same corpus entry
+    to the mutator many times, and walking a testcase of many events for its sites was a
+    quarter of h2_capture's time (profiled). In a fresh copy of the testcase, a site is
+    found again by its links from the root."""
+
+    __slots__ = ("_slots", "cum_weights", "links", "messages", "root", "sites")
+
+    def __init__(self, root: message.Message, kept: bool = True) -> None:
+        """``kept``: found again in copies of ``root`` (else only in ``root`` itself, the
+        caller's working copy, which needs no links)."""
+        self.root = root  # changed only when it is the caller's working copy (then unkept)
+        self.links: list[_Link | None] = []
+        self.messages, weights = _sites(root, self.links if kept else None)
+        self.sites = range(len(self.messages))
+        self.cum_weights = list(accumulate(weights))
+        self._slots: dict[str, list[tuple[int, descriptor.FieldDescriptor]]] = {}
+
+    def copy(self) -> message.Message:
+        msg = type(self.root)()
+        msg.CopyFrom(self.root)
+        return msg
+
+    def site(self, root: message.Message, number: int) -> message.Message:
+        """Site ``number`` in ``root``: the indexed testcase itself or a copy of it."""
+        if root is self.root:
+            return self.messages[number]
+        steps = []
+        link = self.links[number]
+        while link is not None:
+            steps.append(link)
+            link = self.links[link[0]]
+        msg = root
+        for _, name, kind, at in reversed(steps):
+            msg = getattr(msg, name) if kind == _SINGULAR else getattr(msg, name)[at]
+        return msg
+
+    def slots(self, type_name: str) -> list[tuple[int, descriptor.FieldDescriptor]]:
+        """Where a message of type ``type_name`` can go (singular or repeated fields)."""
+        found = self._slots.get(type_name)
+        if found is None:
+            found = self._slots[type_name] = [
+                (number, fd)
+                for number, msg in enumerate(self.messages)
+                for fd in _shape(msg.DESCRIPTOR).slots
+                if fd.message_type.full_name == type_name
+            ]
+        return found
+
+
+_holds_any_cache: dict[descriptor.Descriptor, bool] = {}
+
+
+def _holds_any(desc: descriptor.Descriptor) -> bool:
+    """Whether a message of this type can have an Any among its sites (``_sites``' edges)."""
+    found = _holds_any_cache.get(desc)
+    if found is None:
+        seen = {desc}
+        todo = [desc]
+        while todo and found is None:
+            d = todo.pop()
+            if d.full_name == _ANY:
+                found = True
+            elif d.full_name not in _OPAQUE:
+                for _, _, sub in _message_fields(d):
+                    if sub not in seen:
+                        seen.add(sub)
+                        todo.append(sub)
+        found = _holds_any_cache[desc] = bool(found)
+    return found
 
 
 def _submessages(root: message.Message) -> list[message.Message]:

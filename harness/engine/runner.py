@@ -11,6 +11,10 @@ The environment carries what the command line cannot (libFuzzer re-executes the 
 * ``ENVOY_FUZZ_TARGETS``: a user's targets file to import first;
 * ``ENVOY_FUZZ_PLANE``: ``model`` or ``envoy`` (default: the target's first plane);
 * ``ENVOY_FUZZ_MUTATOR``: ``auto`` (structure-aware for proto targets) or ``bytes``;
+* ``ENVOY_FUZZ_FEEDBACK``: on the envoy plane, ``stats`` (the default: Envoy's stat counters
+  are extra coverage features, ``harness.engine.features``) or ``visible`` (only what Envoy
+  visibly did guides the fuzzer); ``ENVOY_FUZZ_STATS_OUT``: a dir where the envoy plane writes
+  the stat counters it saw change (``harness.envoy.stats``);
 * ``ENVOY_FUZZ_SPIN``: seconds an Envoy lane polls before a wait for Envoy sleeps (default
   ``harness.envoy.lane.SPIN``; the launcher sets 0 when it runs more workers than cores, where
   polling takes the CPU an Envoy needs).
@@ -30,6 +34,9 @@ ENV_TARGETS = "ENVOY_FUZZ_TARGETS"
 ENV_PLANE = "ENVOY_FUZZ_PLANE"
 ENV_MUTATOR = "ENVOY_FUZZ_MUTATOR"
 ENV_SPIN = "ENVOY_FUZZ_SPIN"
+ENV_FEEDBACK = "ENVOY_FUZZ_FEEDBACK"
+ENV_STATS_OUT = "ENVOY_FUZZ_STATS_OUT"
+FEEDBACKS = ("stats", "visible")
 NOT_INSTRUMENTED = (
     "google",
     "grpc",
@@ -47,7 +54,7 @@ NOT_INSTRUMENTED = (
 # lines alike, so tracing them adds no coverage signal (a failure still shows, as the
 # caller's exception path) yet costs most of the time (hpack's Huffman coder: ~80 % of the
 # hpack target's, profiled under atheris).
-HOT_LOOPS = ("hpack.huffman", "hpack.huffman_table")
+HOT_LOOPS = ("hpack.huffman", "hpack.huffman_table", "harness.codec.huffman")
 
 
 def test_one_input(
@@ -118,6 +125,11 @@ def _main(name: str, argv: list[str] | None, targets_module: str | None = None) 
     with atheris.instrument_imports(include=["harness", *target.instrument], exclude=HOT_LOOPS):
         entry = test_one_input(target, plane)
 
+    if plane == "envoy" and feedback() == "stats":
+        from harness.engine import features
+
+        features.reserve()  # before atheris.Fuzz(), which hands libFuzzer the counters
+
     hooks: dict[str, Any] = {}
     if target.proto_name is not None and os.environ.get(ENV_MUTATOR, "auto") != "bytes":
         # looked up per call: atheris.Setup rebinds atheris.Mutate to the loaded engine's
@@ -127,6 +139,11 @@ def _main(name: str, argv: list[str] | None, targets_module: str | None = None) 
         hooks = {"custom_mutator": mutator.mutate, "custom_crossover": mutator.crossover}
     atheris.Setup(argv, entry, **hooks)
     atheris.Fuzz()
+
+
+def feedback() -> str:
+    """What guides the envoy plane (``ENV_FEEDBACK``; ``stats`` unless set to ``visible``)."""
+    return "visible" if os.environ.get(ENV_FEEDBACK) == "visible" else "stats"
 
 
 # libFuzzer flags whose process runs no inputs itself: it re-executes this script for them.

@@ -32,6 +32,8 @@ def barrier_listener() -> dict[str, Any]:
     """An echo listener on loopback (port 0): the lane's way to sync with Envoy's worker."""
     return {
         "name": BARRIER_LISTENER,
+        # its own stats, apart from the proxy's listener (both are named after 127.0.0.1:0)
+        "stat_prefix": BARRIER_LISTENER,
         "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
         "filter_chains": [
             {

@@ -25,12 +25,14 @@ classes and the common codes), its close, how many requests reached the upstream
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from harness.envoy.faults import replay_confirmed
-from harness.envoy.lanes import lane
+from harness.envoy.lanes import lane, watch
 
 if TYPE_CHECKING:
+    from harness.envoy.lane import EnvoyLane
     from harness.observation import Observation
 
 
@@ -83,30 +85,53 @@ def _feedback(obs: Observation, connected: bool) -> int:
     return seen
 
 
+def _watched(name: str, replay: Callable[[EnvoyLane, Any], Observation], case: Any) -> None:
+    """Replay ``case`` on lane ``name``; then Envoy's counters (``harness.envoy.stats``) - read
+    inside the confirmed replay, so a crash during the closes is checked like any other."""
+    running = lane(name)
+    counters = watch(name)
+    counters.before_input(running)
+
+    def replay_and_read(c: Any) -> Observation:
+        obs = replay(running, c)
+        counters.after_input(running)
+        return obs
+
+    _feedback(replay_confirmed(running, replay_and_read, case), running.upstream_connected)
+
+
+def _h1(running: EnvoyLane, case: Any) -> Observation:
+    return running.replay_capture(case, settle=False)
+
+
+def _h1_direct(running: EnvoyLane, case: Any) -> Observation:
+    return running.replay_capture(case, direct=True, settle=False)
+
+
+def _h2(running: EnvoyLane, case: Any) -> Observation:
+    return running.replay_h2_capture(case, settle=False)
+
+
+def _h2_direct(running: EnvoyLane, case: Any) -> Observation:
+    return running.replay_h2_capture(case, direct=True, settle=False)
+
+
 def h1_capture(case: Any) -> None:
     """Replay a capture through Envoy to the scripted upstream (Envoy's h1_capture_fuzz_test)."""
-    running = lane("h1_capture")
-    obs = replay_confirmed(running, lambda c: running.replay_capture(c, settle=False), case)
-    _feedback(obs, running.upstream_connected)
+    _watched("h1_capture", _h1, case)
 
 
 def h1_capture_direct_response(case: Any) -> None:
     """Replay a capture against a direct-response route (h1_capture_direct_response_fuzz_test)."""
-    running = lane("h1_capture_direct_response")
-    replay = lambda c: running.replay_capture(c, direct=True, settle=False)  # noqa: E731
-    _feedback(replay_confirmed(running, replay, case), False)
+    _watched("h1_capture_direct_response", _h1_direct, case)
 
 
 def h2_capture(case: Any) -> None:
     """Replay an HTTP/2 capture through Envoy to the scripted upstream (h2_capture_fuzz_test)."""
-    running = lane("h2_capture")
-    obs = replay_confirmed(running, lambda c: running.replay_h2_capture(c, settle=False), case)
-    _feedback(obs, running.upstream_connected)
+    _watched("h2_capture", _h2, case)
 
 
 def h2_capture_direct_response(case: Any) -> None:
     """Replay an HTTP/2 capture against a direct-response route
     (h2_capture_direct_response_fuzz_test)."""
-    running = lane("h2_capture_direct_response")
-    replay = lambda c: running.replay_h2_capture(c, direct=True, settle=False)  # noqa: E731
-    _feedback(replay_confirmed(running, replay, case), False)
+    _watched("h2_capture_direct_response", _h2_direct, case)

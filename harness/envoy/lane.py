@@ -101,6 +101,7 @@ _UPSTREAM_PENDING = f"cluster.{CLUSTER}.upstream_rq_pending_active"
 _DOWN_RX = f"http.{STAT_PREFIX}.downstream_cx_rx_bytes_total"
 _UP_RX = f"cluster.{CLUSTER}.upstream_cx_rx_bytes_total"
 _UP_TX = f"cluster.{CLUSTER}.upstream_cx_tx_bytes_total"
+_UPSTREAM_CX_ACTIVE = f"cluster.{CLUSTER}.upstream_cx_active"
 _SETTLE_STATS = (_RQ_ACTIVE, _UPSTREAM_ACTIVE, _UPSTREAM_PENDING, _DOWN_RX, _UP_RX, _UP_TX)
 
 # Envoy's h1_fuzz.cc / h2_fuzz.cc wait max_wait_ms_ = 10 ms for the upstream connection.
@@ -280,6 +281,28 @@ class EnvoyLane:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def sync_closes(self) -> None:
+        """Wait until Envoy has handled the previous replay's closes (``finish="input"``
+        leaves them to the next input); a crash there is raised here, blamed on that replay."""
+        self._quiesce()
+
+    def drain_upstream(self) -> None:
+        """Close every upstream connection Envoy holds (pooled ones too) and wait until
+        Envoy has closed its side of each and has none left (connections still being set up
+        for requests an earlier input cancelled arrive late: they are drained too)."""
+        self._quiesce()
+        upstream = self._up()
+        deadline = time.monotonic() + self.max_wait
+        while True:
+            upstream.drain()
+            try:
+                active = self._proc().gauges((_UPSTREAM_CX_ACTIVE,)).get(_UPSTREAM_CX_ACTIVE, 0)
+            except OSError:
+                return  # a dead Envoy is found by the next input
+            if active == 0 or time.monotonic() >= deadline:
+                return
+            upstream.pump(0.005)
 
     def stats(self) -> dict[str, int]:
         self._quiesce()

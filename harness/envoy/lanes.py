@@ -16,7 +16,8 @@ import os
 from typing import TYPE_CHECKING, Any, Final
 
 from harness.config.proxy import ProxyConfig
-from harness.engine.runner import ENV_SPIN
+from harness.engine.runner import ENV_SPIN, feedback
+from harness.envoy.stats import CounterWatch, out_dir_from_env
 
 if TYPE_CHECKING:
     from harness.envoy.lane import EnvoyLane
@@ -37,6 +38,7 @@ CAPTURE_CONFIGS: Final = {
 }
 
 _lanes: dict[str, EnvoyLane] = {}
+_watches: dict[str, CounterWatch] = {}
 
 
 def lane(name: str, config: ProxyConfig | None = None) -> EnvoyLane:
@@ -67,13 +69,24 @@ def _new_lane(name: str, config: ProxyConfig) -> EnvoyLane:
     return found
 
 
+def watch(name: str) -> CounterWatch:
+    """The stat-counter watch of lane ``name`` (``harness.envoy.stats``): per input under
+    ``--feedback stats`` (the runner's ``feedback()``), else a read now and then."""
+    found = _watches.get(name)
+    if found is None:
+        found = _watches[name] = CounterWatch(feedback() == "stats", out_dir_from_env())
+    return found
+
+
 def running() -> dict[str, EnvoyLane]:
     """The lanes this process started, by name."""
     return dict(_lanes)
 
 
 def stop_lanes() -> None:
-    for started in _lanes.values():
+    for name, started in _lanes.items():
+        if name in _watches:
+            _watches[name].finish(started)
         started.stop()
     _lanes.clear()
 

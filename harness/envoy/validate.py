@@ -3,7 +3,9 @@
 Each config is written to a private temp file named so that Envoy picks the right parser
 (``.yaml``, ``.json``, ``.pb_text``). Exit status 0 is valid, 1 invalid (the reason is
 Envoy's critical log line); death by a signal or an abort is a crash, no answer within
-``timeout`` seconds a hang (the process is killed).
+``timeout`` seconds a hang (the process is killed). Every run is sandboxed
+(``harness.envoy.sandbox``): the files the config makes Envoy write go to its private
+directory, and where the machine allows, nothing outside that directory is writable.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.envoy.process import _die_with_parent, envoy_binary
+from harness.envoy.sandbox import Sandbox
 
 DEFAULT_TIMEOUT = 30.0
 _SUFFIX = {"yaml": ".yaml", "json": ".json", "text": ".pb_text"}
@@ -78,14 +81,18 @@ def _reason(log: str) -> str:
 
 
 def validate_bytes(data: bytes, fmt: str, timeout: float = DEFAULT_TIMEOUT) -> EnvoyVerdict:
-    """Run ``envoy --mode validate`` on ``data`` in format ``fmt`` (yaml, json, text)."""
+    """Run ``envoy --mode validate`` on ``data`` in format ``fmt`` (yaml, json, text), in a
+    sandbox (``harness.envoy.sandbox``): it writes nowhere outside its private directory."""
     with tempfile.TemporaryDirectory(prefix="envoy-fuzz-validate-") as tmp:
+        box = Sandbox(Path(tmp))
+        data, fmt = box.confine(data, fmt)
         path = Path(tmp) / f"config{_SUFFIX[fmt]}"
         path.write_bytes(data)
-        return _run(path, timeout, tmp)
+        return _run(path, timeout, box)
 
 
-def _run(path: Path, timeout: float, cwd: str) -> EnvoyVerdict:
+def _run(path: Path, timeout: float, box: Sandbox) -> EnvoyVerdict:
+    cwd = str(box.root)
     cmd = [
         str(envoy_binary()), "--mode", "validate", "-c", str(path), "-l", "critical",
         "--disable-hot-restart", "--base-id-path", os.path.join(cwd, "base-id"),
@@ -96,7 +103,7 @@ def _run(path: Path, timeout: float, cwd: str) -> EnvoyVerdict:
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         cwd=cwd,
-        preexec_fn=_die_with_parent,
+        preexec_fn=box.preexec(_die_with_parent),
     )
     try:
         out, _ = proc.communicate(timeout=timeout)

