@@ -34,8 +34,8 @@ test-all: setup  ## the tests above plus the extended ones (long builds and runs
 bench: setup  ## exec/s and throughput figures, written to bench/RESULTS.md
 	$(PY) -m bench
 
-soak: setup  ## 30 min of campaign + h1_capture --differential with faults injected (MINUTES=N)
-	$(PY) -m bench.soak --minutes $(or $(MINUTES),30)
+soak: setup  ## 30 min of campaign + h1_capture --differential with faults injected (MINUTES=N); table into bench/RESULTS.md
+	$(PY) -m bench.soak --minutes $(or $(MINUTES),30) --results
 
 lint: setup
 	$(VENV)/bin/ruff check .

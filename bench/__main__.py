@@ -69,6 +69,24 @@ def _previous_sections() -> dict[str, str]:
     return found
 
 
+def update_section(name: str, body: str, seconds: float) -> None:
+    """Put ``body`` into RESULTS.md as ``name``'s section, in place of an older one or at the
+    end: for figures measured outside `make bench` (`make soak`'s), which a full `make bench`
+    keeps as they are."""
+    stamp = f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC"
+    section = f"<!-- bench:{name} measured {stamp} in {seconds:.0f} s -->\n{body.rstrip()}\n"
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
+    parts = re.split(r"(?m)^(?=<!-- bench:)", text)
+    found = [
+        i for i, part in enumerate(parts) if re.match(rf"<!-- bench:{re.escape(name)}\s", part)
+    ]
+    if found:
+        parts[found[0]] = section + ("\n" if found[0] < len(parts) - 1 else "")
+    else:
+        parts.append(("\n" if not parts[-1].endswith("\n\n") else "") + section)
+    RESULTS.write_text("".join(parts))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--only", nargs="*", help="run only these benchmarks")
@@ -111,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         + "\n- this machine is shared and noisy: compare ratios measured in the same run, not "
         "absolute figures across runs. Each section says when it was measured.\n\n"
     )
-    sections = {**previous, **done} if args.only else done
+    # a full run replaces every benchmark's section; sections of figures it does not measure
+    # (the soak's) stay
+    kept = previous if args.only else {n: t for n, t in previous.items() if n not in benchmarks}
+    sections = {**kept, **done}
     order = [n for n in benchmarks if n in sections] + [n for n in sections if n not in benchmarks]
     RESULTS.write_text(header + "\n".join(sections[n] for n in order))
     print(f"\nwrote {RESULTS}", file=sys.stderr)

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,10 @@ USER_TARGETS = FIXTURES / "user_targets.py"
 
 
 def envoy_fuzz(
-    *args: str, cwd: Path | None = None, timeout: float = 240
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 240,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `envoy-fuzz ARGS` the way a user does (a child process, output captured)."""
     env = dict(os.environ)
@@ -28,6 +32,7 @@ def envoy_fuzz(
         capture_output=True,
         text=True,
         timeout=timeout,
+        preexec_fn=preexec_fn,
     )
 
 

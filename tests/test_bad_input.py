@@ -44,13 +44,48 @@ def test_replay_of_a_corpus_of_bad_files_counts_each_with_its_reason(bad_corpus:
     assert bad_corpus.joinpath("good").read_bytes() == b'headers { key: "a" value: "b" }'
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a mode-000 file")
-def test_replay_counts_an_unreadable_file(bad_corpus: Path) -> None:
-    locked = bad_corpus / "locked"
-    locked.write_bytes(b"x")
+# <linux/prctl.h> and <linux/capability.h>
+PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_SETPCAP = 24, 1, 2, 8
+
+
+def _has_capability(cap: int) -> bool:
+    status = Path("/proc/self/status").read_text()
+    effective = next(line.split()[1] for line in status.splitlines() if line.startswith("CapEff"))
+    return bool(int(effective, 16) >> cap & 1)
+
+
+def drop_file_permission_override() -> None:
+    """preexec_fn: take CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH out of the bounding set, so
+    the exec'd root process gets neither and file modes bind it as they bind any owner."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def test_replay_counts_an_unreadable_file(tmp_path: Path) -> None:
+    """A mode-000 file is unreadable to its owner. Root reads it anyway (CAP_DAC_OVERRIDE):
+    as root the replay runs without the capabilities that override file modes."""
+    root = tmp_path / "corpora" / "user_headers"
+    root.mkdir(parents=True)
+    (root / "good").write_bytes(b'headers { key: "a" value: "b" }')
+    locked = root / "locked"
+    locked.write_bytes(b'headers { key: "a" value: "b" }')
     locked.chmod(0)
-    result = envoy_fuzz("replay", "user_headers", str(bad_corpus), "--targets", str(USER_TARGETS))
+    args = ("replay", "user_headers", str(root), "--targets", str(USER_TARGETS))
+    as_root = os.geteuid() == 0
+    if as_root and not _has_capability(CAP_SETPCAP):
+        pytest.skip("root without CAP_SETPCAP cannot give up reading a mode-000 file")
+    result = envoy_fuzz(*args, preexec_fn=drop_file_permission_override if as_root else None)
+    assert "Traceback" not in result.stderr
     assert "skipped user_headers/locked: unreadable: Permission denied" in result.stdout
+    assert (
+        "replayed 2 files: 1 ok, 1 skipped (0 not parsable, 1 unreadable), 0 findings"
+        in result.stdout
+    )
+    assert result.returncode == 0, result.stderr
 
 
 PLANTED = Path(__file__).parent / "planted" / "targets.py"

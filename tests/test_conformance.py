@@ -9,7 +9,9 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -18,6 +20,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,6 +102,11 @@ def test_bad_target_and_flag_mixes_are_usage_errors(capsys: pytest.CaptureFixtur
     assert main(["conform", "--timeout", "0", "127.0.0.1:1"]) == 2
     assert main(["conform", "localhost:99999"]) == 2
     assert "bad target" in capsys.readouterr().err
+    # prefixes may follow flags (argparse hands them over as extras); unknown flags may not
+    assert main(["conform", "--model", "--json", "http1", "--bogus"]) == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+    assert main(["conform", "--model", "--json", "nothing/selects"]) == 2
+    assert "no case id starts with 'nothing/selects'" in capsys.readouterr().err
 
 
 # ---- servers broken on purpose ----------------------------------------------------------
@@ -330,3 +338,86 @@ def test_hypercorn_results_differ_from_envoys(
     _junit_matches_json(results, tmp_path)
     out = json.dumps(report.to_json(results))
     assert '"summary"' in out
+
+
+# ---- TLS with ALPN (conform HOST:PORT --tls) ----------------------------------------------
+
+TLS_PREFIXES = ["generic/3.5", "http2/6.5", "http2/8.1.2.2", "rfc9113/8.2.2", "http1/3", "http1/7"]
+
+
+@pytest.fixture(scope="session")
+def server_certificate(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """A self-signed certificate for 127.0.0.1, made now (openssl CLI: Debian's `openssl`)."""
+    from harness.conformance.envoy import ServerCertificate
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl CLI is not installed (Debian package openssl)")
+    where = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", "key.pem", "-out", "cert.pem", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        cwd=where, check=True, capture_output=True,
+    )  # fmt: skip
+    return ServerCertificate((where / "cert.pem").read_text(), (where / "key.pem").read_text())
+
+
+def _negotiated(port: int, offer: str) -> tuple[str | None, str | None]:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    ctx.set_alpn_protocols([offer])
+    with ctx.wrap_socket(
+        socket.create_connection(("127.0.0.1", port), 5), server_hostname="x"
+    ) as s:
+        return s.selected_alpn_protocol(), s.version()
+
+
+@pytest.mark.envoy
+def test_conform_over_tls_matches_cleartext_against_envoy(
+    server_certificate: Any, envoy_results: list[CaseResult], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Envoy with a TLS listener (ALPN h2, http/1.1): `conform HOST:PORT --tls` negotiates each
+    case's protocol and gets the cleartext run's result for every case, HTTP/2 and HTTP/1."""
+    from harness.conformance.envoy import running_envoy
+
+    with running_envoy(tls=server_certificate) as proc:
+        port = proc.listener_port
+        assert _negotiated(port, "h2")[0] == "h2" and _negotiated(port, "http/1.1")[0] == "http/1.1"
+        code = main(["conform", f"127.0.0.1:{port}", "--tls", "--json", *TLS_PREFIXES])
+    over_tls = {c["id"]: c["result"] for c in json.loads(capsys.readouterr().out)["cases"]}
+    clear = {r.case.id: r.outcome.result for r in envoy_results if r.case.id in over_tls}
+    assert {c.protocol for c in select(all_cases(), TLS_PREFIXES)} == {"h1", "h2"}
+    assert len(over_tls) == len(select(all_cases(), TLS_PREFIXES)) >= 20
+    assert over_tls == clear
+    assert code == (1 if "failed" in clear.values() else 0)
+
+
+def test_conform_tls_to_a_server_without_tls_or_without_h2_is_one_line(
+    server_certificate: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_text(server_certificate.chain_pem)
+    key.write_text(server_certificate.key_pem)
+    only_h1 = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    only_h1.load_cert_chain(cert, key)
+    only_h1.set_alpn_protocols(["http/1.1"])
+
+    def tls_h1_silent(conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            _silent(only_h1.wrap_socket(conn, server_side=True))
+
+    def conform(*args: str) -> tuple[int, str]:
+        code = main(["conform", *args])
+        return code, capsys.readouterr().err
+
+    with tcp_server(tls_h1_silent) as port:
+        code, err = conform(f"127.0.0.1:{port}", "--tls", "http2/6.5")
+        assert code == 2 and "chose ALPN none where the cases need h2" in err
+        assert err.count("\n") == 1
+        # its HTTP/1 cases do run (and fail: it never answers); the timeout bounds the
+        # handshake too, so it is generous for a loaded machine
+        code, err = conform(f"127.0.0.1:{port}", "--tls", "--timeout", "1", "http1/3.2")
+        assert code == 1, err
+    with tcp_server(_silent) as port:  # no TLS at all: the handshake times out
+        code, err = conform(f"127.0.0.1:{port}", "--tls", "--timeout", "0.5", "http1/3.2")
+        assert code == 2 and re.search("TLS handshake with .* failed", err), err

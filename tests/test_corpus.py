@@ -65,6 +65,25 @@ def test_parsed_cache_hands_out_copies() -> None:
     assert second is not None and second.headers[0].key == "a"
 
 
+def test_a_process_that_runs_each_input_once_fills_no_parse_cache() -> None:
+    """The differential replay and triage reproduce each file once: their decoding must not
+    keep it (the cache's 1024 parsed captures were most of a fuzz command's RSS growth)."""
+    from harness import targets
+    from harness.triage.reproduce import Reproducer
+
+    target = targets.get("h1_capture")
+    cache = corpus.parsed_cache(message_class(target.proto_name or ""))
+    data = b'events { downstream_send_bytes: "GET / HTTP/1.1\\r\\nhost: a\\r\\n\\r\\n" }'
+    assert data not in cache._entries
+    uncached = corpus.Decoder(target, cached=False).decode(data)
+    assert uncached is not None and uncached == corpus.Decoder(target).decode(data)
+    cache._entries.clear()
+    Reproducer(target, "model").run(data)
+    assert data not in cache._entries and len(cache._entries) == 0
+    corpus.Decoder(target).decode(data)  # a fuzzing worker's decoder still caches
+    assert data in cache._entries
+
+
 @given(st.lists(st.tuples(st.text(max_size=20), st.text(max_size=20)), max_size=8))
 def test_text_round_trip(pairs: list[tuple[str, str]]) -> None:
     cls = message_class("test.fuzz.Headers")

@@ -42,14 +42,19 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML to FILE")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
-    p.set_defaults(handler=cmd_conform)
+    # accepts_extra: argparse stops a nargs="*" positional at the first option, so the prefixes
+    # in `conform HOST:PORT --tls http2` arrive as extras; cmd_conform takes them back
+    p.set_defaults(handler=cmd_conform, accepts_extra=True)
 
 
 def cmd_conform(args: argparse.Namespace) -> int:
     from harness.conformance import report, runner
     from harness.conformance.net import parse_target
 
-    positional = list(args.args)
+    flags = [a for a in args.extra if a.startswith("-")]
+    if flags:
+        raise UserError(f"conform: unrecognized arguments: {' '.join(flags)}")
+    positional = [*args.args, *args.extra]
     target = None
     if positional and _TARGET.match(positional[0]):
         target = parse_target(positional.pop(0))

@@ -1,8 +1,8 @@
 """The conformance client's sockets (the one place outside harness/envoy/ that opens them).
 
-A ``Connection`` is a TCP (optionally TLS, with ALPN) client connection with deadline-based
-reads: ``recv`` raises ``Closed`` when the peer closed (FIN or RST) and ``Timeout`` when the
-deadline passed.
+A ``Connection`` is a TCP (optionally TLS, with ALPN; a server that does not choose the
+protocol offered is a usage error) client connection with deadline-based reads: ``recv``
+raises ``Closed`` when the peer closed (FIN or RST) and ``Timeout`` when the deadline passed.
 """
 
 from __future__ import annotations
@@ -71,6 +71,13 @@ class Connection:
             except (OSError, ssl.SSLError) as e:
                 sock.close()
                 raise UserError(f"conform: TLS handshake with {host}:{port} failed: {e}") from e
+            chosen = sock.selected_alpn_protocol()
+            if chosen != alpn:  # the case's bytes would be another protocol than the server's
+                sock.close()
+                raise UserError(
+                    f"conform: {host}:{port} chose ALPN {chosen or 'none'} where the cases "
+                    f"need {alpn} (select only the cases of the protocols it speaks)"
+                )
         self.sock = sock
 
     def send(self, data: bytes) -> None:

@@ -57,14 +57,17 @@ NOT_INSTRUMENTED = (
 HOT_LOOPS = ("hpack.huffman", "hpack.huffman_table", "harness.codec.huffman")
 
 
-def test_one_input(target: targets.Target, plane: str | None = None) -> Callable[[bytes], None]:
-    """The libFuzzer entry point for ``target``: decode the bytes, then run the target."""
+def test_one_input(
+    target: targets.Target, plane: str | None = None, *, cached: bool = True
+) -> Callable[[bytes], None]:
+    """The libFuzzer entry point for ``target``: decode the bytes, then run the target
+    (``cached``: see ``corpus.Decoder``; False where each input runs once)."""
     from harness.engine import corpus
 
     run = target.run_function(plane)
     if target.proto_name is None:
         return run  # bytes targets take the input as it is: nothing to add per input
-    decode = corpus.Decoder(target).decode
+    decode = corpus.Decoder(target, cached=cached).decode
 
     def one_input(data: bytes) -> None:
         value = decode(data)

@@ -218,7 +218,7 @@ def merge(
 ) -> MergeResult:
     from harness.engine.runner import test_one_input
 
-    fn = test_one_input(target, plane)
+    fn = test_one_input(target, plane, cached=False)  # every file runs once
     tracer = Tracer(wanted_files(target))
     measured: list[tuple[Path, int, frozenset[Feature]]] = []
     left_out: dict[str, list[Path]] = {}

@@ -82,7 +82,10 @@ class Reproducer:
         from harness.engine.runner import test_one_input
 
         self.plane_name = self.plane or self.target.default_plane()
-        self._one_input: Callable[[bytes], None] = test_one_input(self.target, self.plane_name)
+        # each input runs once (or a few times): no parse cache to fill
+        self._one_input: Callable[[bytes], None] = test_one_input(
+            self.target, self.plane_name, cached=False
+        )
         self.targets_file = None if self.target.source == "builtin" else self.target.source
 
     def run(self, data: bytes, timeout: float | None = None) -> Finding | None:
