@@ -15,26 +15,17 @@ python -m bench.bench_agreement [--generated N] [--show]  prints the divergences
 from __future__ import annotations
 
 import argparse
-import random
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bench.agreement.generated import generated_inputs
 from bench.report import Report
 from harness.config.proxy import ProxyConfig
 from harness.envoy.lane import EnvoyLane
 from harness.model import predict_with_races
 from harness.model.differential import warm_pool
 from harness.observation import Observation, diff
-
-# Tokens the generator splices in (what libFuzzer's dictionary would hold for HTTP/1).
-TOKENS = (
-    b"\r\n", b"\n", b"\r", b" ", b"\t", b":", b",", b"\x00", b"\x7f", b"\xff",
-    b"content-length: ", b"transfer-encoding: chunked", b"host: ", b"connection: close",
-    b"expect: 100-continue", b"upgrade: h2c", b"te: trailers", b"0\r\n\r\n", b"HTTP/1.0",
-    b"HTTP/1.1", b"GET ", b"POST ", b"CONNECT ", b"OPTIONS * ", b"http://h/", b"%2e", b"#",
-    b"x-request-id: ", b"x-envoy-retry-on: 5xx", b"x-forwarded-proto: ", b"1000000", b"-1",
-)  # fmt: skip
 
 
 @dataclass
@@ -43,34 +34,6 @@ class Tally:
     agree: int = 0
     closed_differs: int = 0
     divergences: list[tuple[str, str, Observation, Observation]] = field(default_factory=list)
-
-
-def generated_inputs(seeds: list[bytes], count: int, seed: int = 1) -> list[tuple[str, bytes]]:
-    """``count`` mutants of ``seeds``, 1-4 mutations each, deterministic for ``seed``."""
-    rng = random.Random(seed)
-    out: list[tuple[str, bytes]] = []
-    for i in range(count):
-        data = bytearray(rng.choice(seeds))
-        for _ in range(rng.randint(1, 4)):
-            op = rng.randrange(6)
-            pos = rng.randint(0, len(data))
-            if op == 0 and data:
-                data[min(pos, len(data) - 1)] ^= 1 << rng.randrange(8)
-            elif op == 1:
-                data[pos:pos] = rng.choice(TOKENS)
-            elif op == 2 and data:
-                del data[pos : pos + rng.randint(1, 8)]
-            elif op == 3:
-                data[pos:pos] = bytes([rng.randrange(256)])
-            elif op == 4:
-                other = rng.choice(seeds)
-                cut = rng.randint(0, len(other))
-                data = data[:pos] + bytearray(other[cut:])
-            elif op == 5 and data:
-                start = rng.randint(0, len(data) - 1)
-                data[pos:pos] = data[start : start + rng.randint(1, 16)]
-        out.append((f"generated_{i:04d}", bytes(data)))
-    return out
 
 
 def compare(lane: EnvoyLane, config: ProxyConfig, inputs: Iterable[tuple[str, bytes]]) -> Tally:

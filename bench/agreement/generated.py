@@ -4,7 +4,7 @@ Seeds: the hand-written suites (``http1_cases``, ``http2_cases``) and the projec
 the raw ``http1_connection`` files and the downstream bytes of every ``h1_capture*`` /
 ``h2_capture*`` testcase (``harness.model.fuzz.h1_capture_bytes`` / ``h2_capture_bytes``).
 
-HTTP/1 mutants are byte-level (``bench_agreement.generated_inputs``: flips, inserts, erases,
+HTTP/1 mutants are byte-level (``generated_inputs``: flips, inserts, erases,
 dictionary tokens, crossover). HTTP/2 mutants are frame-level, since a byte flip in a frame
 header mostly yields one FRAME_SIZE or PROTOCOL error and tells little about the model: the
 frames after the client preface are split and then dropped, duplicated, repeated (floods),
@@ -50,6 +50,44 @@ EDGE_FRAMES = (
     h2.get(1, end_stream=False),
     h2.get(5, method="POST", end_stream=False, extra=[("content-length", "1")]),
 )
+
+
+# Tokens the generator splices in (what libFuzzer's dictionary would hold for HTTP/1).
+TOKENS = (
+    b"\r\n", b"\n", b"\r", b" ", b"\t", b":", b",", b"\x00", b"\x7f", b"\xff",
+    b"content-length: ", b"transfer-encoding: chunked", b"host: ", b"connection: close",
+    b"expect: 100-continue", b"upgrade: h2c", b"te: trailers", b"0\r\n\r\n", b"HTTP/1.0",
+    b"HTTP/1.1", b"GET ", b"POST ", b"CONNECT ", b"OPTIONS * ", b"http://h/", b"%2e", b"#",
+    b"x-request-id: ", b"x-envoy-retry-on: 5xx", b"x-forwarded-proto: ", b"1000000", b"-1",
+)  # fmt: skip
+
+
+def generated_inputs(seeds: list[bytes], count: int, seed: int = 1) -> list[tuple[str, bytes]]:
+    """``count`` mutants of ``seeds``, 1-4 mutations each, deterministic for ``seed``."""
+    rng = random.Random(seed)
+    out: list[tuple[str, bytes]] = []
+    for i in range(count):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 4)):
+            op = rng.randrange(6)
+            pos = rng.randint(0, len(data))
+            if op == 0 and data:
+                data[min(pos, len(data) - 1)] ^= 1 << rng.randrange(8)
+            elif op == 1:
+                data[pos:pos] = rng.choice(TOKENS)
+            elif op == 2 and data:
+                del data[pos : pos + rng.randint(1, 8)]
+            elif op == 3:
+                data[pos:pos] = bytes([rng.randrange(256)])
+            elif op == 4:
+                other = rng.choice(seeds)
+                cut = rng.randint(0, len(other))
+                data = data[:pos] + bytearray(other[cut:])
+            elif op == 5 and data:
+                start = rng.randint(0, len(data) - 1)
+                data[pos:pos] = data[start : start + rng.randint(1, 16)]
+        out.append((f"generated_{i:04d}", bytes(data)))
+    return out
 
 
 def _corpus_files(target: str) -> list[Path]:
@@ -188,7 +226,6 @@ def http2_inputs(count: int, seed: int = 2) -> list[tuple[str, bytes]]:
 
 def http1_inputs(count: int, seed: int = 1) -> list[tuple[str, bytes]]:
     from bench.agreement import http1_cases
-    from bench.bench_agreement import generated_inputs
 
     seeds = [d for _, d in http1_cases.cases()] + http1_seeds()
     return [(f"h1_{name}", data) for name, data in generated_inputs(seeds, count, seed)]
