@@ -52,13 +52,14 @@ def test_replay_of_a_hanging_and_a_memory_eating_file_names_both_and_exits_1(
 ) -> None:
     targets_file, files = demo
     junit = tmp_path / "replay.xml"
-    common = ["--targets", str(targets_file), "--timeout", "1", "--rss-limit-mb", "256"]
+    # 3 s: on a loaded machine the memory eater took over 1 s to reach 256 MiB (timeout first)
+    common = ["--targets", str(targets_file), "--timeout", "3", "--rss-limit-mb", "256"]
     # the subprocess timeout is only a safety net against a replay that never ends
     text = envoy_fuzz(
         "replay", "bounded_demo", str(files), *common, "--junit", str(junit), timeout=120
     )
     assert text.returncode == 1, text.stderr
-    assert "FINDING bounded_demo/hang-input: timeout: no result after 1s" in text.stdout
+    assert "FINDING bounded_demo/hang-input: timeout: no result after 3s" in text.stdout
     assert "FINDING bounded_demo/eat-input: oom: more than 256 MiB allocated" in text.stdout
     assert "replayed 3 files: 1 ok, 0 skipped (not parsable), 2 findings" in text.stdout
     assert "Traceback" not in text.stderr
