@@ -17,12 +17,12 @@ from typing import Final, Literal
 
 from h2.errors import ErrorCodes
 
-SentKind = Literal["settings_ack", "ping_ack", "rst_stream", "headers", "data", "goaway"]
+SentKind = Literal["settings_ack", "ping_ack", "rst_stream", "headers", "data"]
 
 
 @dataclass(frozen=True)
 class Sent:
-    """One frame Envoy writes: ``code`` is the error code of RST_STREAM/GOAWAY and the
+    """One frame Envoy queues: ``code`` is the error code of a RST_STREAM and the
     ``:status`` of HEADERS; ``payload`` the opaque data of a PING ACK or a DATA frame's bytes."""
 
     kind: SentKind
