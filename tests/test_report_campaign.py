@@ -101,7 +101,9 @@ def test_fuzz_report_plots_the_status_lines_of_its_log(tmp_path: Path) -> None:
     assert [dict(zip(SERIES.values(), s, strict=True)) for s in zip(
         *(row["series"][f] for f in SERIES.values()), strict=True
     )] == status_lines(log)  # fmt: skip
-    assert row["runs"] == 4000 and row["series"]["runs"][-1] == 4000
+    # -runs is a lower bound: libFuzzer's once-a-second -reload can run a few re-read corpus
+    # files after its last check of the budget (4002 seen once)
+    assert row["runs"] == row["series"]["runs"][-1] >= 4000
     assert summary["settings"]["runs"] == 4000
     assert "-use_value_profile=1" in summary["settings"]["libfuzzer_flags"]
     assert "<h3>Findings</h3><p>No findings.</p>" in html
