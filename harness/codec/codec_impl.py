@@ -16,7 +16,7 @@ once over HTTP/1 and once over HTTP/2 (codec_impl_fuzz_test.cc ``codecFuzz``):
   both buffers are drained.
 
 Oracles: nothing escapes but protocol errors (``InvariantViolation`` is a bug, as is any other
-exception); HTTP/2 limits hold (``fuzz_http2._check_connection``); and what one side sent is
+exception); HTTP/2 limits hold (``fuzz_http2.check_connection``); and what one side sent is
 what the other received (headers after Envoy's normalisation, body bytes, trailers) for every
 direction of every stream that ended cleanly: no reset, no codec error on either side, no
 byte of that direction's buffer mutated or reordered.
@@ -30,7 +30,7 @@ from harness.codec.codec_impl_h1 import H1Endpoint
 from harness.codec.codec_impl_h2 import H2Endpoint, Headers, limits_from
 from harness.codec.codec_impl_oracle import StreamRecord, check_streams
 from harness.codec.fuzz_http1 import http1_connection
-from harness.codec.fuzz_http2 import _check_connection as check_h2_limits
+from harness.codec.fuzz_http2 import check_connection as check_h2_limits
 from harness.codec.http1 import Options
 
 MAX_ACTIONS: Final = 1024

@@ -54,7 +54,7 @@ def _template(name: str) -> EnvoyH2Connection:
     return conn.clone()
 
 
-def _check_connection(conn: EnvoyH2Connection) -> None:
+def check_connection(conn: EnvoyH2Connection) -> None:
     """Invariants of any connection after a dispatch (messages built only on failure)."""
     c = conn.constraints
     lim = conn.limits
@@ -82,7 +82,7 @@ def _replay(template: str, data: bytes) -> None:
     conn = _template(template)
     try:
         conn.receive(data)
-        _check_connection(conn)
+        check_connection(conn)
     finally:
         conn.release()
 
