@@ -25,8 +25,7 @@ rule checked on Envoy 1.40 (see bench/agreement/http2_cases.py):
 * Envoy's flood limits are ``ProtocolConstraints`` (harness/codec/h2_connection.py), inbound
   per frame; outbound after the dispatch, when the queued frames are written.
 * RFC 7540 priorities are off: PRIORITY frames only count against the flood limit. HEADERS on
-  a lower, never-seen stream id and frames on reset streams are ignored; unknown frame types
-  (METADATA, ALTSVC, ...) too.
+  a lower, never-seen stream id, frames on reset streams and unknown frame types are ignored.
 
 The connection manager and router then: ``#`` in ``:path`` -> 400; no route (path not starting
 with ``/``, CONNECT) -> 404; ``expect: 100-continue`` -> a local 100; the rest is forwarded
@@ -51,6 +50,7 @@ from hpack import Decoder
 from harness.codec import http2
 from harness.codec.h2_connection import DEFAULT_LIMITS, ProtocolConstraints
 from harness.config.proxy import ProxyConfig
+from harness.model import http2_wire
 from harness.model.headers import http1_framing, upstream_headers
 from harness.model.http2_fields import (
     AUTHORITY_CHARS,
@@ -60,7 +60,7 @@ from harness.model.http2_fields import (
     pseudo_ok,
     regular_field_error,
 )
-from harness.model.http2_wire import MAX_CONCURRENT_STREAMS, Sent, goaway_code, relay_answer
+from harness.model.http2_wire import MAX_CONCURRENT_STREAMS, Sent, SentKind
 from harness.observation import Observation, UpstreamRequest
 from harness.util.http import is_grpc_content_type
 
@@ -172,7 +172,7 @@ def _latin1(b: bytes) -> str:
 
 
 class _Connection:
-    def __init__(self, config: ProxyConfig) -> None:
+    def __init__(self, config: ProxyConfig, wire: bool = False) -> None:
         self.config = config
         self.max_headers_count = config.max_headers_count
         self.max_headers_bytes = config.max_request_headers_kb * 1024
@@ -193,7 +193,8 @@ class _Connection:
         self.pooled = WARM_POOL_CONNECTIONS  # idle upstream connections left in this read
         self.premature_resets = 0  # streams the client reset before an answer
         self.control_frames = 0  # SETTINGS/PING ACKs and RST_STREAMs Envoy queues
-        self.sent: list[Sent] = []  # what Envoy queues, in order (harness.model.http2_wire)
+        self.wire = wire  # record what Envoy queues, in order (harness.model.http2_wire)
+        self.sent: list[Sent] = []
         self.relayed_ok = 0  # upstream answers sent in full at a read boundary
         self.frames = _INITIAL_OUTBOUND_FRAMES
 
@@ -298,7 +299,7 @@ class _Connection:
             if sid:
                 raise _Silent("PING on a stream")
             if not flags & http2.FLAG_ACK and not self._closing():
-                self._queue_control(Sent("ping_ack", payload=payload))
+                self._queue_control("ping_ack", ping=payload)
         elif type_ == http2.GOAWAY:
             self._goaway(sid, payload)
         elif type_ == http2.WINDOW_UPDATE:
@@ -310,8 +311,11 @@ class _Connection:
         if self.constraints.track_inbound(type_, flags, length, padding) is not None:
             raise _Flood(self.constraints.status or "flood")
 
-    def _queue_control(self, frame: Sent) -> None:
-        self.sent.append(frame)
+    def _queue_control(
+        self, kind: SentKind, sid: int = 0, code: int = 0, ping: bytes = b""
+    ) -> None:
+        if self.wire:  # a frame object per ACK costs as much as the rest of a flood's dispatch
+            self.sent.append(Sent(kind, sid, code, ping))
         self.control_frames += 1
         self.frames += 1
 
@@ -320,21 +324,18 @@ class _Connection:
         return sum(not s.reset and not (s.local_reply and s.remote_closed) for s in streams)
 
     def _closing(self) -> bool:
-        """nghttp2's session_is_closing after a client GOAWAY: no stream left to finish, so
-        it queues no more ACKs."""
+        """nghttp2's session_is_closing: a client GOAWAY and no stream left, so no more ACKs."""
         return self.goaway_last is not None and not self._active_streams()
 
     def relay_answers(self) -> None:
-        """The upstream's answers go down as far as the windows allow; an answer sent in full
-        ends its stream (closed, so later frames on it are ignored)."""
+        """Upstream answers go down as far as windows allow; one sent whole closes its stream."""
         for sid in sorted(self.streams):
             s = self.streams[sid]
             if s.request is None or not s.request.complete or s.reset or s.local_reply:
                 continue
-            frames, s.relayed, done = relay_answer(sid, s.relayed, s.window, self.window)
+            frames, s.relayed, done = http2_wire.relay_answer(sid, s.relayed, s.window, self.window)
             sent = sum(len(f.payload) for f in frames)
-            s.window -= sent
-            self.window -= sent
+            s.window, self.window = s.window - sent, self.window - sent
             self.sent += frames
             if done:
                 self.relayed_ok += 1
@@ -384,7 +385,7 @@ class _Connection:
                 if stream.window > MAX_WINDOW and not stream.reset:
                     self._reset(stream, ErrorCodes.FLOW_CONTROL_ERROR)
         if not self._closing():
-            self._queue_control(Sent("settings_ack"))
+            self._queue_control("settings_ack")
 
     def _goaway(self, sid: int, payload: bytes) -> None:
         if sid:
@@ -505,12 +506,11 @@ class _Connection:
             self.last_recv = sid
             # nghttp2 counts open streams against Envoy's SETTINGS once the client ACKed them
             # (a connection error then), against the value it sent before (REFUSED_STREAM)
-            if len(self.streams) >= MAX_CONCURRENT_STREAMS and (
-                self._active_streams() >= MAX_CONCURRENT_STREAMS
-            ):
+            limit = MAX_CONCURRENT_STREAMS
+            if len(self.streams) >= limit and self._active_streams() >= limit:
                 if not self.settings_acks_expected:
                     raise _Silent("request HEADERS: max concurrent streams exceeded")
-                self._queue_control(Sent("rst_stream", sid, ErrorCodes.REFUSED_STREAM))
+                self._queue_control("rst_stream", sid, ErrorCodes.REFUSED_STREAM)
                 return
             if block.depends_on == sid:
                 raise _Silent("request HEADERS: depend on itself")
@@ -656,12 +656,13 @@ class _Connection:
             stream.reset = True
             if stream.request is not None:
                 stream.request.reset = True
-            self._queue_control(Sent("rst_stream", stream.sid, code))
+            self._queue_control("rst_stream", stream.sid, code)
 
     def _local_reply(self, stream: _Stream, status: int) -> None:
         stream.local_reply = True
         self.local.append(status)
-        self.sent.append(Sent("headers", stream.sid, status, end_stream=True))
+        if self.wire:
+            self.sent.append(Sent("headers", stream.sid, status, end_stream=True))
         self.frames += 1
         if not stream.remote_closed:
             # the response ends the stream; Envoy resets the request side
@@ -695,7 +696,8 @@ class _Connection:
                 continue
             if name == b"expect" and value.lower() == b"100-continue":
                 self.local.append(CONTINUE)
-                self.sent.append(Sent("headers", stream.sid, CONTINUE))
+                if self.wire:
+                    self.sent.append(Sent("headers", stream.sid, CONTINUE))
                 self.frames += 1
                 continue
             if name == b"te" and value != b"trailers":
@@ -749,13 +751,14 @@ def predict_http2_detail(
     ``answers``); the lane sends everything at once and reads no frames: None."""
     config = config or ProxyConfig(downstream="http2")
     _check_config(config, data)
-    conn = _Connection(config)
+    conn = _Connection(config, wire=reads is not None)
     try:
         conn.run(data, reads or ())
     except _GoAway as e:
         # Nothing queued in this read is sent but the GOAWAY; the lane stops at it.
         observed = Observation([], _requests(conn, ended=True), True)
-        return Http2Prediction(observed, False, f"GOAWAY: {e}", goaway=goaway_code(str(e)))
+        code = http2_wire.goaway_code(str(e))
+        return Http2Prediction(observed, False, f"GOAWAY: {e}", goaway=code)
     except (_Silent, _Flood) as e:
         # Closed after the delayed-close timer, nothing queued sent. The lane reports the close
         # only if it was still waiting then: for an upstream answer (a request that ended).
@@ -773,9 +776,7 @@ def predict_http2_detail(
         # comes down any more.
         waiting = any(r.complete and not r.waits for r in conn.forwarded)
         observed = Observation(list(conn.local), _requests(conn, ended=True), False)
-        return Http2Prediction(
-            observed, waiting, "outbound flood", queued=tuple(conn.sent), closes=True
-        )
+        return Http2Prediction(observed, waiting, "outbound flood", tuple(conn.sent), closes=True)
     statuses = conn.local + [UPSTREAM_OK] * (len(answered) + conn.relayed_ok)
     observed = Observation(statuses, _requests(conn), False)
     if reads is None:
