@@ -221,6 +221,28 @@ def test_sigkill_leaves_no_partial_files_and_no_child(tmp_path: Path) -> None:
     _assert_clean_corpus(work)
 
 
+_AS_PID_1 = """
+import os, subprocess, time
+from harness.engine.launch import die_with_parent
+assert os.getpid() == 1, os.getpid()
+child = subprocess.Popen(["sleep", "30"], preexec_fn=die_with_parent())
+time.sleep(0.5)
+print("alive" if child.poll() is None else f"died {child.returncode}")
+child.kill()
+"""
+
+
+def test_children_of_a_pid_1_command_live(tmp_path: Path) -> None:
+    # In a container envoy-fuzz may be pid 1: "parent gone" must not be read off getppid() == 1.
+    if subprocess.run(["unshare", "-Urpf", "true"], capture_output=True).returncode != 0:
+        pytest.skip("no user+pid namespaces here (unshare -Urpf fails)")
+    out = subprocess.run(
+        ["unshare", "-Urpf", "--mount-proc", sys.executable, "-c", _AS_PID_1],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert out.stdout.strip() == "alive", out.stderr
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_stops_cleanly_with_a_summary(tmp_path: Path, sig: signal.Signals) -> None:
     proc = _start(tmp_path, "user_headers", "--time", "120", "--targets", str(USER_TARGETS))

@@ -33,6 +33,8 @@ from harness.engine.progress import Stats
 from harness.errors import UserError
 from harness.targets import Target
 
+_PR_SET_PDEATHSIG = 1
+
 WORK_ROOT = Path(".envoy-fuzz")
 
 # Defaults measured for text protocols (README "Engine defaults", tests/test_launch.py): value
@@ -171,11 +173,20 @@ def _stop_on_signals() -> Iterator[_Signals]:
             signal.signal(sig, handler)
 
 
-def _die_with_parent() -> None:
-    """preexec_fn: the child gets SIGKILL when this process dies, however it dies."""
-    PR_SET_PDEATHSIG = 1
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def die_with_parent() -> Callable[[], None]:
+    """A ``preexec_fn`` for a child of this process (fuzz workers, Envoys): the child gets
+    SIGKILL when this process dies, however it dies."""
+    parent = os.getpid()
+
+    def preexec() -> None:  # in the child, between fork and exec
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        # The parent may have died between fork and prctl: then nobody would kill us.
+        # (Compared with the parent's pid, not 1: in a container this process may be pid 1.)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
 
 
 def fuzzer_command(options: FuzzOptions, work: Path) -> list[str]:
@@ -381,7 +392,7 @@ def _start_worker(argv: list[str], env: dict[str, str], log: Path) -> _Worker:
         errors="replace",
         env=env,
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent(),
     )
     stats = Stats()
     reader = threading.Thread(target=_pump, args=(proc, stats, log), daemon=True)

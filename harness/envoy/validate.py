@@ -20,7 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.envoy.process import die_with_parent, envoy_binary
+from harness.engine.launch import die_with_parent
+from harness.envoy.process import envoy_binary
 from harness.envoy.sandbox import Sandbox
 
 DEFAULT_TIMEOUT = 30.0
@@ -103,7 +104,7 @@ def _run(path: Path, timeout: float, box: Sandbox) -> EnvoyVerdict:
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         cwd=cwd,
-        preexec_fn=box.preexec(die_with_parent),
+        preexec_fn=box.preexec(die_with_parent()),
     )
     try:
         out, _ = proc.communicate(timeout=timeout)
