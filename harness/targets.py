@@ -53,6 +53,9 @@ class BuiltinSpec:
     # "module:function" that starts the envoy plane's slow resources (a real Envoy) without
     # waiting for them; the runner calls it before the engine loads
     prestart: str = ""
+    # how the envoy plane may run an input, first the default (``--envoy-mode``): only the
+    # config target has a choice (validate, or serve: harness.envoy.serve)
+    envoy_modes: tuple[str, ...] = ()
 
 
 _ENVOY_PRESTART = "harness.envoy.lanes:prestart"
@@ -200,6 +203,7 @@ BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
         },
         envoy_corpora=("test/server/server_corpus",),
         summary="v3 Bootstrap configs through a model of envoy --mode validate (server_fuzz_test)",
+        envoy_modes=("validate", "serve"),
     ),
     BuiltinSpec(
         "codec_impl",
@@ -444,6 +448,12 @@ def prestart(name: str) -> None:
     if spec is not None and spec.prestart:
         module_name, _, attr = spec.prestart.partition(":")
         getattr(importlib.import_module(module_name), attr)(name)
+
+
+def envoy_modes(name: str) -> tuple[str, ...]:
+    """The ``--envoy-mode`` values built-in target ``name`` takes (none for most)."""
+    spec = next((s for s in BUILTIN_TARGETS if s.name == name), None)
+    return spec.envoy_modes if spec is not None else ()
 
 
 def all_targets() -> list[Target]:

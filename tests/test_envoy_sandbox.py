@@ -8,6 +8,8 @@ files outside the sandbox and check that the files do not appear, with each laye
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,3 +117,17 @@ def test_read_only_layer_alone(outside: Path, monkeypatch: pytest.MonkeyPatch) -
     assert not verdict.valid
     assert "Read-only file system" in (verdict.error or ""), verdict.describe()
     assert not target.exists() and not (outside / "b.log").exists()
+
+
+def test_relative_paths_write_inside_the_private_directory(tmp_path: Path) -> None:
+    """The child starts in the private directory; inside the namespace a relative path must
+    still reach it (through the writable bind, not the read-only mount underneath)."""
+    if not sandbox.namespace_available():
+        pytest.skip("no unprivileged user+mount namespace here: " + sandbox.layers())
+    box = sandbox.Sandbox(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", "open('relative.txt', 'w').write('x')"],
+        cwd=tmp_path, preexec_fn=box.preexec(lambda: None), capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "relative.txt").read_text() == "x"

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from harness import targets
+from harness.engine.runner import ENV_ENVOY_MODE
+from harness.errors import UserError
+
+ENVOY_MODES = ("validate", "serve")
+_ENVOY_MODE_PLANES = ("envoy", "differential")
 
 
 def targets_flag(p: argparse.ArgumentParser) -> None:
@@ -23,6 +30,42 @@ def targets_flag(p: argparse.ArgumentParser) -> None:
 def load_user_targets(args: argparse.Namespace) -> None:
     for path in args.targets:
         targets.load_file(path)
+
+
+def envoy_mode_flag(p: argparse.ArgumentParser) -> None:
+    """``--envoy-mode validate|serve``: how the config target's envoy plane runs Envoy."""
+    p.add_argument(
+        "--envoy-mode",
+        choices=ENVOY_MODES,
+        help="server target, envoy/differential planes: validate (default): envoy --mode "
+        "validate; serve: start the config for a moment in a private network",
+    )
+
+
+def apply_envoy_mode(
+    args: argparse.Namespace, names: Iterable[str], plane: str | None, *, command: str
+) -> None:
+    """Check ``--envoy-mode`` against the targets ``names`` and the ``plane`` (None: not
+    checked) and put it in this process's environment (``runner.ENV_ENVOY_MODE``), where the
+    fuzzers, triage and replays it starts read it."""
+    mode = getattr(args, "envoy_mode", None)
+    if mode is None:
+        return
+    for name in names:
+        if mode not in targets.envoy_modes(name):
+            raise UserError(f"{command}: target {name!r} takes no --envoy-mode")
+    if plane is not None and plane not in _ENVOY_MODE_PLANES:
+        raise UserError(f"{command}: --envoy-mode is for the envoy and differential planes")
+    if mode == "serve":
+        from harness.envoy.sandbox import namespace_available
+
+        if not namespace_available():
+            raise UserError(
+                f"{command}: --envoy-mode serve needs a private network namespace, and this "
+                "machine gives no unprivileged user namespace (Docker's default seccomp "
+                "profile refuses one)"
+            )
+    os.environ[ENV_ENVOY_MODE] = mode
 
 
 def _whole_number(text: str, least: int, wording: str) -> int:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.cli.args import positive_int
+from harness.cli.args import ENVOY_MODES, apply_envoy_mode, positive_int
 from harness.errors import UserError
 
 
@@ -28,6 +28,12 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("files", metavar="FILE", type=Path, nargs="+")
     p.add_argument("--envoy", action="store_true", help="ask the real Envoy (validate mode)")
     p.add_argument(
+        "--envoy-mode",
+        choices=ENVOY_MODES,
+        help="with --envoy: validate (default): envoy --mode validate; serve: start each "
+        "config for a moment in a private network (it binds its listeners, starts workers)",
+    )
+    p.add_argument(
         "--json",
         action="store_true",
         help='one JSON object per line: {"name", "valid", "error", "field"}',
@@ -43,6 +49,9 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    if args.envoy_mode is not None and not args.envoy:
+        raise UserError("check-config: --envoy-mode asks the real Envoy: add --envoy")
+    apply_envoy_mode(args, ["server"], None, command="check-config")
     contents: list[tuple[Path, bytes]] = []
     for path in args.files:
         if not path.is_file():
@@ -51,7 +60,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             contents.append((path, path.read_bytes()))
         except OSError as e:
             raise UserError(f"check-config: cannot read {path}: {e.strerror}") from None
-    results = _envoy(contents, args.jobs) if args.envoy else _model(contents)
+    results = _envoy(contents, args.jobs, args.envoy_mode) if args.envoy else _model(contents)
     invalid = 0
     for (path, _), result in zip(contents, results, strict=True):
         invalid += not result["valid"]
@@ -71,11 +80,16 @@ def _model(contents: list[tuple[Path, bytes]]) -> list[dict[str, object]]:
     return [check_bytes(data, path.name).to_json(path.name) for path, data in contents]
 
 
-def _envoy(contents: list[tuple[Path, bytes]], jobs: int | None) -> list[dict[str, object]]:
+def _envoy(
+    contents: list[tuple[Path, bytes]], jobs: int | None, mode: str | None
+) -> list[dict[str, object]]:
     from harness.config.load import config_format
-    from harness.envoy.validate import validate_many
+    from harness.envoy.serve import serve_bytes
+    from harness.envoy.validate import DEFAULT_TIMEOUT, validate_bytes, validate_many
 
-    verdicts = validate_many([(data, config_format(path.name)) for path, data in contents], jobs)
+    configs = [(data, config_format(path.name)) for path, data in contents]
+    run = serve_bytes if mode == "serve" else validate_bytes
+    verdicts = validate_many(configs, jobs, DEFAULT_TIMEOUT, run)
     return [
         {
             "name": path.name,

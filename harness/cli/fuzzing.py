@@ -11,6 +11,8 @@ from typing import Any
 
 from harness import targets
 from harness.cli.args import (
+    apply_envoy_mode,
+    envoy_mode_flag,
     load_user_targets,
     non_negative_int,
     positive_float,
@@ -82,6 +84,7 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
         help="envoy plane: stats (default): Envoy's stat counters are coverage too; "
         "visible: only what Envoy visibly did",
     )
+    envoy_mode_flag(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     report_flag(p)
     _end_of_run_triage_flags(p)
@@ -111,6 +114,7 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
     p.add_argument("--plane", choices=targets.PLANES, help="plane to replay on (default model)")
+    envoy_mode_flag(p)
     p.add_argument("--json", action="store_true", help="one JSON line per file")
     p.add_argument(
         "--timeout",
@@ -314,6 +318,12 @@ def _options(args: argparse.Namespace, target: targets.Target, **overrides: Any)
         from harness.model.differential import EnvoyReplay
 
         values["side_replay"] = EnvoyReplay
+    apply_envoy_mode(
+        args,
+        [target.name],
+        "differential" if getattr(args, "differential", False) else plane,
+        command="fuzz",
+    )
     values.update(overrides)
     return FuzzOptions(**values)
 
@@ -482,6 +492,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             groups.append((owner, [path]))
     else:
         groups = [(t, []) for t in targets.all_targets() if "model" in t.planes]
+    apply_envoy_mode(args, [t.name for t, _ in groups], args.plane or "model", command="replay")
     explicit_files = {p for p in paths if p.is_file()}
     outcomes = []
     for target, target_paths in groups:

@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from harness import targets
-from harness.cli.args import load_user_targets, positive_float, positive_int, targets_flag
+from harness.cli.args import (
+    apply_envoy_mode,
+    envoy_mode_flag,
+    load_user_targets,
+    positive_float,
+    positive_int,
+    targets_flag,
+)
 from harness.errors import UserError
 
 
@@ -31,6 +38,7 @@ def register_commands(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--target", metavar="NAME", help="the target of every file (default: inferred)")
     p.add_argument("--plane", choices=targets.PLANES, help="plane to reproduce on")
+    envoy_mode_flag(p)
     p.add_argument("--tries", type=positive_int, default=3, metavar="N", help="replays per file")
     p.add_argument("--timeout", type=positive_float, default=5.0, metavar="S", help="per replay")
     p.add_argument(
@@ -111,6 +119,7 @@ def cmd_triage(args: argparse.Namespace) -> int:
 
     load_user_targets(args)
     target = _target(args.target, args.plane) if args.target else None
+    apply_envoy_mode(args, [target.name] if target else [], args.plane, command="triage")
     dirs = list(args.dirs)
     if not dirs:
         if not Path("artifacts").is_dir():

@@ -17,7 +17,7 @@ from typing import Any
 from google.protobuf import descriptor, message
 
 FD = descriptor.FieldDescriptor
-FILE, DIRECTORY, PREFIX = "file", "directory", "prefix"
+FILE, DIRECTORY, PREFIX, SOCKET = "file", "directory", "prefix", "socket"
 
 # (message, field) -> what the field names; the fields Envoy opens for writing
 WRITTEN_FILES: dict[tuple[str, str], str] = {
@@ -44,9 +44,20 @@ WRITTEN_FILES: dict[tuple[str, str], str] = {
     ("envoy.extensions.transport_sockets.tls.v3.TlsKeyLog", "path"): FILE,
     ("envoy.extensions.watchdog.profile_action.v3.ProfileActionConfig", "profile_path"): DIRECTORY,
 }
-_BY_MESSAGE: dict[str, dict[str, str]] = {}
-for (_message, _field), _kind in WRITTEN_FILES.items():
-    _BY_MESSAGE.setdefault(_message, {})[_field] = _kind
+# What a config started for real (``--envoy-mode serve``) also creates: the socket file of
+# each Unix-socket address it binds (an ``@`` path is abstract: no file)
+SERVED_FILES: dict[tuple[str, str], str] = {("envoy.config.core.v3.Pipe", "path"): SOCKET}
+
+
+def _by_message(table: dict[tuple[str, str], str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for (name, field), kind in table.items():
+        out.setdefault(name, {})[field] = kind
+    return out
+
+
+_BY_MESSAGE = _by_message(WRITTEN_FILES)
+_SERVED_BY_MESSAGE = _by_message(WRITTEN_FILES | SERVED_FILES)
 
 
 def _json_name(field: str) -> str:
@@ -65,18 +76,24 @@ Place = Callable[[str, str], str]
 AnyClass = Callable[[str], "type[message.Message] | None"]
 
 
-def redirect_written_files(msg: message.Message, place: Place, any_class: AnyClass) -> int:
+def redirect_written_files(
+    msg: message.Message, place: Place, any_class: AnyClass, served: bool = False
+) -> int:
     """Rewrite, in place, every written-file field set in ``msg`` (and below it, Any
-    payloads ``any_class`` knows included) to ``place(path, kind)``; returns how many."""
-    return _redirect(msg, place, any_class)
+    payloads ``any_class`` knows included) to ``place(path, kind)``; returns how many. With
+    ``served``, the fields of ``SERVED_FILES`` too."""
+    return _redirect(msg, place, any_class, _SERVED_BY_MESSAGE if served else _BY_MESSAGE)
 
 
-def _redirect(msg: message.Message, place: Place, any_class: AnyClass) -> int:
+_Table = dict[str, dict[str, str]]
+
+
+def _redirect(msg: message.Message, place: Place, any_class: AnyClass, table: _Table) -> int:
     desc = msg.DESCRIPTOR
     if desc.full_name == "google.protobuf.Any":
-        return _redirect_any(msg, place, any_class)
+        return _redirect_any(msg, place, any_class, table)
     count = 0
-    own = _BY_MESSAGE.get(desc.full_name)
+    own = table.get(desc.full_name)
     for fd, value in msg.ListFields():
         if own is not None and fd.name in own and fd.type == FD.TYPE_STRING and value:
             setattr(msg, fd.name, place(value, own[fd.name]))
@@ -85,15 +102,15 @@ def _redirect(msg: message.Message, place: Place, any_class: AnyClass) -> int:
             continue
         elif fd.message_type.GetOptions().map_entry:
             if fd.message_type.fields_by_name["value"].type == FD.TYPE_MESSAGE:
-                count += sum(_redirect(value[k], place, any_class) for k in value)
+                count += sum(_redirect(value[k], place, any_class, table) for k in value)
         elif fd.is_repeated:
-            count += sum(_redirect(item, place, any_class) for item in value)
+            count += sum(_redirect(item, place, any_class, table) for item in value)
         else:
-            count += _redirect(value, place, any_class)
+            count += _redirect(value, place, any_class, table)
     return count
 
 
-def _redirect_any(any_msg: Any, place: Place, any_class: AnyClass) -> int:
+def _redirect_any(any_msg: Any, place: Place, any_class: AnyClass, table: _Table) -> int:
     cls = any_class(any_msg.type_url) if any_msg.type_url else None
     if cls is None:
         return 0
@@ -102,7 +119,7 @@ def _redirect_any(any_msg: Any, place: Place, any_class: AnyClass) -> int:
         inner.ParseFromString(any_msg.value)
     except message.DecodeError:
         return 0
-    count = _redirect(inner, place, any_class)
+    count = _redirect(inner, place, any_class, table)
     if count:
         any_msg.value = inner.SerializeToString()
     return count

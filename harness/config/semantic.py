@@ -322,4 +322,5 @@ SEMANTIC_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
     ("the router ends an HTTP filter chain", _http_filter_order),
     ("static route tables: domains and clusters", _route_configs),
     (STARTUP["HTTP routes: mirror policies; HTTP/3 only on QUIC listeners"]),
+    (STARTUP["no listener shares an address with an earlier one"]),
 )

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from harness.config import tree
+from harness.config.binds import duplicate_listener_addresses
 from harness.config.pgv import Violation
 from harness.config.xds import node_for_xds, static_clusters, xds_config_sources
 
@@ -302,6 +303,24 @@ def _protocol_options(key: str, value: Any, here: str) -> Violation | None:
     return None
 
 
+_HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+
+
+def _speaks_http2(cluster: Any) -> bool:
+    """Whether the cluster's upstream protocol options include HTTP/2 (the legacy field, or
+    HttpProtocolOptions' explicit, downstream-following or automatic config)."""
+    if cluster.HasField("http2_protocol_options"):
+        return True
+    packed = cluster.typed_extension_protocol_options.get(_HTTP_OPTIONS)
+    options = tree.unpack(packed) if packed is not None else None
+    if options is None:
+        return False
+    kind = options.WhichOneof("upstream_protocol_options")
+    if kind == "auto_config":
+        return True
+    return kind is not None and getattr(options, kind).HasField("http2_protocol_options")
+
+
 def _cluster_rules(b: Any) -> Violation | None:
     """Circuit breakers, health checks and EDS settings Envoy's cluster factory rejects."""
     for i, c in enumerate(b.static_resources.clusters):
@@ -357,6 +376,13 @@ def _cluster_rules(b: Any) -> Violation | None:
                 "health_check.name",
                 "health check at index 0 is missing a name; all health checks must have a name "
                 "when multiple health checks are configured",
+            )
+        grpc_checked = c.health_checks and c.health_checks[0].HasField("grpc_health_check")
+        if grpc_checked and not _speaks_http2(c):
+            return _v(
+                f"{here}.health_checks[0].grpc_health_check",
+                "health_check.grpc_http2",
+                f"{c.name} cluster must support HTTP/2 for gRPC healthchecking",
             )
         if c.type in (STRICT_DNS, LOGICAL_DNS):
             for r, resolver in enumerate(c.dns_resolvers):
@@ -523,4 +549,5 @@ STARTUP_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
     ("listener kinds: internal, API, FCDS, UDP, MPTCP", _listener_kinds),
     ("filter chain matches: CIDRs are IPs, no two alike", _filter_chain_matches),
     ("HTTP routes: mirror policies; HTTP/3 only on QUIC listeners", _http_rules),
+    ("no listener shares an address with an earlier one", duplicate_listener_addresses),
 )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from google.protobuf import message
 
-from harness.config import semantic, tree
+from harness.config import binds, semantic, tree
 from harness.config.load import ConfigParseError, config_format, parse_config
 from harness.config.pgv import Engine
 
@@ -40,11 +40,14 @@ def engine() -> Engine:
     return _engine
 
 
-def check(bootstrap: message.Message) -> Verdict:
-    """What ``envoy --mode validate`` says of ``bootstrap`` (the model's prediction)."""
+def check(bootstrap: message.Message, serve: bool = False) -> Verdict:
+    """What ``envoy --mode validate`` says of ``bootstrap`` (the model's prediction); with
+    ``serve``, what ``--envoy-mode serve`` says (validate mode's verdict, then the binds)."""
     found = _engine.validate(bootstrap)
     if found is None:
         found = semantic.run(bootstrap)
+    if found is None and serve:
+        found = binds.check_binds(bootstrap)
     if found is None:
         return VALID
     return Verdict(False, found.message, found.path or None, found.rule)

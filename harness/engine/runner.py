@@ -15,6 +15,9 @@ The environment carries what the command line cannot (libFuzzer re-executes the 
   are extra coverage features, ``harness.engine.features``) or ``visible`` (only what Envoy
   visibly did guides the fuzzer); ``ENVOY_FUZZ_STATS_OUT``: a dir where the envoy plane writes
   the stat counters it saw change (``harness.envoy.stats``);
+* ``ENVOY_FUZZ_ENVOY_MODE``: how the config target's envoy plane runs Envoy on an input,
+  ``validate`` (the default) or ``serve`` (``harness.envoy.serve``); the command sets it in
+  its own environment, so that its end-of-run triage and side replays see it too;
 * ``ENVOY_FUZZ_SPIN``: seconds an Envoy lane polls before a wait for Envoy sleeps (default
   ``harness.envoy.lane.SPIN``; the launcher sets 0 when it runs more workers than cores, where
   polling takes the CPU an Envoy needs).
@@ -36,6 +39,7 @@ ENV_MUTATOR = "ENVOY_FUZZ_MUTATOR"
 ENV_SPIN = "ENVOY_FUZZ_SPIN"
 ENV_FEEDBACK = "ENVOY_FUZZ_FEEDBACK"
 ENV_STATS_OUT = "ENVOY_FUZZ_STATS_OUT"
+ENV_ENVOY_MODE = "ENVOY_FUZZ_ENVOY_MODE"
 FEEDBACKS = ("stats", "visible")
 NOT_INSTRUMENTED = (
     "google",
@@ -144,6 +148,12 @@ def _main(name: str, argv: list[str] | None, targets_module: str | None = None) 
 def feedback() -> str:
     """What guides the envoy plane (``ENV_FEEDBACK``; ``stats`` unless set to ``visible``)."""
     return "visible" if os.environ.get(ENV_FEEDBACK) == "visible" else "stats"
+
+
+def envoy_mode() -> str:
+    """How the config target's envoy plane runs Envoy (``ENV_ENVOY_MODE``; ``validate``
+    unless set to ``serve``)."""
+    return "serve" if os.environ.get(ENV_ENVOY_MODE) == "serve" else "validate"
 
 
 # libFuzzer flags whose process runs no inputs itself: it re-executes this script for them.

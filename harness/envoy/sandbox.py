@@ -15,13 +15,22 @@ the process may write. Two layers keep it inside the run's private directory:
    seccomp profile refuses ``unshare(CLONE_NEWUSER)``; there (``namespace_available()`` is
    False) the paths layer is all, and a config that does not parse here (so its paths cannot
    be rewritten) runs only if its bytes name no written-file field at all.
+
+``--envoy-mode serve`` (``harness.envoy.serve``) also needs a **private network**: the same
+namespace plus a network namespace whose only interface is loopback, brought up. The config's
+listeners bind there (only loopback addresses are local, as on a host with no other
+interface, whatever this machine's own addresses are), and nothing it connects to (clusters,
+health checks, xDS) leaves it.
 """
 
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import functools
 import os
+import socket
+import struct
 import subprocess
 import sys
 from collections.abc import Callable
@@ -33,7 +42,10 @@ from harness.config.validation import engine
 from harness.engine.corpus import to_text
 from harness.errors import UserError
 
-_CLONE_NEWUSER, _CLONE_NEWNS = 0x10000000, 0x00020000
+_CLONE_NEWUSER, _CLONE_NEWNS, _CLONE_NEWNET = 0x10000000, 0x00020000, 0x40000000
+_SUN_PATH = 108  # sizeof(sockaddr_un.sun_path)
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
+_IFREQ = struct.Struct("16sh22x")  # struct ifreq: the name, then ifr_flags in its union
 _MS_BIND, _MS_REC, _MS_PRIVATE = 4096, 16384, 1 << 18
 _AT_FDCWD, _AT_RECURSIVE, _MOUNT_ATTR_RDONLY = -100, 0x8000, 1
 _SYS_MOUNT_SETATTR = 442  # the same number on every architecture (added in Linux 5.12)
@@ -56,20 +68,32 @@ class Sandbox:
         self.root = root
         self.written = root / "written"
         self.written.mkdir()
-        self._count = 0
+        self._placed: dict[tuple[str, str], str] = {}
 
     def place(self, path: str, kind: str) -> str:
-        """A fresh name inside the private directory for a file the config names."""
-        self._count += 1
-        target = self.written / str(self._count)
-        if kind == files.DIRECTORY:
-            target.mkdir()
-        return f"{target}-" if kind == files.PREFIX else str(target)
+        """A fresh name inside the private directory for a file the config names (the same
+        one each time the config names the same path: two sockets on one path collide, two
+        logs share a file, as they would unsandboxed)."""
+        if kind == files.SOCKET and (
+            path.startswith("@") or "\0" in path or len(path.encode()) >= _SUN_PATH
+        ):
+            # abstract (no file, and private to the network namespace), or a path Envoy
+            # rejects before it binds (Network::Address::PipeInstance): kept, creating nothing
+            return path
+        placed = self._placed.get((path, kind))
+        if placed is None:
+            target = self.written / str(len(self._placed) + 1)
+            if kind == files.DIRECTORY:
+                target.mkdir()
+            placed = f"{target}-" if kind == files.PREFIX else str(target)
+            self._placed[(path, kind)] = placed
+        return placed
 
-    def confine(self, data: bytes, fmt: str) -> tuple[bytes, str]:
+    def confine(self, data: bytes, fmt: str, served: bool = False) -> tuple[bytes, str]:
         """The config to hand Envoy, and its format: ``data`` itself when it names no written
-        file, else with those paths rewritten (as text proto, whatever ``fmt`` was). Raises
-        UserError when neither layer can hold the config."""
+        file, else with those paths rewritten (as text proto, whatever ``fmt`` was); with
+        ``served`` (serve mode) the Unix sockets it binds too. Raises UserError when neither
+        layer can hold the config."""
         try:
             msg = parse_config(data, fmt)
         except ConfigParseError as e:
@@ -82,16 +106,25 @@ class Sandbox:
                 "so the files it names cannot be redirected, and this machine gives no "
                 "unprivileged user namespace for a read-only file system"
             ) from None
-        if not files.redirect_written_files(msg, self.place, engine().message_of_any):
+        if not files.redirect_written_files(msg, self.place, engine().message_of_any, served):
             return data, fmt
         return to_text(msg), "text"  # prints any Any, even one whose payload is corrupt
 
-    def preexec(self, then: Callable[[], None]) -> Callable[[], None]:
+    def preexec(
+        self, then: Callable[[], None], private_network: bool = False
+    ) -> Callable[[], None]:
         """The child's set-up between fork and exec: ``then`` (the caller's own), then the
-        read-only namespace when the machine has it."""
+        read-only namespace when the machine has it; with ``private_network`` the namespace
+        is required (UserError if the machine has none) and has a network of its own."""
         if not namespace_available():
+            if private_network:
+                raise UserError(
+                    "envoy --mode serve needs a private network namespace, and this machine "
+                    "gives no unprivileged user namespace (Docker's default seccomp profile "
+                    "refuses one): use validate mode"
+                )
             return then
-        enter = _enter_read_only(self.root)
+        enter = _enter_read_only(self.root, private_network)
 
         def both() -> None:
             then()
@@ -100,9 +133,10 @@ class Sandbox:
         return both
 
 
-def _enter_read_only(writable: Path) -> Callable[[], None]:
+def _enter_read_only(writable: Path, private_network: bool = False) -> Callable[[], None]:
     """A function for the child (between fork and exec) that enters a new user and mount
-    namespace where only ``writable`` (and below) may be written; it raises OSError if the
+    namespace where only ``writable`` (and below) may be written, and with
+    ``private_network`` a network namespace with loopback up; it raises OSError if the
     kernel refuses (then Popen raises SubprocessError)."""
     libc = ctypes.CDLL(None, use_errno=True)
     uid, gid = os.getuid(), os.getgid()
@@ -118,7 +152,7 @@ def _enter_read_only(writable: Path) -> Callable[[], None]:
             raise OSError(err, os.strerror(err))
 
     def enter() -> None:
-        check(libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS))
+        check(libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS | (_CLONE_NEWNET * private_network)))
         for name, text in (
             ("setgroups", "deny"),
             ("uid_map", f"{uid} {uid} 1"),
@@ -139,8 +173,21 @@ def _enter_read_only(writable: Path) -> Callable[[], None]:
                 _SYS_MOUNT_SETATTR, _AT_FDCWD, root, _AT_RECURSIVE, ctypes.byref(read_write), size
             )
         )
+        # the working directory (set before this) is still the one under the read-only
+        # mounts: enter it again through the writable bind, or relative paths cannot write
+        os.chdir(os.getcwd())
+        if private_network:
+            _loopback_up()
 
     return enter
+
+
+def _loopback_up() -> None:
+    """``ip link set lo up`` in this process's network namespace (a new one has it down, and
+    then every address binds, where a host would refuse one it does not have)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        _, flags = _IFREQ.unpack(fcntl.ioctl(s, _SIOCGIFFLAGS, _IFREQ.pack(b"lo", 0)))
+        fcntl.ioctl(s, _SIOCSIFFLAGS, _IFREQ.pack(b"lo", flags | _IFF_UP))
 
 
 @functools.cache

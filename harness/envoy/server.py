@@ -1,10 +1,13 @@
 """The ``server`` target's envoy and differential planes: a fuzzed Bootstrap through
-``envoy --mode validate`` (``harness.envoy.validate``).
+``envoy --mode validate`` (``harness.envoy.validate``), or with ``--envoy-mode serve``
+started for a moment (``harness.envoy.serve``).
 
 Envoy dying on a signal or aborting is ``envoy-crash``; no answer within the bound is
 ``envoy-hang``. The differential plane compares Envoy's verdict (valid or not) with the
-model's (``harness.config.validation``): a mismatch is a ``Divergence`` signed by the
-field path that decides it (the model's when it rejects, else Envoy's reason).
+model's (``harness.config.validation``): a mismatch is a ``Divergence`` signed by the field
+path that decides it (the model's when it rejects, else Envoy's reason). In serve mode the
+model adds the binds (``harness.config.binds``); a divergence there may be another start-up
+path validate mode skips.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from typing import Any
 
 from harness.config.validation import check
 from harness.engine.corpus import to_text
+from harness.engine.runner import envoy_mode
 from harness.envoy.errors import EnvoyCrash, EnvoyHang
+from harness.envoy.serve import serve_bytes
 from harness.envoy.validate import EnvoyVerdict, validate_bytes
 from harness.oracle import Divergence
 
@@ -25,7 +30,8 @@ _QUOTED = re.compile(r"(?<![A-Za-z])'[^']*'|\"[^\"]*\"|\d+")
 
 def _run(case: Any) -> tuple[bytes, EnvoyVerdict]:
     data = to_text(case)
-    verdict = validate_bytes(data, "text", timeout=HANG_SECONDS)
+    run = serve_bytes if envoy_mode() == "serve" else validate_bytes
+    verdict = run(data, "text", HANG_SECONDS)
     if verdict.timed_out:
         raise EnvoyHang(verdict.describe(), data)
     if verdict.crashed:
@@ -36,7 +42,7 @@ def _run(case: Any) -> tuple[bytes, EnvoyVerdict]:
 
 
 def server(case: Any) -> None:
-    """Run a fuzzed Bootstrap through ``envoy --mode validate``; a crash or hang escapes."""
+    """Run a fuzzed Bootstrap through Envoy (validate or serve mode); a crash or hang escapes."""
     _run(case)
 
 
@@ -48,7 +54,7 @@ def envoy_signature(reason: str) -> str:
 def server_differential(case: Any) -> None:
     """Envoy's verdict against the model's; a mismatch is a ``Divergence``."""
     _, envoy = _run(case)
-    model = check(case)
+    model = check(case, serve=envoy_mode() == "serve")
     if model.valid == envoy.valid:
         return
     field = (

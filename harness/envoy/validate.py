@@ -15,7 +15,7 @@ import re
 import signal
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,7 @@ from harness.envoy.process import envoy_binary
 from harness.envoy.sandbox import Sandbox
 
 DEFAULT_TIMEOUT = 30.0
-_SUFFIX = {"yaml": ".yaml", "json": ".json", "text": ".pb_text"}
+SUFFIX = {"yaml": ".yaml", "json": ".json", "text": ".pb_text"}
 _ERROR_LINE = re.compile(r"error initializing configuration '[^']*': (.*)")
 _PGV = re.compile(r"Proto constraint validation failed \((.*)\)")
 
@@ -39,6 +39,7 @@ class EnvoyVerdict:
     returncode: int
     timed_out: bool = False
     log_tail: str = ""
+    mode: str = "validate"  # or serve (harness.envoy.serve)
 
     @property
     def crashed(self) -> bool:
@@ -46,12 +47,13 @@ class EnvoyVerdict:
 
     def describe(self) -> str:
         if self.timed_out:
-            return "envoy --mode validate did not answer"
+            return f"envoy --mode {self.mode} did not answer"
         if self.returncode < 0:
             try:
-                return f"envoy --mode validate died ({signal.Signals(-self.returncode).name})"
+                name = signal.Signals(-self.returncode).name
             except ValueError:
-                return f"envoy --mode validate died (signal {-self.returncode})"
+                name = f"signal {-self.returncode}"
+            return f"envoy --mode {self.mode} died ({name})"
         return "valid" if self.valid else f"invalid: {self.error}"
 
 
@@ -87,7 +89,7 @@ def validate_bytes(data: bytes, fmt: str, timeout: float = DEFAULT_TIMEOUT) -> E
     with tempfile.TemporaryDirectory(prefix="envoy-fuzz-validate-") as tmp:
         box = Sandbox(Path(tmp))
         data, fmt = box.confine(data, fmt)
-        path = Path(tmp) / f"config{_SUFFIX[fmt]}"
+        path = Path(tmp) / f"config{SUFFIX[fmt]}"
         path.write_bytes(data)
         return _run(path, timeout, box)
 
@@ -111,26 +113,33 @@ def _run(path: Path, timeout: float, box: Sandbox) -> EnvoyVerdict:
     except subprocess.TimeoutExpired:
         proc.kill()
         out, _ = proc.communicate()
-        return EnvoyVerdict(False, None, proc.returncode, True, _tail(out))
+        return EnvoyVerdict(False, None, proc.returncode, True, log_tail(out))
     log = out.decode("utf-8", "replace")
     rc = proc.returncode
     if rc == 0:
-        return EnvoyVerdict(True, None, 0, log_tail=_tail(out))
-    return EnvoyVerdict(False, envoy_reason(log), rc, log_tail=_tail(out))
+        return EnvoyVerdict(True, None, 0, log_tail=log_tail(out))
+    return EnvoyVerdict(False, envoy_reason(log), rc, log_tail=log_tail(out))
 
 
-def _tail(out: bytes) -> str:
+def log_tail(out: bytes) -> str:
     return "\n".join(out.decode("utf-8", "replace").splitlines()[-20:])
 
 
+RunConfig = Callable[[bytes, str, float], EnvoyVerdict]
+
+
 def validate_many(
-    configs: Iterable[tuple[bytes, str]], jobs: int | None = None, timeout: float = DEFAULT_TIMEOUT
+    configs: Iterable[tuple[bytes, str]],
+    jobs: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    run: RunConfig = validate_bytes,
 ) -> list[EnvoyVerdict]:
-    """``validate_bytes`` on each (data, format), ``jobs`` at a time (default: one per core)."""
+    """``run`` (``validate_bytes``, or ``serve.serve_bytes``) on each (data, format), ``jobs``
+    at a time (default: one per core)."""
     items = list(configs)
     jobs = jobs or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(lambda item: validate_bytes(item[0], item[1], timeout), items))
+        return list(pool.map(lambda item: run(item[0], item[1], timeout), items))
 
 
 def envoy_version() -> str:
