@@ -26,10 +26,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.engine.launch import die_with_parent
-from harness.envoy.process import envoy_binary
 from harness.envoy.sandbox import Sandbox
-from harness.envoy.validate import DEFAULT_TIMEOUT, SUFFIX, EnvoyVerdict, envoy_reason, log_tail
+from harness.envoy.validate import (
+    DEFAULT_TIMEOUT,
+    EnvoyVerdict,
+    envoy_reason,
+    log_tail,
+    start_envoy,
+)
 
 SERVE_HOLD = 0.5
 STOP_SECONDS = 10.0
@@ -45,23 +49,12 @@ def serve_bytes(
     namespace for the private network."""
     with tempfile.TemporaryDirectory(prefix="envoy-fuzz-serve-") as tmp:
         box = Sandbox(Path(tmp))
-        preexec = box.preexec(die_with_parent(), private_network=True)
+        box.preexec(lambda: None, private_network=True)  # UserError before any work
         data, fmt = box.confine(data, fmt, served=True)
-        path = Path(tmp) / f"config{SUFFIX[fmt]}"
-        path.write_bytes(data)
-        cmd = [
-            str(envoy_binary()), "--mode", "serve", "-c", str(path), "--concurrency", "1",
-            "-l", "critical", "--component-log-level", "main:info",
-            "--disable-hot-restart", "--base-id-path", os.path.join(tmp, "base-id"),
-        ]  # fmt: skip
-        proc = subprocess.Popen(
-            cmd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=tmp,
-            preexec_fn=preexec,
-        )
+        proc = start_envoy(
+            box, data, fmt, "serve", "--concurrency", "1",
+            "-l", "critical", "--component-log-level", "main:info", private_network=True,
+        )  # fmt: skip
         try:
             return _verdict(proc, timeout, hold)
         finally:

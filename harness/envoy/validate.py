@@ -89,25 +89,32 @@ def validate_bytes(data: bytes, fmt: str, timeout: float = DEFAULT_TIMEOUT) -> E
     with tempfile.TemporaryDirectory(prefix="envoy-fuzz-validate-") as tmp:
         box = Sandbox(Path(tmp))
         data, fmt = box.confine(data, fmt)
-        path = Path(tmp) / f"config{SUFFIX[fmt]}"
-        path.write_bytes(data)
-        return _run(path, timeout, box)
+        return _run(start_envoy(box, data, fmt, "validate", "-l", "critical"), timeout)
 
 
-def _run(path: Path, timeout: float, box: Sandbox) -> EnvoyVerdict:
-    cwd = str(box.root)
+def start_envoy(
+    box: Sandbox, data: bytes, fmt: str, mode: str, *flags: str, private_network: bool = False
+) -> subprocess.Popen[bytes]:
+    """Envoy in ``mode`` on the (confined) config ``data``, written into the sandbox's
+    directory, started there inside the sandbox; its log on the pipe ``stdout``."""
+    preexec = box.preexec(die_with_parent(), private_network)
+    path = box.root / f"config{SUFFIX[fmt]}"
+    path.write_bytes(data)
     cmd = [
-        str(envoy_binary()), "--mode", "validate", "-c", str(path), "-l", "critical",
-        "--disable-hot-restart", "--base-id-path", os.path.join(cwd, "base-id"),
+        str(envoy_binary()), "--mode", mode, "-c", str(path), *flags,
+        "--disable-hot-restart", "--base-id-path", str(box.root / "base-id"),
     ]  # fmt: skip
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        cwd=cwd,
-        preexec_fn=box.preexec(die_with_parent()),
+        cwd=box.root,
+        preexec_fn=preexec,
     )
+
+
+def _run(proc: subprocess.Popen[bytes], timeout: float) -> EnvoyVerdict:
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
