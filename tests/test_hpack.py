@@ -98,6 +98,46 @@ def test_hpack_target_detects_a_broken_decoder(monkeypatch: pytest.MonkeyPatch) 
         hpack_target(case)
 
 
+def test_hpack_target_encodes_one_block_as_envoy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One deflate and one inflate per input (hpack_fuzz_test.cc), not one per Huffman mode."""
+    blocks: list[bytes] = []
+    decode = hpack.HpackPair.decode
+
+    def counted(self: hpack.HpackPair, block: bytes) -> hpack.HeaderList:
+        blocks.append(block)
+        return decode(self, block)
+
+    monkeypatch.setattr(hpack.HpackPair, "decode", counted)
+    hpack_target(_case('headers { headers { key: "a" value: "text" } headers { key: "b" } }'))
+    assert len(blocks) == 1
+
+
+def _string_flags(block: bytes) -> list[bool]:
+    """The H bit of each new-name literal's name and value (block of 0x40 literals only)."""
+    flags, at = [], 0
+    while at < len(block):
+        assert block[at] == 0x40  # literal with incremental indexing, new name
+        at += 1
+        for _ in range(2):
+            flags.append(bool(block[at] & 0x80))
+            at += 1 + (block[at] & 0x7F)  # short strings: a one-byte length
+    return flags
+
+
+def test_encode_shortest_huffman_codes_only_what_it_shortens() -> None:
+    """nghttp2's rule, per header here: Huffman where the value gets shorter, else raw."""
+    headers = [
+        (b"x-text", b"hello world"),
+        (b"x-bin", b"\x00\x01\xff\xfe"),
+        (b"x-empty", b""),
+        (b"x-more", b"aaaaaaaa"),
+    ]
+    pair = hpack.HpackPair()
+    block = pair.encode_shortest(headers)
+    assert _string_flags(block) == [True, True, False, False, False, False, True, True]
+    assert pair.decode(block) == headers
+
+
 _bytes = st.binary(max_size=30)
 
 

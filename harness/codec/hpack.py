@@ -5,6 +5,8 @@ hand (test/common/http/http2/http2_frame.cc), which no encoder produces on its o
 
 from __future__ import annotations
 
+from itertools import groupby
+
 from hpack import Decoder, Encoder
 from hpack import hpack as _hpack
 from hpack.exceptions import HPACKError
@@ -91,6 +93,16 @@ class HpackPair:
 
     def encode(self, headers: HeaderList, huffman: bool = True) -> bytes:
         return self.encoder.encode(headers, huffman=huffman)
+
+    def encode_shortest(self, headers: HeaderList) -> bytes:
+        """One block, each header Huffman-coded where that shortens its value (nghttp2's
+        choice, made per string there; hpack's Encoder takes one choice per call)."""
+        coded = _HUFFMAN.encode
+        # one call per run of headers with the same choice (one call per header costs more)
+        return b"".join(
+            self.encoder.encode(list(run), huffman=huffman)
+            for huffman, run in groupby(headers, lambda h: len(coded(h[1])) < len(h[1]))
+        )
 
     def decode(self, block: bytes) -> HeaderList:
         """Decode one header block; raises HPACKError when it is malformed."""
