@@ -1,5 +1,8 @@
-"""The sockets a config binds (sans-IO): validate mode's duplicate-address rule, and what
-``--envoy-mode serve`` adds to validate mode's verdict.
+"""The sockets a config binds (sans-IO): validate mode's duplicate-address and upstream
+bind-config rules, and what ``--envoy-mode serve`` adds to validate mode's verdict.
+
+``upstream_bind_configs`` is a row of the validation server's checks too: the source
+addresses a cluster binds its upstream connections to (observed on 1.40, every message).
 
 ``duplicate_listener_addresses`` is a row of the validation server's checks
 (``harness.config.startup``): a listener sharing an address with an earlier one is refused,
@@ -157,3 +160,65 @@ def _bind(address: Any, path: str) -> Bind | None:
     except ValueError:
         return None  # validate mode rejects it first
     return Bind(path, sa.protocol == _UDP, ip, sa.port_value, sa.ipv4_compat)
+
+
+def upstream_bind_configs(b: Any) -> Violation | None:
+    """Each cluster's upstream bind config (its own, else the cluster manager's, which is
+    only read for a cluster that has none): at most one extra source address, of the other
+    IP version than ``source_address``, which it needs (Envoy's parseBindConfig, in order)."""
+    fallback = b.cluster_manager.upstream_bind_config
+    has_fallback = b.cluster_manager.HasField("upstream_bind_config")
+    for i, cluster in enumerate(b.static_resources.clusters):
+        if cluster.HasField("upstream_bind_config"):
+            config, owner = cluster.upstream_bind_config, f"Cluster {cluster.name}'s"
+            path = f"static_resources.clusters[{i}].upstream_bind_config"
+        elif has_fallback:
+            config, owner = fallback, "Bootstrap's"
+            path = "cluster_manager.upstream_bind_config"
+        else:
+            continue
+        found = _bind_config(config, owner)
+        if found is not None:
+            return Violation(path, found[0], found[1])
+    return None
+
+
+def _bind_config(config: Any, owner: str) -> tuple[str, str] | None:
+    extra = [e.address for e in config.extra_source_addresses]
+    additional = list(config.additional_source_addresses)
+    if extra and additional:
+        return (
+            "bind_config.both",
+            "Can't specify both `extra_source_addresses` and `additional_source_addresses` "
+            f"in the {owner} upstream binding config",
+        )
+    others = extra or additional
+    if len(others) > 1:
+        return (
+            "bind_config.many",
+            f"{owner} upstream binding config has more than one extra/additional source "
+            "addresses. Only one extra/additional source can be supported in BindConfig's "
+            "extra_source_addresses/additional_source_addresses field",
+        )
+    if others and not config.HasField("source_address"):
+        return (
+            "bind_config.no_source",
+            f"{owner} upstream binding config has extra/additional source addresses but no "
+            "source_address. Extra/additional addresses cannot be specified if source_address "
+            "is not set.",
+        )
+    if others and _ip_version(others[0]) == _ip_version(config.source_address) is not None:
+        return (
+            "bind_config.same_version",
+            f"{owner} upstream binding config has two same IP version source addresses. Only "
+            "two different IP version source addresses can be supported in BindConfig's "
+            "source_address and extra_source_addresses/additional_source_addresses fields",
+        )
+    return None
+
+
+def _ip_version(socket_address: Any) -> int | None:
+    try:
+        return ipaddress.ip_address(socket_address.address).version
+    except ValueError:
+        return None  # not an IP: the address rules reject it first

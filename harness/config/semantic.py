@@ -15,6 +15,7 @@ import re2
 from google.protobuf import descriptor
 
 from harness.config import startup, tree
+from harness.config.binds import upstream_bind_configs
 from harness.config.pgv import UNBUILT_EXTENSIONS, UNBUILT_PATHS, Violation
 from harness.config.startup import STARTUP_CHECKS
 
@@ -313,6 +314,7 @@ SEMANTIC_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
     ("duplicate cluster names", _duplicate_clusters),
     ("cluster load balancer and discovery rules", _clusters),
     (STARTUP["cluster circuit breakers, health checks, EDS settings"]),
+    ("upstream bind configs: one extra source, of the other IP version", upstream_bind_configs),
     (STARTUP["the local cluster is defined"]),
     (STARTUP["resolved addresses: pipes, ports, resolvers, namespaces"]),
     ("listeners have an address", _listeners),
