@@ -259,6 +259,15 @@ def _clusters(b: Any) -> Violation | None:
                 "cluster.lb_subset",
                 "cluster: load_balancing_policy cannot be combined with lb_subset_config",
             )
+        if c.lb_subset_config.locality_weight_aware and not c.common_lb_config.HasField(
+            "locality_weighted_lb_config"
+        ):
+            return Violation(
+                f"{here}.lb_subset_config.locality_weight_aware",
+                "cluster.lb_subset_locality",
+                "Locality weight aware subset LB requires that a locality_weighted_lb_config be "
+                f"set in {c.name}",
+            )
         if c.type == EDS and not c.HasField("eds_cluster_config"):
             return Violation(
                 f"{here}.eds_cluster_config",
