@@ -90,7 +90,7 @@ def _resolved_addresses(b: Any) -> Iterator[tuple[str, Any, Any]]:
                 yield f"{where}.address", lb.endpoint.address, lb.endpoint
 
 
-def _socket_address_problem(sa: Any) -> tuple[str, str] | None:
+def _socket_address_problem(sa: Any, listening: bool) -> tuple[str, str] | None:
     if sa.resolver_name not in IP_RESOLVERS:
         return "address.resolver", f"Unknown address resolver: {sa.resolver_name}"
     if sa.WhichOneof("port_specifier") == "named_port":
@@ -99,8 +99,14 @@ def _socket_address_problem(sa: Any) -> tuple[str, str] | None:
         ip = ipaddress.ip_address(sa.address)
     except ValueError:
         return "address.ip", f"malformed IP address: {sa.address}"
-    if sa.ipv4_compat and not (
-        ip.version == 6 and (ip == ipaddress.IPv6Address("::") or ip.ipv4_mapped is not None)
+    # checked where a listener's socket is made, only: admin, bind and endpoint addresses
+    # with ipv4_compat on an IPv4 address pass (observed)
+    if (
+        listening
+        and sa.ipv4_compat
+        and not (
+            ip.version == 6 and (ip == ipaddress.IPv6Address("::") or ip.ipv4_mapped is not None)
+        )
     ):
         shown = f"[{ip}]" if ip.version == 6 else str(ip)
         return (
@@ -137,7 +143,7 @@ def _addresses(b: Any) -> Violation | None:
         else:
             which, sa = address.WhichOneof("address"), address.socket_address
         problem = (
-            _socket_address_problem(sa)
+            _socket_address_problem(sa, path.startswith("static_resources.listeners["))
             if which == "socket_address"
             else _pipe_problem(address.pipe)
             if which == "pipe"
