@@ -19,8 +19,10 @@ from google.protobuf import text_format
 
 from harness import targets
 from harness.codec import codec_impl, codec_impl_h1, codec_impl_h2
+from harness.codec import http2 as wire
 from harness.codec.codec_impl import CodecPair, http1_messages, run_case, sanitize
-from harness.codec.codec_impl_h2 import MAX_STREAMS, MIN_WINDOW, limits_from
+from harness.codec.codec_impl_h2 import MAX_STREAMS, MIN_WINDOW, Body, limits_from
+from harness.codec.codec_impl_oracle import same_body
 from harness.engine import corpus
 from harness.oracle import InvariantViolation
 from harness.proto import message_class
@@ -282,3 +284,122 @@ def test_a_short_real_fuzz_run_finds_nothing(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert summary["runs"] == 300
     assert summary["findings"] == []
+
+
+# --- speed-ups that must not change what happens ----------------------------------------------
+
+
+def _h2_trace(cases: list[Any], monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Everything both HTTP/2 endpoints write, receive and report, dispatch by dispatch."""
+    trace: list[Any] = []
+    endpoint = codec_impl_h2.H2Endpoint
+    dispatch, take_output = endpoint.dispatch, endpoint.take_output
+
+    def traced_dispatch(self: Any, data: bytes) -> bool:
+        ok = dispatch(self, data)
+        conn = self.conn
+        trace.append((self.client, data, ok, list(self.received), self.error, str(conn.outcome)))
+        trace.append((conn.closed, bytes(conn.outbound), vars(conn.constraints).copy()))
+        return ok
+
+    def traced_take_output(self: Any) -> bytes:
+        out = take_output(self)
+        trace.append((self.client, "wrote", out))
+        return out
+
+    monkeypatch.setattr(endpoint, "dispatch", traced_dispatch)
+    monkeypatch.setattr(endpoint, "take_output", traced_take_output)
+    for case in cases:
+        try:
+            run_case(case, http2=True)
+        except Exception as e:  # the same failure either way is part of the trace
+            trace.append(repr(e))
+    monkeypatch.setattr(endpoint, "dispatch", dispatch)
+    monkeypatch.setattr(endpoint, "take_output", take_output)
+    return trace
+
+
+def test_a_server_cloned_after_the_preface_does_what_one_decoding_it_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``_after_preface``: the server's first write from the client starts with the preface,
+    which the server takes from a clone of one that decoded it. Over Envoy's corpus, our
+    regressions and cases whose preface carries a WINDOW_UPDATE or is mutated, every write,
+    event, error, outcome and limit counter is the same as when each server decodes it."""
+    decoder = corpus.Decoder(targets.get("codec_impl"), cached=False)
+    files = sorted(CORPUS.iterdir()) + sorted((CORPUS.parent / "regressions").iterdir())
+    cases = [c for f in files if (c := decoder.decode(f.read_bytes())) is not None]
+    window = "h2_settings { client { initial_connection_window_size: 100000 } }\n"
+    cases += [
+        _case(ROUND_TRIP),
+        _case(window + ROUND_TRIP),
+        # byte 30 is inside the client's SETTINGS frame (the preface string is 24 bytes)
+        _case(
+            ROUND_TRIP.replace(
+                "actions { client_drain {} }",
+                "actions { mutate { offset: 30 value: 255 } } actions { client_drain {} }",
+            )
+        ),
+    ]
+    built: list[int] = []
+    after_preface = codec_impl_h2._after_preface
+
+    def counting(limits: Any, preface: bytes) -> Any:
+        built.append(len(preface))
+        return after_preface(limits, preface)
+
+    monkeypatch.setattr(codec_impl_h2, "_after_preface", counting)
+    codec_impl_h2._handshaken.clear()
+    cloned = _h2_trace(cases + cases, monkeypatch)  # the second pass finds them all built
+    assert len(built) > len(cases) and any(n > 24 + 45 for n in built)  # WINDOW_UPDATE too
+    monkeypatch.setattr(codec_impl_h2, "preface_end", lambda data: 0)
+    n = len(built)
+    decoded = _h2_trace(cases + cases, monkeypatch)
+    assert len(built) == n  # every server decoded its preface itself
+    assert cloned == decoded
+
+
+def test_preface_end_takes_the_settings_and_window_update_after_the_preface() -> None:
+    settings = wire.build_frame(wire.SETTINGS, 0, 0, b"\x00\x03\x00\x00\x00\x01")
+    update = wire.build_frame(wire.WINDOW_UPDATE, 0, 0, b"\x00\x00\x10\x00")
+    ack = wire.build_frame(wire.SETTINGS, wire.FLAG_ACK, 0)
+    headers = wire.build_frame(wire.HEADERS, wire.FLAG_END_HEADERS, 1, b"\x82")
+    preface = wire.PREFACE + settings + update
+    assert codec_impl_h2.preface_end(preface + headers) == len(preface)
+    assert codec_impl_h2.preface_end(preface + ack + settings) == len(preface)
+    assert codec_impl_h2.preface_end(preface[:-1]) == len(wire.PREFACE + settings)
+    assert codec_impl_h2.preface_end(settings + update) == 0
+    stream_update = wire.build_frame(wire.WINDOW_UPDATE, 0, 1, b"\x00\x00\x10\x00")
+    assert codec_impl_h2.preface_end(wire.PREFACE + stream_update) == 0
+
+
+def test_same_body_compares_bytes_across_any_chunking() -> None:
+    body: list[Body] = [memoryview(b"a" * 40000)[:30000], b"xyz"]
+    assert same_body(body, [b"a" * 16384, b"a" * 13616 + b"x", b"yz"])
+    assert same_body([], [])
+    assert same_body([b""], [])
+    assert not same_body(body, [b"a" * 16384, b"a" * 13616 + b"X", b"yz"])  # one byte
+    assert not same_body(body, [b"a" * 30000, b"xy"])  # one short
+    assert not same_body([b"ab"], [b"ba"])
+
+
+def test_http1_chunks_are_written_as_before() -> None:
+    """The chunk encoder joins instead of %-formatting: the same bytes."""
+    for data, end in ((b"abc", False), (memoryview(b"x" * 70000), True), (b"", True)):
+        encoder = codec_impl_h1._Encoder(chunked=True, done=False, trailers_enabled=False)
+        expected = (b"%x\r\n%s\r\n" % (len(data), bytes(data)) if data else b"") + (
+            b"0\r\n\r\n" if end else b""
+        )
+        assert encoder.data(data, end) == expected
+
+
+def test_a_mutated_fragment_is_copied_and_only_it() -> None:
+    buf = codec_impl._Buffer()
+    first, second = b"abc", b"def"
+    buf.add(first)
+    buf.add(second)
+    buf.mutate(buffer=1, offset=4, value=ord("e"))  # the byte already holds that value
+    assert not buf.tampered and buf.fragments[1] is second
+    buf.mutate(buffer=1, offset=4, value=ord("X"))
+    assert buf.tampered and bytes(buf.fragments[1]) == b"dXf" and second == b"def"
+    assert buf.fragments[0] is first

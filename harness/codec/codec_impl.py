@@ -116,26 +116,30 @@ class _Stream:
 
 
 class _Buffer:
-    """Envoy's ReorderBuffer: each write a fragment, dispatched in order to ``peer``."""
+    """Envoy's ReorderBuffer: each write a fragment, dispatched in order to ``peer``. A
+    fragment is kept as written and copied into a bytearray only when a byte of it is
+    mutated (most are never mutated: no copy in, none out)."""
 
     __slots__ = ("fragments", "tampered")
 
     def __init__(self) -> None:
-        self.fragments: list[bytearray] = []
+        self.fragments: list[bytes | bytearray] = []
         self.tampered = False
 
     def add(self, data: bytes) -> None:
         if data:
-            self.fragments.append(bytearray(data))
+            self.fragments.append(data)
 
     def mutate(self, buffer: int, offset: int, value: int) -> None:
         if self.fragments:
-            frag = self.fragments[buffer % len(self.fragments)]
-            if frag:
-                i = offset % len(frag)
-                if frag[i] != value & 0xFF:
-                    frag[i] = value & 0xFF
-                    self.tampered = True
+            k = buffer % len(self.fragments)
+            frag = self.fragments[k]
+            i = offset % len(frag)
+            if frag[i] != value & 0xFF:
+                if not isinstance(frag, bytearray):
+                    frag = self.fragments[k] = bytearray(frag)
+                frag[i] = value & 0xFF
+                self.tampered = True
 
     def swap(self, buffer: int) -> None:
         if self.fragments:
@@ -340,7 +344,9 @@ class CodecPair:
         while frags:
             if self.should_close:
                 return False
-            data = bytes(frags.pop(0))
+            data = frags.pop(0)
+            if isinstance(data, bytearray):
+                data = bytes(data)
             ok = peer.dispatch(data)
             self._deliver(peer)
             self._flush()

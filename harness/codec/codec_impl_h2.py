@@ -17,7 +17,7 @@ Decoded events reach the pair as ``Received`` tuples (see ``codec_impl``).
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Any
 
 import h2.events
@@ -120,6 +120,46 @@ def _new_connection(client: bool, limits: Limits) -> EnvoyH2Connection:
     return template.clone()
 
 
+# A server's state right after it received a client's connection preface, by (settings, the
+# preface's bytes): every input's server starts by decoding the same few frames.
+_HANDSHAKE_LIMIT = 256
+_handshaken: OrderedDict[tuple[Limits, bytes], EnvoyH2Connection] = OrderedDict()
+
+
+def preface_end(data: bytes) -> int:
+    """Where a client's connection preface ends in ``data``: the preface string and the
+    SETTINGS (not ACK) and connection WINDOW_UPDATE frames right after it; 0 when ``data``
+    does not start with one."""
+    if not data.startswith(http2.PREFACE):
+        return 0
+    end = 0
+    for offset, length, type_, flags, sid in http2.scan_frames(data, len(http2.PREFACE))[0]:
+        if sid or not (
+            (type_ == http2.SETTINGS and not flags & http2.FLAG_ACK) or type_ == http2.WINDOW_UPDATE
+        ):
+            break
+        end = offset + http2.HEADER_SIZE + length
+    return end
+
+
+def _after_preface(limits: Limits, preface: bytes) -> EnvoyH2Connection:
+    """A new server connection (its own SETTINGS drained, as before any first dispatch) that
+    has received ``preface``: built once per settings and preface, then cloned. Receiving the
+    rest of a write after it is receiving the whole write: it ends on a frame boundary, and
+    ``EnvoyH2Connection.receive`` treats frames alike however the bytes are split."""
+    key = (limits, preface)
+    conn = _handshaken.get(key)
+    if conn is None:
+        if len(_handshaken) >= _HANDSHAKE_LIMIT:
+            _handshaken.popitem(last=False)
+        conn = _handshaken[key] = _new_connection(False, limits)
+        conn.drain()
+        conn.receive(preface)
+    else:
+        _handshaken.move_to_end(key)
+    return conn.clone()
+
+
 class H2Endpoint:
     """A client or server HTTP/2 codec with Envoy's per-stream API (sans-IO)."""
 
@@ -134,6 +174,8 @@ class H2Endpoint:
         self._read_disabled: dict[int, int] = {}
         self._unacked: dict[int, int] = {}
         self._metadata_encoder: HpackPair | None = None  # made on first use
+        # A server that neither received nor was asked anything yet (see _after_preface)
+        self._fresh = not client
 
     # --- the codec API (the local application) ----------------------------------------------
 
@@ -154,6 +196,7 @@ class H2Endpoint:
         self._call(self.conn.h2.send_headers, sid, headers, end_stream=end_stream)
 
     def send_data(self, sid: int, data: Body, end_stream: bool) -> None:
+        self._fresh = False
         pending = self._pending.get(sid)
         if pending is None:
             pending = self._pending[sid] = _Pending()
@@ -177,6 +220,7 @@ class H2Endpoint:
             self._call(self.conn.h2.send_data, sid, b"", end_stream=True)
 
     def send_metadata(self, sid: int, metadata: Headers) -> None:
+        self._fresh = False
         if self.conn.closed or not metadata:
             return
         if self._metadata_encoder is None:
@@ -199,6 +243,7 @@ class H2Endpoint:
         self._call(self.conn.h2.reset_stream, sid, RESET_CODE)
 
     def read_disable(self, sid: int, disable: bool) -> None:
+        self._fresh = False
         count = self._read_disabled.get(sid, 0) + (1 if disable else -1)
         self._read_disabled[sid] = count
         if count == 0 and self._unacked.get(sid):
@@ -222,6 +267,13 @@ class H2Endpoint:
     def dispatch(self, data: bytes) -> bool:
         """Feed bytes from the peer; False when the codec reports an error."""
         conn = self.conn
+        if self._fresh:
+            self._fresh = False
+            end = preface_end(data) if not conn.outbound else 0
+            if end:
+                conn.release()
+                self.conn = conn = _after_preface(conn.limits, bytes(data[:end]))
+                data = data[end:]
         if conn.closed:
             return self._failed()
         if len(data) <= DISPATCH_PIECE or conn._pending or conn._preface_left:
@@ -252,6 +304,7 @@ class H2Endpoint:
     # --- internals --------------------------------------------------------------------------
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> None:
+        self._fresh = False
         if self.conn.closed:
             return
         try:
