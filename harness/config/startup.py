@@ -66,7 +66,8 @@ def _v(path: str, rule: str, message: str) -> Violation:
 
 def _resolved_addresses(b: Any) -> Iterator[tuple[str, Any, Any]]:
     """(path, Address or SocketAddress, the Endpoint or None) of each address Envoy resolves at
-    start-up: admin, listeners, upstream bind addresses, STATIC clusters' endpoints."""
+    start-up: admin, listeners, upstream bind addresses, DNS clusters' resolvers, STATIC
+    clusters' endpoints."""
     if b.admin.HasField("address"):
         yield "admin.address", b.admin.address, None
     for i, listener in tree.listeners(b):
@@ -80,6 +81,10 @@ def _resolved_addresses(b: Any) -> Iterator[tuple[str, Any, Any]]:
         if c.upstream_bind_config.HasField("source_address"):
             where = f"{here}.upstream_bind_config.source_address"
             yield where, c.upstream_bind_config.source_address, None
+        if c.type in (STRICT_DNS, LOGICAL_DNS):  # resolved like the others (observed)
+            for r, resolver in enumerate(c.dns_resolvers):
+                if resolver.WhichOneof("address") == "socket_address":
+                    yield f"{here}.dns_resolvers[{r}]", resolver, None
         custom = c.WhichOneof("cluster_discovery_type") == "cluster_type"
         static = c.cluster_type.name == "envoy.cluster.static" if custom else c.type == STATIC
         if not static:
