@@ -23,7 +23,8 @@ ROUTER = "envoy.extensions.filters.http.router.v3.Router"
 # HTTP filters that end a chain (Envoy: isTerminalFilterByProto)
 TERMINAL_HTTP_FILTERS = frozenset({ROUTER})
 # Cluster enums (envoy.config.cluster.v3.Cluster)
-STATIC, LOGICAL_DNS, EDS = 0, 2, 3
+STATIC, STRICT_DNS, LOGICAL_DNS, EDS = 0, 1, 2, 3
+CLUSTER_PROVIDED = 6  # Cluster.LbPolicy
 RING_HASH, MAGLEV, LB_POLICY_CONFIG = 2, 5, 7
 MAX_DURATION_SECONDS = 315_576_000_000  # protobuf's Duration range
 # Envoy's own bound, everywhere (9223372036 s, int64 nanoseconds, is already rejected)
@@ -312,6 +313,23 @@ def _clusters(b: Any) -> Violation | None:
     return None
 
 
+def _cluster_provided_lb(b: Any) -> Violation | None:
+    """``CLUSTER_PROVIDED`` on a built-in type that provides no load balancer (ORIGINAL_DST
+    does): the cluster manager refuses it once the cluster is built."""
+    for i, c in enumerate(b.static_resources.clusters):
+        no_lb = c.WhichOneof("cluster_discovery_type") != "cluster_type" and c.type in (
+            STATIC, STRICT_DNS, LOGICAL_DNS, EDS,
+        )  # fmt: skip
+        if c.lb_policy == CLUSTER_PROVIDED and no_lb:
+            return Violation(
+                f"static_resources.clusters[{i}].lb_policy",
+                "cluster.cluster_provided_lb",
+                f"cluster manager: cluster provided LB specified but cluster '{c.name}' did "
+                "not provide one. Check cluster documentation.",
+            )
+    return None
+
+
 STARTUP = {name: (name, check) for name, check in STARTUP_CHECKS}
 SEMANTIC_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
     ("durations are non-negative and in range", _durations),
@@ -324,6 +342,7 @@ SEMANTIC_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
     ("cluster load balancer and discovery rules", _clusters),
     (STARTUP["cluster circuit breakers, health checks, EDS settings"]),
     ("upstream bind configs: one extra source, of the other IP version", upstream_bind_configs),
+    ("CLUSTER_PROVIDED only where the cluster type provides a balancer", _cluster_provided_lb),
     (STARTUP["the local cluster is defined"]),
     (STARTUP["resolved addresses: pipes, ports, resolvers, namespaces"]),
     ("listeners have an address", _listeners),
