@@ -72,7 +72,7 @@ def _both(doc: object) -> tuple[message.Message | None, message.Message | None, 
     error = None
     try:
         json_format.ParseDict(doc, slow)
-    except json_format.ParseError as e:
+    except (json_format.ParseError, KeyError) as e:  # KeyError: an Any's missing "value"
         slow, error = None, str(e)
     return fast, slow, error
 
@@ -110,12 +110,44 @@ def test_shapes_left_to_json_format_get_its_answer() -> None:
         parse_config(one_of_twice, "json")
 
 
+_ANY_CASES: list[tuple[str, dict[str, object]]] = [
+    ("StringValue", {"value": "fc"}), ("StringValue", {"value": 5}), ("StringValue", {}),
+    ("StringValue", {"value": "a", "other": "b"}), ("UInt32Value", {"value": 7}),
+    ("BoolValue", {"value": True}), ("Int64Value", {"value": "7"}), ("Empty", {}),
+    ("Empty", {"x": 1}), ("Struct", {"value": {"a": 1}}), ("Duration", {"value": "1s"}),
+]  # fmt: skip
+ANY_DOCS = [
+    {"@type": f"type.googleapis.com/google.protobuf.{name}", **rest} for name, rest in _ANY_CASES
+]
+
+
+@pytest.mark.parametrize("any_doc", ANY_DOCS)
+def test_well_known_any_payloads_equal_json_format(any_doc: dict[str, object]) -> None:
+    """An Any of a wrapper takes its "value" key (the fast path builds it), one of Empty its
+    other keys as fields (likewise); Struct, Duration, ... stay json_format's."""
+    doc = {
+        "static_resources": {
+            "listeners": [{"name": "l", "filter_chains": [
+                {"filters": [{"name": "f", "typed_config": any_doc}]}
+            ]}]
+        }
+    }  # fmt: skip
+    fast, slow, error = _both(doc)
+    if fast is not None:
+        assert slow is not None, error
+        assert fast == slow
+    answered = any_doc in ANY_DOCS[:1] + ANY_DOCS[4:6] + ANY_DOCS[7:8]
+    assert (fast is not None) == answered
+
+
 YAML_EDGES = [
     "a: y\nb: N\nc: yes\nd: 0x1f\ne: 1_000\nf: 1:20\ng: .inf\nh: ~\n",
     "when: 2001-12-14\nraw: !!binary aGVsbG8=\n",
     "base: &b {x: 1, y: [1, 2]}\nuse: *b\nmerged:\n  <<: *b\n  z: 3\n",
     "? [1, 2]\n: unhashable\n",
     "a: !custom 1\n",
+    "a: !!map x\n",
+    "a: [!!seq '', !!set y]\n",
     "k: 1\nk: 2\n",
     "",
     "- 1\n- two\n",
@@ -124,17 +156,17 @@ YAML_EDGES = [
 
 @pytest.mark.parametrize("text", YAML_EDGES + [p.read_text() for p in sorted(TABLE.glob("*.yaml"))])
 def test_fast_yaml_equals_pyyaml(text: str) -> None:
-    """load.load_yaml builds what PyYAML's constructor builds, or fails as it fails."""
-    from harness.config import load
+    """yamlproto.load_yaml builds what PyYAML's constructor builds, or fails as it fails."""
+    from harness.config import yamlproto
 
     try:
-        expected: object = yaml.load(text, load._EnvoyYamlLoader)
+        expected: object = yaml.load(text, yamlproto.EnvoyYamlLoader)
     except yaml.YAMLError as e:
         with pytest.raises(yaml.YAMLError) as caught:
-            load.load_yaml(text)
+            yamlproto.load_yaml(text)
         assert str(caught.value) == str(e)
         return
-    assert load.load_yaml(text) == expected
+    assert yamlproto.load_yaml(text) == expected
 
 
 def _texts(mutants: int) -> list[tuple[str, str]]:
@@ -162,6 +194,10 @@ TEXT_EDGES = [
     "enable_dispatcher_stats: t",
     "stats_config { stats_matcher { reject_all: true } }",
     "unknown_field: 1",
+    "node {\n  id: 'a'\n\tlocality { zone: 'z' }  hosts { }\n}",
+    "static_resources {\n  clusters { name: 'c' } # hosts\n  clusters { tls_context {} } }",
+    "node { id: 'a' bogus-name: 1 }",
+    "node { id: 'a' Metadata { } }",
     "node { id: '\\xff' }",
 ]
 
@@ -177,6 +213,23 @@ def test_fast_text_equals_text_format_on_corpus_and_mutants() -> None:
     assert answered >= 0.8 * len(texts), (answered, len(texts))
 
 
+def test_unknown_field_is_the_fast_paths_error() -> None:
+    """A name the message lacks: the fast path raises text_format's error itself (line and
+    column of the name), where it used to hand the whole text to text_format."""
+    from google.protobuf import text_format
+
+    from harness.config import textproto
+
+    text = "node {\n  id: 'a'\n\tlocality { zone: 'z' }  hosts { }\n}"
+    with pytest.raises(text_format.ParseError) as caught:
+        textproto.parse_text(text, bootstrap_class()())
+    assert str(caught.value) == (
+        '3:26 : Message type "envoy.config.core.v3.Node" has no field named "hosts".'
+    )
+    with pytest.raises(ConfigParseError, match=r'^ParseError: 3:26 : Message type "envoy'):
+        parse_config(text.encode(), "text")
+
+
 def _check_text(name: str, text: str) -> bool:
     """Whether the fast path answered; when it did, it equals text_format."""
     from google.protobuf import text_format
@@ -186,14 +239,20 @@ def _check_text(name: str, text: str) -> bool:
     load._import_named_types(text)  # as parse_config does: text_format needs the types
     cls = bootstrap_class()
     fast = cls()
+    fast_error = None
     try:
         textproto.parse_text(text, fast)
     except textproto.Unsupported:
         return False
+    except text_format.ParseError as e:  # the fast path's own: an unknown field name
+        fast_error = str(e)
     slow = cls()
     try:
         text_format.Parse(text, slow)
     except text_format.ParseError as e:
-        raise AssertionError(f"{name}: fast path accepted what text_format rejects: {e}") from e
+        assert fast_error is not None, f"{name}: fast path accepted what text_format rejects: {e}"
+        assert fast_error == str(e), f"{name}: fast path's error differs"
+        return True
+    assert fast_error is None, f"{name}: fast path rejected what text_format takes: {fast_error}"
     assert fast == slow, f"{name}: fast path built a different message"
     return True

@@ -37,9 +37,9 @@ def _safe_yaml_load(name: str, call: ast.Call) -> bool:
         return False
     import yaml
 
-    from harness.config import load
+    from harness.config import yamlproto
 
-    loader = getattr(load, _dotted(call.args[1]), None)
+    loader = getattr(yamlproto, _dotted(call.args[1]), None)
     safe = tuple(c for c in (yaml.SafeLoader, getattr(yaml, "CSafeLoader", None)) if c)
     return isinstance(loader, type) and issubclass(loader, safe)
 

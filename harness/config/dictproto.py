@@ -29,16 +29,21 @@ _INTS = frozenset(
      FD.TYPE_SINT64, FD.TYPE_FIXED32, FD.TYPE_FIXED64, FD.TYPE_SFIXED32, FD.TYPE_SFIXED64}
 )  # fmt: skip
 _FLOAT32_MAX = 3.4028234663852886e38
-_GENERIC = frozenset({"google.protobuf.Duration"})  # FromJsonString on a string
-_DELEGATED = frozenset(
+GENERIC = frozenset({"google.protobuf.Duration"})  # FromJsonString on a string
+DELEGATED = frozenset(
     {"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue",
      "google.protobuf.Timestamp", "google.protobuf.FieldMask"}
 )  # fmt: skip
-_WRAPPERS = frozenset(
+WRAPPERS = frozenset(
     f"google.protobuf.{n}"
     for n in ("DoubleValue", "FloatValue", "Int64Value", "UInt64Value", "Int32Value",
               "UInt32Value", "BoolValue", "StringValue", "BytesValue")
 )  # fmt: skip
+
+
+# json_format reads these from an Any's "value" key (wrappers too, handled here); other
+# google.protobuf types (Empty) take the Any's other keys as their fields, like any message
+ANY_VALUE_FORMS = GENERIC | DELEGATED | {"google.protobuf.Any"}
 
 
 class Unsupported(Exception):
@@ -48,7 +53,7 @@ class Unsupported(Exception):
 _names: dict[str, dict[str, descriptor.FieldDescriptor]] = {}
 
 
-def _fields(desc: descriptor.Descriptor) -> dict[str, descriptor.FieldDescriptor]:
+def json_fields(desc: descriptor.Descriptor) -> dict[str, descriptor.FieldDescriptor]:
     """JSON names and proto names to fields, as json_format looks them up (JSON first)."""
     table = _names.get(desc.full_name)
     if table is None:
@@ -63,18 +68,20 @@ def parse_dict(value: Any, msg: message.Message) -> None:
     _message(value, msg, 0)
 
 
+def parse_value(value: Any, msg: message.Message, depth: int) -> None:
+    """``parse_dict`` for a message ``depth`` messages down (json_format's depth limit)."""
+    _message(value, msg, depth)
+
+
 def _message(value: Any, msg: message.Message, depth: int) -> None:
     desc = msg.DESCRIPTOR
     full_name = desc.full_name
     if depth > MAX_DEPTH:
         raise Unsupported
-    if full_name in _WRAPPERS:
-        try:
-            msg.value = _scalar(value, desc.fields_by_name["value"])
-        except (ValueError, TypeError):
-            raise Unsupported from None
+    if full_name in WRAPPERS:
+        wrapped(value, msg)
         return
-    if full_name in _GENERIC:
+    if full_name in GENERIC:
         if not isinstance(value, str):
             raise Unsupported
         try:
@@ -82,7 +89,7 @@ def _message(value: Any, msg: message.Message, depth: int) -> None:
         except ValueError:
             raise Unsupported from None
         return
-    if full_name in _DELEGATED:
+    if full_name in DELEGATED:
         try:
             json_format.ParseDict(value, msg)
         except json_format.ParseError:
@@ -93,7 +100,7 @@ def _message(value: Any, msg: message.Message, depth: int) -> None:
     if full_name == "google.protobuf.Any":
         _any(value, msg, depth)
         return
-    fields = _fields(desc)
+    fields = json_fields(desc)
     seen: set[str] = set()
     oneofs: set[str] = set()
     for name, item in value.items():
@@ -125,7 +132,7 @@ def _field(item: Any, msg: message.Message, fd: descriptor.FieldDescriptor, dept
                 _message(element, sub, depth + 1)
         else:
             try:
-                container.extend([_scalar(element, fd) for element in item])
+                container.extend([scalar(element, fd) for element in item])
             except (ValueError, TypeError):
                 raise Unsupported from None
     elif fd.type == FD.TYPE_MESSAGE:
@@ -134,7 +141,7 @@ def _field(item: Any, msg: message.Message, fd: descriptor.FieldDescriptor, dept
         _message(item, sub, depth + 1)
     else:
         try:
-            setattr(msg, fd.name, _scalar(item, fd))
+            setattr(msg, fd.name, scalar(item, fd))
         except (ValueError, TypeError):
             raise Unsupported from None
 
@@ -151,7 +158,7 @@ def _map(item: Any, container: Any, fd: descriptor.FieldDescriptor, depth: int) 
             _message(element, container[key], depth + 1)
         else:
             try:
-                container[key] = _scalar(element, value_fd)
+                container[key] = scalar(element, value_fd)
             except (ValueError, TypeError):
                 raise Unsupported from None
 
@@ -163,18 +170,31 @@ def _any(value: dict[str, Any], msg: Any, depth: int) -> None:
     if not isinstance(type_url, str):
         raise Unsupported
     name = type_url.rpartition("/")[2]
-    if name.startswith("google.protobuf."):
+    if name in ANY_VALUE_FORMS:
         raise Unsupported  # json_format's "value" forms of the well-known types
     try:
         inner = message_class(name)()  # imports the type's xds-protos module if need be
     except UserError:
         raise Unsupported from None
-    _message({k: v for k, v in value.items() if k != "@type"}, inner, depth + 1)
+    if name in WRAPPERS:
+        if value.keys() != {"@type", "value"}:
+            raise Unsupported  # json_format reads "value" alone
+        wrapped(value["value"], inner)
+    else:
+        _message({k: v for k, v in value.items() if k != "@type"}, inner, depth + 1)
     msg.value = inner.SerializeToString()
     msg.type_url = type_url
 
 
-def _scalar(value: Any, fd: descriptor.FieldDescriptor) -> Any:
+def wrapped(value: Any, msg: Any) -> None:
+    """Set a wrapper message (``google.protobuf.StringValue``, ...) from its JSON value."""
+    try:
+        msg.value = scalar(value, msg.DESCRIPTOR.fields_by_name["value"])
+    except (ValueError, TypeError):
+        raise Unsupported from None
+
+
+def scalar(value: Any, fd: descriptor.FieldDescriptor) -> Any:
     kind = fd.type
     if kind == FD.TYPE_STRING:
         if type(value) is not str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from google.protobuf import json_format, message, text_format
 
-from harness.config import dictproto, textproto
+from harness.config import dictproto, textproto, yamlproto
 from harness.errors import UserError
 from harness.proto import message_class
 
@@ -59,7 +59,13 @@ def parse_config(
                 msg = cls()
                 text_format.Parse(text, msg)
             return msg
-        loaded = load_yaml(text) if fmt == "yaml" else json.loads(text)
+        if fmt == "yaml":
+            filled, loaded = yamlproto.parse_yaml(text, msg)
+            if filled:
+                return msg
+            msg = cls()
+        else:
+            loaded = json.loads(text)
         if loaded is None:
             return msg  # an empty document is an empty config
         if not isinstance(loaded, dict):
@@ -73,80 +79,10 @@ def parse_config(
         raise
     except (
         text_format.ParseError, json_format.ParseError, yaml.YAMLError, ValueError, TypeError,
-        RecursionError, KeyError, AttributeError,
+        RecursionError, KeyError, AttributeError, OverflowError,
     ) as e:  # fmt: skip
         raise ConfigParseError(f"{type(e).__name__}: {e}".splitlines()[0]) from None
     return msg
-
-
-# libyaml's parser when PyYAML has it (~10x faster than the pure-Python one)
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _EnvoyYamlLoader(_SafeLoader):
-    """PyYAML's safe loader, plus yaml-cpp's booleans Envoy's YAML-to-JSON step sees: a plain
-    ``y``/``n`` (any case) is a bool there, so a string field given ``y`` is rejected."""
-
-
-_YAML_CPP_BOOL = re.compile(r"^(?:y|Y|n|N)$")
-_EnvoyYamlLoader.add_implicit_resolver("tag:yaml.org,2002:bool", _YAML_CPP_BOOL, list("yYnN"))
-_EnvoyYamlLoader.add_constructor(
-    "tag:yaml.org,2002:bool",
-    lambda loader, node: loader.construct_scalar(node).lower() in ("y", "yes", "true", "on"),
-)
-
-_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map"))
-_MERGE = "tag:yaml.org,2002:merge"
-_MAX_YAML_DEPTH = 400  # deeper (or recursive, through aliases) goes the usual way
-
-
-class _Slow(Exception):
-    """A YAML shape the fast constructor leaves to PyYAML's."""
-
-
-def load_yaml(text: str) -> object:
-    """``yaml.load(text, _EnvoyYamlLoader)``, faster: libyaml composes the node tree, and
-    plain maps, lists and scalars are built straight from it (PyYAML's constructor, in
-    Python, costs most of a config's YAML time); merge keys, unknown tags, unhashable keys
-    and deep or recursive trees are built by PyYAML's constructor as before."""
-    loader = _EnvoyYamlLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        try:
-            return _construct(node, loader, 0)
-        except _Slow:
-            return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
-def _construct(node: yaml.Node, loader: yaml.SafeLoader, depth: int) -> object:
-    if depth > _MAX_YAML_DEPTH:
-        raise _Slow
-    tag = node.tag
-    if isinstance(node, yaml.ScalarNode):
-        if tag == _STR:
-            return node.value
-        make = loader.yaml_constructors.get(tag)
-        if make is None:
-            raise _Slow
-        return make(loader, node)
-    if isinstance(node, yaml.SequenceNode) and tag == _SEQ:
-        return [_construct(child, loader, depth + 1) for child in node.value]
-    if isinstance(node, yaml.MappingNode) and tag == _MAP:
-        out: dict[object, object] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
-                raise _Slow
-            key = _construct(key_node, loader, depth + 1)
-            try:
-                out[key] = _construct(value_node, loader, depth + 1)
-            except TypeError:  # an unhashable key: PyYAML's error
-                raise _Slow from None
-        return out
-    raise _Slow
 
 
 _TYPE_URL = re.compile(r"type\.googleapis\.com/([A-Za-z_][\w.]*)")

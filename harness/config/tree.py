@@ -50,25 +50,47 @@ def nodes(b: Any) -> list[tuple[str, message.Message]]:
 
 def walk(msg: message.Message, path: str) -> Iterator[tuple[str, message.Message]]:
     """Every set sub-message of ``msg`` (Any payloads unpacked when known), with its path."""
-    yield path, msg
+    out: list[tuple[str, message.Message]] = []
+    _collect(msg, path, out)
+    return iter(out)
+
+
+def _collect(msg: message.Message, path: str, out: list[tuple[str, message.Message]]) -> None:
+    # one list, appended to in walk order: nested generators cost a resumption per level
+    out.append((path, msg))
     if msg.DESCRIPTOR.full_name == "google.protobuf.Any":
         inner = unpack(msg)
         if inner is not None:
-            yield from walk(inner, f"{path}[{inner.DESCRIPTOR.full_name}]")
+            _collect(inner, f"{path}[{inner.DESCRIPTOR.full_name}]", out)
         return
     for fd, value in msg.ListFields():
-        if fd.type != _FD.TYPE_MESSAGE:
+        kind = _kinds.get(fd)
+        if kind is None:
+            kind = _kinds[fd] = _kind(fd)
+        if kind == _LEAF:
             continue
         here = f"{path}.{fd.name}" if path else fd.name
-        if fd.message_type.GetOptions().map_entry:
-            if fd.message_type.fields_by_name["value"].type == _FD.TYPE_MESSAGE:
-                for key in sorted(value):
-                    yield from walk(value[key], f"{here}[{key!r}]")
-        elif fd.is_repeated:
+        if kind == _MESSAGE_MAP:
+            for key in sorted(value):
+                _collect(value[key], f"{here}[{key!r}]", out)
+        elif kind == _REPEATED:
             for i, item in enumerate(value):
-                yield from walk(item, f"{here}[{i}]")
+                _collect(item, f"{here}[{i}]", out)
         else:
-            yield from walk(value, here)
+            _collect(value, here, out)
+
+
+_LEAF, _MESSAGE_MAP, _REPEATED, _SINGLE = range(4)
+_kinds: dict[descriptor.FieldDescriptor, int] = {}  # per field of the schema, not per input
+
+
+def _kind(fd: descriptor.FieldDescriptor) -> int:
+    if fd.type != _FD.TYPE_MESSAGE:
+        return _LEAF
+    if fd.message_type.GetOptions().map_entry:
+        value = fd.message_type.fields_by_name["value"]
+        return _MESSAGE_MAP if value.type == _FD.TYPE_MESSAGE else _LEAF
+    return _REPEATED if fd.is_repeated else _SINGLE
 
 
 def of_type(b: Any, *full_names: str) -> Iterator[tuple[str, message.Message]]:
