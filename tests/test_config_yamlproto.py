@@ -114,6 +114,8 @@ def _swapped(texts: list[str], count: int) -> Iterator[str]:
         if not spots:
             continue
         for _ in range(rng.randint(1, 3)):
+            if not spots:  # a swap can end the last match (flow-style maps)
+                break
             spot = rng.choice(spots)
             text = text[: spot.start(2)] + rng.choice(TRICKY) + text[spot.end(2) :]
             spots = list(value.finditer(text))
