@@ -13,7 +13,7 @@ from typing import cast
 
 import pytest
 
-from harness.engine import corpus
+from harness.engine import corpus, features
 from harness.engine.runner import ENV_FEEDBACK, ENV_PLANE
 from harness.envoy import lanes
 from harness.envoy.lane import EnvoyLane
@@ -172,8 +172,28 @@ def test_a_read_counts_only_once_envoy_freed_the_cases_connections() -> None:
     assert watch._closes_done(_Lane(5, spare=True))  # all closed but the next client
     assert not watch._closes_done(_Lane(6, spare=True))  # the next client not accepted yet
     values(5, 3, 2, 2)
-    assert not watch._closes_done(_Lane(5, spare=True))  # the case's client not freed yet
+    assert watch._closes_done(_Lane(5, spare=True))  # the case's client not freed yet
+    values(5, 2, 2, 2)
+    assert not watch._closes_done(_Lane(5, spare=True))  # an earlier client still open
     values(5, 4, 2, 1)
     assert not watch._closes_done(_Lane(5, spare=True))  # an upstream connection still open
     values(5, 5, 0, 0)
     assert watch._closes_done(_Lane(5, spare=False))
+
+
+def test_counters_that_move_on_every_input_are_touched_but_no_features(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hits: list[bytes] = []
+    monkeypatch.setattr(features, "hit", lambda key, times=1: hits.append(key))
+    watch = CounterWatch(per_input=True)
+    moved = {
+        b"http.config_test.downstream_cx_total": 1,
+        b"http.config_test.downstream_cx_destroy": 2,  # the last input's, freed late
+        b"listener.127.0.0.1_0.downstream_cx_destroy": 1,
+        b"http.config_test.downstream_cx_destroy_remote": 1,
+        b"http.config_test.downstream_cx_rx_bytes_total": 40,
+    }
+    watch._count(moved, as_features=True)
+    assert hits == [b"http.config_test.downstream_cx_destroy_remote"]
+    assert watch.touched == {n.decode() for n in moved}
