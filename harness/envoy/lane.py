@@ -53,7 +53,9 @@ fixture allows:
   within microseconds), and Envoy reads such writes in one go either way.
 * The client connects at the end of the previous case (Envoy sees a client that connects,
   then sends a moment later) and closes with RST (SO_LINGER 0), not FIN, so that thousands of
-  cases a second do not leave as many sockets in TIME_WAIT.
+  cases a second do not leave as many sockets in TIME_WAIT - except where Envoy announced
+  its close (``connection: close``): Envoy misses an RST during its delayed close, so such a
+  client gets Envoy's FIN after an unread byte (``Downstream.close``).
 
 Envoy dying or hanging raises ``EnvoyCrash`` / ``EnvoyHang`` carrying the input, after the lane
 restarted Envoy, so the next input runs normally. Whether Envoy still runs is checked when an
