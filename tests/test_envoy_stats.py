@@ -8,10 +8,12 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
-from harness.engine import corpus
+from harness.engine import corpus, features
 from harness.engine.runner import ENV_FEEDBACK, ENV_PLANE
 from harness.envoy import lanes
 from harness.envoy.lane import EnvoyLane
@@ -121,3 +123,77 @@ def test_feedback_is_for_the_envoy_plane() -> None:
     result = envoy_fuzz("fuzz", "h1_capture", "--plane", "model", "--feedback", "stats")
     assert result.returncode == 2
     assert result.stderr.strip() == "envoy-fuzz: --feedback is for the envoy plane (--plane envoy)"
+
+
+def _closing_case() -> CaptureFuzzTestCase:
+    """A request Envoy answers 426 with `connection: close` (then its delayed close)."""
+    case = CaptureFuzzTestCase()
+    case.events.add().downstream_send_bytes = b"POST /r HTTP/2.2\r\n\r\n"
+    return case
+
+
+@pytest.mark.envoy
+def test_a_connection_envoy_announced_closing_is_freed_with_its_input() -> None:
+    """Envoy does not notice a client's RST during its delayed close (it would hold the
+    connection for its 1 s timer, and count its close for a later input); the lane closes
+    such a client with a FIN, which Envoy sees at once, after a byte Envoy never reads."""
+    with EnvoyLane(lanes.H1, finish="input") as lane:
+        before = lane.stats()
+        for _ in range(3):
+            obs = lane.replay_capture(_closing_case(), settle=False)
+            assert obs.statuses == [426] and obs.closed
+        after = lane.stats()
+    prefix = "http.config_test."
+    assert after[prefix + "downstream_cx_active"] == 1  # the next input's client only
+    delta = {n: after.get(n, 0) - before.get(n, 0) for n in after}
+    assert delta[prefix + "downstream_cx_destroy_remote"] == 3
+    assert delta.get(prefix + "downstream_cx_destroy_local", 0) == 0
+    sent = 3 * len(b"POST /r HTTP/2.2\r\n\r\n")
+    assert delta[prefix + "downstream_cx_rx_bytes_total"] == sent  # the extra byte: unread
+
+
+def _Lane(connects: int, spare: bool) -> EnvoyLane:
+    """What ``_closes_done`` asks of a lane, without an Envoy."""
+    return cast(EnvoyLane, SimpleNamespace(downstream_connects=connects, spare_open=spare))
+
+
+def test_a_read_counts_only_once_envoy_freed_the_cases_connections() -> None:
+    watch = CounterWatch(per_input=True)
+
+    def values(total: int, destroy: int, up_total: int, up_destroy: int) -> None:
+        watch._values = {
+            b"http.config_test.downstream_cx_total": total,
+            b"http.config_test.downstream_cx_destroy": destroy,
+            b"cluster.cluster_0.upstream_cx_total": up_total,
+            b"cluster.cluster_0.upstream_cx_destroy": up_destroy,
+        }
+
+    values(5, 4, 2, 2)
+    assert watch._closes_done(_Lane(5, spare=True))  # all closed but the next client
+    assert not watch._closes_done(_Lane(6, spare=True))  # the next client not accepted yet
+    values(5, 3, 2, 2)
+    assert watch._closes_done(_Lane(5, spare=True))  # the case's client not freed yet
+    values(5, 2, 2, 2)
+    assert watch._closes_done(_Lane(5, spare=True))  # an HTTP/2 client in delayed close
+    values(5, 4, 2, 1)
+    assert not watch._closes_done(_Lane(5, spare=True))  # an upstream connection still open
+    values(5, 5, 0, 0)
+    assert watch._closes_done(_Lane(5, spare=False))
+
+
+def test_counters_that_move_on_every_input_are_touched_but_no_features(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hits: list[bytes] = []
+    monkeypatch.setattr(features, "hit", lambda key, times=1: hits.append(key))
+    watch = CounterWatch(per_input=True)
+    moved = {
+        b"http.config_test.downstream_cx_total": 1,
+        b"http.config_test.downstream_cx_destroy": 2,  # the last input's, freed late
+        b"listener.127.0.0.1_0.downstream_cx_destroy": 1,
+        b"http.config_test.downstream_cx_destroy_remote": 1,
+        b"http.config_test.downstream_cx_rx_bytes_total": 40,
+    }
+    watch._count(moved, as_features=True)
+    assert hits == [b"http.config_test.downstream_cx_destroy_remote"]
+    assert watch.touched == {n.decode() for n in moved}

@@ -53,7 +53,9 @@ fixture allows:
   within microseconds), and Envoy reads such writes in one go either way.
 * The client connects at the end of the previous case (Envoy sees a client that connects,
   then sends a moment later) and closes with RST (SO_LINGER 0), not FIN, so that thousands of
-  cases a second do not leave as many sockets in TIME_WAIT.
+  cases a second do not leave as many sockets in TIME_WAIT - except where Envoy announced
+  its close (``connection: close``): Envoy misses an RST during its delayed close, so such a
+  client gets Envoy's FIN after an unread byte (``Downstream.close``).
 
 Envoy dying or hanging raises ``EnvoyCrash`` / ``EnvoyHang`` carrying the input, after the lane
 restarted Envoy, so the next input runs normally. Whether Envoy still runs is checked when an
@@ -215,6 +217,9 @@ class EnvoyLane:
         self._closes_posted = False
         self._spare: socket.socket | None = None  # the next input's client, connected early
         self._spare_accepted = False  # a barrier after its connect came back: Envoy has it
+        # Client connections made to this Envoy's proxy listener (what its downstream_cx_total
+        # reaches once it accepted them all; harness.envoy.stats).
+        self.downstream_connects = 0
         # A barrier came back after everything written to Envoy (bytes, connects, closes):
         # Envoy has handled all of it, and was alive then.
         self._synced = False
@@ -269,6 +274,7 @@ class EnvoyLane:
         self._closes_unsynced = False
         self._synced = False
         self._spare_accepted = False
+        self.downstream_connects = 0
 
     def restart(self) -> None:
         self.stop()
@@ -286,6 +292,11 @@ class EnvoyLane:
         """Wait until Envoy has handled the previous replay's closes (``finish="input"``
         leaves them to the next input); a crash there is raised here, blamed on that replay."""
         self._quiesce()
+
+    @property
+    def spare_open(self) -> bool:
+        """The next input's client is connected already (see ``_open_spare``)."""
+        return self._spare is not None
 
     def drain_upstream(self) -> None:
         """Close every upstream connection Envoy holds (pooled ones too) and wait until
@@ -361,6 +372,7 @@ class EnvoyLane:
             probe = socket.create_connection(("127.0.0.1", self._proc().listener_port), 1.0)
         except OSError:
             return False
+        self.downstream_connects += 1
         try:
             probe.settimeout(self.max_wait)
             # Over HTTP/2-only listeners any bytes back (SETTINGS, GOAWAY) or a close will do.
@@ -453,6 +465,7 @@ class EnvoyLane:
             except OSError as e:  # alive and ready, yet refusing connections
                 self.restart()
                 raise EnvoyHang(f"envoy refused the downstream connection: {e}", blame) from None
+        self.downstream_connects += 1
         return Downstream(sock, http2, self.max_wait, upstream)
 
     def _open_spare(self) -> None:
@@ -462,6 +475,7 @@ class EnvoyLane:
             with contextlib.suppress(OSError):
                 self._spare = Downstream.connect(self.process.listener_port, self.max_wait)
                 self._spare_accepted = False
+                self.downstream_connects += 1
 
     def _close_spare(self) -> None:
         if self._spare is not None:
@@ -639,6 +653,9 @@ class EnvoyLane:
                 self._check_alive(case)
             else:
                 if self.finish != "async" and not self._synced:
+                    # The next input's client connects now, so that this barrier vouches for
+                    # its accept too (a stats read after the closes need not wait for it).
+                    self._open_spare()
                     self._sync(case)  # Envoy has handled every byte: all its answers are in
                 down.poll_closed()
                 upstream.sync()
@@ -745,10 +762,12 @@ class EnvoyLane:
             ready = race.poll(remaining * 1000)
 
     def _end_replay(self, down: Downstream, case: Any) -> None:
-        """Envoy's cleanup: upstream connections closed (FIN), then the client (RST). The
-        next input's client connects, then the barrier goes: its echo, waited for now
-        (``finish="sync"``) or when the next input starts, tells that Envoy handled the
-        closes and accepted the new client."""
+        """Envoy's cleanup: upstream connections closed (FIN), then the client (RST, or a
+        FIN where Envoy announced its close: ``Downstream.close``). The next input's client
+        connects first, so that Envoy accepts it while it gets to the closes; then the
+        barrier goes: its echo, waited for now (``finish="sync"``) or when the next input
+        starts, tells that Envoy handled the closes and accepted the new client."""
+        self._open_spare()
         upstream = self.upstream
         if upstream is not None:
             for conn in upstream.connections():
@@ -759,7 +778,6 @@ class EnvoyLane:
         self._last = case
         self._synced = False  # the closes are news to Envoy
         self._closes_unsynced = True
-        self._open_spare()
         barrier = self._barrier
         # Else (a byte still in flight, or a broken barrier) the next sync posts one.
         self._closes_posted = barrier is not None and not barrier.pending and barrier.post()

@@ -14,9 +14,23 @@ as touched but are no features.
 Attribution: the read happens once Envoy has handled the whole case, its closes included
 (``EnvoyLane.sync_closes``), so a delta is exactly this input's doing - the counters Envoy
 bumps when the client goes away (``downstream_rq_rx_reset``, ``downstream_cx_destroy_*``)
-count for the input that left the request open. The read is one admin round trip on a kept
-connection (``GET /stats?usedonly&type=Counters``, ~80 lines; ~0.15 ms on an idle machine),
-polled like the lane's barrier (``SPIN``) so that no wake-up is added to it.
+count for the input that left the request open. Two things made that inexact before, both
+measured: a client Envoy had announced closing to (``connection: close``) was closed with an
+RST, which Envoy does not notice during its delayed close, so ~40 % of the connections lingered
+1 s and their closes counted for whatever input ran then (``Downstream.close`` now sends a
+FIN); and the barrier's echo comes back before Envoy frees the closed connection (at the end
+of that loop iteration), so ``downstream_cx_destroy`` often landed one input late. The read
+now checks its own counters (``_closes_done``: every client accepted, every upstream
+connection closed) and reads again when they fall short
+(``slow_reads``); ``downstream_cx_total``/``_destroy`` move by 1 on every input and are
+no features (``_EVERY_INPUT``), so the late ``destroy`` needs no second read.
+
+A read is one admin round trip on a kept connection (``GET /stats?usedonly&type=Counters``,
+~80 lines; ~40 us of Envoy's time, more in waking its main thread), polled like the lane's
+barrier (``SPIN``). Sending it with the closes instead, and trusting it when
+``_closes_done`` holds, was measured too: slower on two cores (Envoy's main thread then
+races its worker for the CPU, and under load it answers first in ~half the inputs, which
+then need a second read anyway).
 
 Every run also counts the distinct counters that changed (``touched``; ``--feedback
 visible`` too, from a read every ``VISIBLE_EVERY`` seconds and one at exit), written to
@@ -50,6 +64,14 @@ PREFIXES: Final = (
 )
 _PREFIXES_B: Final = tuple(p.encode() for p in PREFIXES)
 _NOT_FEATURES: Final = b"_bytes_total"
+# One client per input: these move by exactly 1 on every input, and say nothing. (Envoy bumps
+# downstream_cx_destroy when it frees the connection, at the end of the loop iteration that
+# echoed the barrier, so a read right after it often misses that 1.)
+_EVERY_INPUT: Final = (b".downstream_cx_total", b".downstream_cx_destroy")
+# What tells that Envoy has handled a case's closes (CounterWatch._closes_done).
+_DOWN_TOTAL: Final = f"http.{STAT_PREFIX}.downstream_cx_total".encode()
+_UP_TOTAL: Final = f"cluster.{CLUSTER}.upstream_cx_total".encode()
+_UP_DESTROY: Final = f"cluster.{CLUSTER}.upstream_cx_destroy".encode()
 VISIBLE_EVERY: Final = 1.0
 _REQUEST: Final = b"GET /stats?usedonly&type=Counters HTTP/1.1\r\nHost: envoy-fuzz\r\n\r\n"
 _END_CHUNKED: Final = b"\r\n0\r\n\r\n"
@@ -161,6 +183,7 @@ class CounterWatch:
         self.out_dir = out_dir
         self.touched: set[str] = set()
         self.reads = 0
+        self.slow_reads = 0  # inputs whose first read came before Envoy freed a connection
         self._lines: set[bytes] | None = None  # the last read's lines (None: no baseline)
         self._values: dict[bytes, int] = {}
         self._reader: AdminCounters | None = None
@@ -173,11 +196,10 @@ class CounterWatch:
             self._read(lane, as_features=False)
 
     def after_input(self, lane: EnvoyLane) -> None:
-        """Called once the input's replay returned: Envoy handles the input's closes (so that
-        what they bump counts for this input), then the counters are read."""
+        """Called once the input's replay returned (its closes sent): the counters once Envoy
+        has handled the closes too, so that what they bump counts for this input."""
         if self.per_input:
-            lane.sync_closes()
-            self._read(lane, as_features=True)
+            self._read_input(lane)
         elif time.monotonic() >= self._next_read:
             self._next_read = time.monotonic() + VISIBLE_EVERY
             lane.sync_closes()
@@ -190,10 +212,41 @@ class CounterWatch:
                 lane.sync_closes()
                 self._read(lane, as_features=False)
 
-    def _read(self, lane: EnvoyLane, *, as_features: bool) -> None:
+    def _read_input(self, lane: EnvoyLane) -> None:
+        """One input's deltas: once Envoy has handled the case's closes (the lane's barrier),
+        one read; and, should its own counters show that Envoy has not got to all of them
+        (``_closes_done``), a second one adds what it missed."""
+        reader = self._reader_for(lane)
+        if reader is None or self._lines is None:
+            self._read(lane, as_features=False)  # no baseline (yet): one now, no features
+            return
+        lane.sync_closes()  # a crash or hang in the closes is raised here, on this input
+        deltas: dict[bytes, int] = {}
+        try:
+            self._take(reader.read(), deltas)
+            if not self._closes_done(lane):
+                self.slow_reads += 1
+                lane.sync_closes()
+                self._take(reader.read(), deltas)
+        except OSError:
+            return  # a dead Envoy is the lane's to find; the next read rebases
+        self._count(deltas, as_features=True)
+
+    def _closes_done(self, lane: EnvoyLane) -> bool:
+        """Whether the read just taken shows Envoy done with the case's connections: every
+        client the lane connected accepted (``downstream_cx_total``) and every upstream
+        connection closed. The case's own client may not be freed yet (``_EVERY_INPUT``:
+        its close counters are bumped before the barrier echoes, its ``downstream_cx_destroy``
+        after); nor may an HTTP/2 client Envoy sent GOAWAY to, which lingers for Envoy's 1 s
+        delayed close (only HTTP/1 clients get the FIN that ends it, ``Downstream.close``)."""
+        value = self._values.get
+        accepted = value(_DOWN_TOTAL, 0) == lane.downstream_connects
+        return accepted and value(_UP_TOTAL, 0) == value(_UP_DESTROY, 0)
+
+    def _reader_for(self, lane: EnvoyLane) -> AdminCounters | None:
         process = lane.process
         if process is None or not process.admin_port:
-            return
+            return None
         if lane.restarts != self._restarts or self._reader is None:
             if self._reader is not None:
                 self._reader.close()
@@ -201,20 +254,35 @@ class CounterWatch:
             if lane.restarts != self._restarts:  # a fresh Envoy counts from zero: rebase
                 self._lines, self._values = None, {}
             self._restarts = lane.restarts
+        return self._reader
+
+    def _take(self, text: bytes, deltas: dict[bytes, int]) -> None:
+        """Take one read's counters: their deltas added to ``deltas``."""
+        self.reads += 1
+        self._lines, moved = changed_counters(text, self._lines or set(), self._values)
+        for name, delta in moved.items():
+            deltas[name] = deltas.get(name, 0) + delta
+
+    def _read(self, lane: EnvoyLane, *, as_features: bool) -> None:
+        reader = self._reader_for(lane)
+        if reader is None:
+            return
         try:
-            text = self._reader.read()
+            text = reader.read()
         except OSError:
             return  # a dead Envoy is the lane's to find; the next read rebases
-        self.reads += 1
         baseline = self._lines is None
-        self._lines, deltas = changed_counters(text, self._lines or set(), self._values)
-        if baseline:
-            return
+        deltas: dict[bytes, int] = {}
+        self._take(text, deltas)
+        if not baseline:
+            self._count(deltas, as_features=as_features)
+
+    def _count(self, deltas: dict[bytes, int], *, as_features: bool) -> None:
         grew = False
         for name, delta in deltas.items():
             if delta <= 0:
                 continue
-            if as_features and _NOT_FEATURES not in name:
+            if as_features and _NOT_FEATURES not in name and not name.endswith(_EVERY_INPUT):
                 features.hit(name, delta)
             label = name.decode()
             if label not in self.touched:
