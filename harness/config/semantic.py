@@ -25,6 +25,7 @@ TERMINAL_HTTP_FILTERS = frozenset({ROUTER})
 # Cluster enums (envoy.config.cluster.v3.Cluster)
 STATIC, STRICT_DNS, LOGICAL_DNS, EDS = 0, 1, 2, 3
 CLUSTER_PROVIDED = 6  # Cluster.LbPolicy
+USE_CONFIGURED_PROTOCOL = 0  # Cluster.ClusterProtocolSelection, the default
 RING_HASH, MAGLEV, LB_POLICY_CONFIG = 2, 5, 7
 MAX_DURATION_SECONDS = 315_576_000_000  # protobuf's Duration range
 # Envoy's own bound, everywhere (9223372036 s, int64 nanoseconds, is already rejected)
@@ -268,6 +269,14 @@ def _clusters(b: Any) -> Violation | None:
                 "cluster.lb_subset_locality",
                 "Locality weight aware subset LB requires that a locality_weighted_lb_config be "
                 f"set in {c.name}",
+            )
+        legacy_both = c.HasField("http_protocol_options") and c.HasField("http2_protocol_options")
+        if legacy_both and c.protocol_selection == USE_CONFIGURED_PROTOCOL:
+            return Violation(
+                f"{here}.http2_protocol_options",
+                "cluster.protocol_options",
+                "cluster: Both HTTP1 and HTTP2 options may only be configured with non-default "
+                "'protocol_selection' values",
             )
         if c.type == EDS and not c.HasField("eds_cluster_config"):
             return Violation(
