@@ -523,8 +523,8 @@ def _ms(d: Any) -> int:
 
 
 def _bootstrap_rules(b: Any) -> Violation | None:
-    """Secrets of no type, both watchdog fields, the stats eviction interval against the
-    flush interval."""
+    """Secrets of no type, both watchdog fields, a flush interval with flushing on admin, the
+    stats eviction interval against the flush interval."""
     for i, secret in enumerate(b.static_resources.secrets):
         if secret.WhichOneof("type") is None:
             return _v(
@@ -533,6 +533,12 @@ def _bootstrap_rules(b: Any) -> Violation | None:
     if b.HasField("watchdog") and b.HasField("watchdogs"):
         return _v(
             "watchdogs", "bootstrap.watchdog", "Only one of watchdog or watchdogs should be set!"
+        )
+    if b.HasField("stats_flush_interval") and b.WhichOneof("stats_flush") is not None:
+        return _v(
+            "stats_flush_on_admin",
+            "bootstrap.stats_flush",
+            "Only one of stats_flush_interval or stats_flush_on_admin should be set!",
         )
     if b.HasField("stats_eviction_interval"):
         flush = (
