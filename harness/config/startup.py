@@ -388,6 +388,20 @@ def _cluster_rules(b: Any) -> Violation | None:
                 "health check at index 0 is missing a name; all health checks must have a name "
                 "when multiple health checks are configured",
             )
+        outlier = c.outlier_detection
+        if outlier.HasField("max_ejection_time"):  # unset, it is max(300 s, base): no error
+            base = (
+                _ms(outlier.base_ejection_time)
+                if outlier.HasField("base_ejection_time")
+                else 30_000
+            )
+            if _ms(outlier.max_ejection_time) < base:
+                return _v(
+                    f"{here}.outlier_detection.max_ejection_time",
+                    "cluster.outlier_ejection",
+                    "outlier detector's max_ejection_time cannot be smaller than "
+                    "base_ejection_time",
+                )
         grpc_checked = c.health_checks and c.health_checks[0].HasField("grpc_health_check")
         if grpc_checked and not _speaks_http2(c):
             return _v(
