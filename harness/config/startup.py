@@ -388,6 +388,13 @@ def _cluster_rules(b: Any) -> Violation | None:
                 "health check at index 0 is missing a name; all health checks must have a name "
                 "when multiple health checks are configured",
             )
+        for m, match in enumerate(c.transport_socket_matches):
+            if not match.HasField("transport_socket"):  # no socket: the empty name's factory
+                return _v(
+                    f"{here}.transport_socket_matches[{m}].transport_socket",
+                    "extension.typed_config",
+                    "Didn't find a registered implementation for '' with type URL: ''",
+                )
         outlier = c.outlier_detection
         if outlier.HasField("max_ejection_time"):  # unset, it is max(300 s, base): no error
             base = (
