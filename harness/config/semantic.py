@@ -99,6 +99,48 @@ def _http_filter_order(b: Any) -> Violation | None:
     return None
 
 
+# Network filters by typed_config type -> (factory name, terminal), those observed on 1.40;
+# a type not listed is not judged (the full terminal list is Envoy's, per factory)
+NETWORK_FILTERS = {
+    "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager": (
+        "envoy.filters.network.http_connection_manager",
+        True,
+    ),
+    "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy": (
+        "envoy.filters.network.tcp_proxy",
+        True,
+    ),
+    "envoy.extensions.filters.network.rbac.v3.RBAC": ("envoy.filters.network.rbac", False),
+}
+
+
+def _network_filter_order(b: Any) -> Violation | None:
+    """A terminal network filter (HCM, TCP proxy) must end its chain; a non-terminal one
+    may not (Envoy's validateTerminalFilters, per filter as the chain is built)."""
+    for i, listener in tree.listeners(b):
+        chains = [(f"filter_chains[{k}]", c) for k, c in enumerate(listener.filter_chains)]
+        if listener.HasField("default_filter_chain"):
+            chains.append(("default_filter_chain", listener.default_filter_chain))
+        for where, chain in chains:
+            filters = chain.filters
+            for j, f in enumerate(filters):
+                known = NETWORK_FILTERS.get(tree.type_name(f.typed_config.type_url))
+                if known is None:
+                    continue
+                factory, terminal = known
+                last = j == len(filters) - 1
+                if terminal != last:
+                    state = "must be the last" if terminal else "is the last"
+                    kind = "terminal" if terminal else "non-terminal"
+                    return Violation(
+                        f"static_resources.listeners[{i}].{where}.filters[{j}]",
+                        "network_filters.terminal_order",
+                        f"Error: {kind} filter named {f.name} of type {factory} {state} "
+                        "filter in a network filter chain.",
+                    )
+    return None
+
+
 def _regexes(b: Any) -> Violation | None:
     """Every RE2 regex compiles (Envoy compiles safe_regex with RE2 at config load)."""
     for path, msg in tree.nodes(b):
@@ -359,6 +401,7 @@ SEMANTIC_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
     ("listeners need a filter chain", _listener_filter_chains),
     (STARTUP["filter chain matches: CIDRs are IPs, no two alike"]),
     ("the router ends an HTTP filter chain", _http_filter_order),
+    ("a terminal network filter ends its chain", _network_filter_order),
     ("static route tables: domains and clusters", _route_configs),
     (STARTUP["HTTP routes: mirror policies; HTTP/3 only on QUIC listeners"]),
     (STARTUP["no listener shares an address with an earlier one"]),
