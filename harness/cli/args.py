@@ -57,14 +57,9 @@ def apply_envoy_mode(
     if plane is not None and plane not in _ENVOY_MODE_PLANES:
         raise UserError(f"{command}: --envoy-mode is for the envoy and differential planes")
     if mode == "serve":
-        from harness.envoy.sandbox import namespace_available
+        from harness.envoy.sandbox import require_private_network
 
-        if not namespace_available():
-            raise UserError(
-                f"{command}: --envoy-mode serve needs a private network namespace, and this "
-                "machine gives no unprivileged user namespace (Docker's default seccomp "
-                "profile refuses one)"
-            )
+        require_private_network()
     os.environ[ENV_ENVOY_MODE] = mode
 
 

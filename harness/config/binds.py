@@ -108,12 +108,7 @@ def check_binds(bootstrap: Any) -> Violation | None:
 def _binds(bootstrap: Any, admin: Bind | None) -> Iterator[Bind]:
     if admin is not None:
         yield admin
-    tree.begin(bootstrap)
-    try:
-        built = tree.listeners(bootstrap)
-    finally:
-        tree.end()
-    for i, listener in built:
+    for i, listener in tree.listeners(bootstrap):
         if not listener.HasField("bind_to_port") or listener.bind_to_port.value:
             yield from listener_binds(listener, f"static_resources.listeners[{i}]")
 

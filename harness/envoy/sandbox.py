@@ -116,13 +116,9 @@ class Sandbox:
         """The child's set-up between fork and exec: ``then`` (the caller's own), then the
         read-only namespace when the machine has it; with ``private_network`` the namespace
         is required (UserError if the machine has none) and has a network of its own."""
-        if not namespace_available():
-            if private_network:
-                raise UserError(
-                    "envoy --mode serve needs a private network namespace, and this machine "
-                    "gives no unprivileged user namespace (Docker's default seccomp profile "
-                    "refuses one): use validate mode"
-                )
+        if private_network:
+            require_private_network()
+        elif not namespace_available():
             return then
         enter = _enter_read_only(self.root, private_network)
 
@@ -131,6 +127,16 @@ class Sandbox:
             enter()
 
         return both
+
+
+def require_private_network() -> None:
+    """UserError unless this machine can give a process a private network (serve mode)."""
+    if not namespace_available():
+        raise UserError(
+            "--envoy-mode serve needs a private network namespace, and this machine gives no "
+            "unprivileged user namespace (Docker's default seccomp profile refuses one): use "
+            "validate mode"
+        )
 
 
 def _enter_read_only(writable: Path, private_network: bool = False) -> Callable[[], None]:

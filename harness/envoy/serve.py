@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.envoy.sandbox import Sandbox
+from harness.envoy.sandbox import Sandbox, require_private_network
 from harness.envoy.validate import (
     DEFAULT_TIMEOUT,
     EnvoyVerdict,
@@ -49,7 +49,7 @@ def serve_bytes(
     namespace for the private network."""
     with tempfile.TemporaryDirectory(prefix="envoy-fuzz-serve-") as tmp:
         box = Sandbox(Path(tmp))
-        box.preexec(lambda: None, private_network=True)  # UserError before any work
+        require_private_network()  # before any work
         data, fmt = box.confine(data, fmt, served=True)
         proc = start_envoy(
             box, data, fmt, "serve", "--concurrency", "1",
