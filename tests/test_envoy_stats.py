@@ -13,11 +13,12 @@ from typing import cast
 
 import pytest
 
+from harness.config.proxy import PROXY_STAT_PREFIXES
 from harness.engine import corpus, features
 from harness.engine.runner import ENV_FEEDBACK, ENV_PLANE
 from harness.envoy import lanes
 from harness.envoy.lane import EnvoyLane
-from harness.envoy.stats import PREFIXES, CounterWatch, _dechunk, changed_counters
+from harness.envoy.stats import CounterWatch, _dechunk, changed_counters
 from harness.proto.capture_fuzz_pb2 import CaptureFuzzTestCase
 from tests.conftest import ROOT, envoy_fuzz
 
@@ -75,7 +76,7 @@ def test_a_counter_delta_is_all_that_separates_the_two_inputs() -> None:
     assert (plain.statuses, plain.closed, len(plain.upstream)) == ([200], False, 1)
     assert (other.statuses, other.closed, len(other.upstream)) == ([200], False, 1)
     assert b"cluster.cluster_0.upstream_rq_100" in other_moved - plain_moved
-    assert all(n.decode().startswith(PREFIXES) for n in plain_moved | other_moved)
+    assert all(n.decode().startswith(PROXY_STAT_PREFIXES) for n in plain_moved | other_moved)
 
 
 def _initial_corpus(tmp_path: Path, feedback: str) -> int:
@@ -104,6 +105,22 @@ def test_an_input_that_only_changes_a_counter_is_kept(tmp_path: Path) -> None:
 
 
 @pytest.mark.envoy
+def test_the_lanes_envoy_keeps_only_the_proxys_stats() -> None:
+    """The lane's stats matcher: Envoy's server, runtime and admin stats are gone (a read
+    walks fewer), the proxy's are all there and still count."""
+    with EnvoyLane(lanes.H1, finish="input") as lane:
+        lane.replay_capture(PLAIN, settle=False)
+        stats = lane.stats()
+    assert all(name.startswith(PROXY_STAT_PREFIXES) for name in stats)
+    present = {
+        prefix for prefix in PROXY_STAT_PREFIXES for name in stats if name.startswith(prefix)
+    }
+    assert present == set(PROXY_STAT_PREFIXES) - {"http2."}  # an HTTP/1 lane: no h2 codec
+    assert stats["http.config_test.downstream_rq_total"] >= 1
+    assert stats["cluster.cluster_0.upstream_rq_total"] >= 1
+
+
+@pytest.mark.envoy
 def test_fuzz_json_reports_the_counters_touched(tmp_path: Path) -> None:
     (tmp_path / "corpus").mkdir()
     result = envoy_fuzz(
@@ -116,7 +133,7 @@ def test_fuzz_json_reports_the_counters_touched(tmp_path: Path) -> None:
     names = summary["envoy_stats_touched_names"]
     assert summary["envoy_stats_touched"] == len(names) > 10
     assert "http.config_test.downstream_rq_total" in names
-    assert all(n.startswith(PREFIXES) for n in names)
+    assert all(n.startswith(PROXY_STAT_PREFIXES) for n in names)
 
 
 def test_feedback_is_for_the_envoy_plane() -> None:

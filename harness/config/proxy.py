@@ -25,6 +25,15 @@ DIRECT_RESPONSE_HEADER = ("x-direct-response-header", "direct-response-enabled")
 # Names the bootstrap fixes; stats are named after them (http.<STAT_PREFIX>., cluster.<CLUSTER>.).
 STAT_PREFIX = "config_test"
 CLUSTER = "cluster_0"
+# The proxy's own stats, when its listener is on 127.0.0.1 port 0 (listener stats are named
+# after the configured address): listener, connection manager, codecs, cluster.
+PROXY_STAT_PREFIXES = (
+    "listener.127.0.0.1_0.",
+    f"http.{STAT_PREFIX}.",
+    "http1.",
+    "http2.",
+    f"cluster.{CLUSTER}.",
+)
 
 # Envoy's defaults (envoy/http/codec.h and HCM): used to decide what to render.
 DEFAULT_MAX_REQUEST_HEADERS_KB = 60

@@ -80,7 +80,13 @@ import time
 from typing import Any, Literal
 
 from harness.codec.http2 import PREFACE as H2_PREFACE
-from harness.config.proxy import CLUSTER, STAT_PREFIX, ProxyConfig, render_bootstrap
+from harness.config.proxy import (
+    CLUSTER,
+    PROXY_STAT_PREFIXES,
+    STAT_PREFIX,
+    ProxyConfig,
+    render_bootstrap,
+)
 from harness.envoy.capture import DOWN, h1_runs, h2_runs
 from harness.envoy.connection import (
     BARRIER_LISTENER,
@@ -123,9 +129,14 @@ Finish = Literal["sync", "input", "async"]
 
 
 def lane_bootstrap(config: ProxyConfig, upstream_port: int) -> dict[str, Any]:
-    """The proxy's bootstrap (ephemeral ports) plus the lane's barrier listener."""
+    """The proxy's bootstrap (ephemeral ports) plus the lane's barrier listener. Envoy keeps
+    only the proxy's own stats (``PROXY_STAT_PREFIXES``): the lane reads nothing else, and
+    ``--feedback stats`` reads them after every input, where Envoy's admin walks every stat
+    it has (~420 without the matcher, ~230 with it; 93 -> 80 us of Envoy's CPU a read)."""
     bootstrap = render_bootstrap(config, 0, upstream_port, 0)
     bootstrap["static_resources"]["listeners"].append(barrier_listener())
+    patterns = [{"prefix": prefix} for prefix in PROXY_STAT_PREFIXES]
+    bootstrap["stats_config"] = {"stats_matcher": {"inclusion_list": {"patterns": patterns}}}
     return bootstrap
 
 

@@ -47,22 +47,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from harness.config.proxy import CLUSTER, STAT_PREFIX
+from harness.config.proxy import CLUSTER, PROXY_STAT_PREFIXES, STAT_PREFIX
 from harness.engine import corpus, features
 from harness.engine.runner import ENV_STATS_OUT
 
 if TYPE_CHECKING:
     from harness.envoy.lane import EnvoyLane
 
-# The proxy's counters: listener (named after its address, port 0), HCM, codecs, cluster.
-PREFIXES: Final = (
-    "listener.127.0.0.1_0.",
-    f"http.{STAT_PREFIX}.",
-    "http1.",
-    "http2.",
-    f"cluster.{CLUSTER}.",
-)
-_PREFIXES_B: Final = tuple(p.encode() for p in PREFIXES)
+_PREFIXES_B: Final = tuple(p.encode() for p in PROXY_STAT_PREFIXES)
 _NOT_FEATURES: Final = b"_bytes_total"
 # One client per input: these move by exactly 1 on every input, and say nothing. (Envoy bumps
 # downstream_cx_destroy when it frees the connection, at the end of the loop iteration that
@@ -81,10 +73,10 @@ _DONTWAIT: Final = socket.MSG_DONTWAIT
 def changed_counters(
     text: bytes, lines: set[bytes], values: dict[bytes, int]
 ) -> tuple[set[bytes], dict[bytes, int]]:
-    """The proxy's counters (``PREFIXES``) whose line in Envoy's text ``/stats`` is not among
-    ``lines`` (the previous read's), with their deltas against ``values`` (updated in place);
-    and this read's lines. Comparing whole lines first keeps a read at ~10 us of Python: only
-    the few counters an input moved are parsed."""
+    """The proxy's counters (``PROXY_STAT_PREFIXES``) whose line in Envoy's text ``/stats`` is
+    not among ``lines`` (the previous read's), with their deltas against ``values`` (updated
+    in place); and this read's lines. Comparing whole lines first keeps a read at ~10 us of
+    Python: only the few counters an input moved are parsed."""
     now = set(text.split(b"\n"))
     deltas: dict[bytes, int] = {}
     for line in now - lines:
