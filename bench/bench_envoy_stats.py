@@ -1,9 +1,12 @@
 """Stat-counter feedback on the envoy plane (harness.envoy.stats): what it finds, what it costs.
 
 * ``envoy-fuzz fuzz h1_capture --plane envoy --time 60 -- -seed=1`` with ``--feedback stats``
-  and with ``--feedback visible`` (same seed, same budget, default workers, one after the
-  other): the distinct proxy counters each run made Envoy change (``envoy_stats_touched``),
-  exec/s, corpus size.
+  and with ``--feedback visible`` (same seed, same budget, default workers): the distinct
+  proxy counters each run made Envoy change (``envoy_stats_touched``), exec/s, corpus size.
+  ``ROUNDS`` rounds of one run per mode, the order alternating between rounds (visible
+  first, then stats first, ...) so that load from other sessions that rises or falls during
+  the bench hits both modes alike; the figures are medians over the rounds (one 60 s run
+  per mode swung 0.92x-1.40x in touched counters from run to run).
 * The lane's cost of the per-input read, on the same cases: replays/s of the fuzz plane's
   lane alone, and with the stats read after each case (closes synced, counters read), taking
   turns so that the machine's load hits both alike.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,7 +27,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = float(os.environ.get("BENCH_STATS_SECONDS", "60"))
+ROUNDS = int(os.environ.get("BENCH_STATS_ROUNDS", "3"))
 SEED = 1
+MODES = ("visible", "stats")
 
 
 def fuzz_run(feedback: str, seconds: float) -> dict[str, Any]:
@@ -77,53 +83,87 @@ def lane_cost(seconds: float) -> dict[str, float]:
     return {name: sweeps * len(cases) / s for name, s in spent.items()}
 
 
+def fuzz_rounds(rounds: int, seconds: float) -> list[dict[str, dict[str, Any]]]:
+    """``rounds`` pairs of runs, the order of the modes alternating from round to round."""
+    out: list[dict[str, dict[str, Any]]] = []
+    for i in range(rounds):
+        order = MODES if i % 2 == 0 else MODES[::-1]
+        out.append({fb: fuzz_run(fb, seconds) for fb in order})
+    return out
+
+
+def _median(rounds: list[dict[str, dict[str, Any]]], mode: str, key: str) -> float:
+    return float(statistics.median(r[mode][key] for r in rounds))
+
+
 def run(report: Callable[..., Any] | None = None) -> dict[str, Any]:
     load = os.getloadavg()[0]
-    results = {fb: fuzz_run(fb, SECONDS) for fb in ("visible", "stats")}
+    rounds = fuzz_rounds(ROUNDS, SECONDS)
     lane = lane_cost(10.0)
-    stats, visible = results["stats"], results["visible"]
-    ratio = stats["envoy_stats_touched"] / max(1, visible["envoy_stats_touched"])
+    touched_ratios = [
+        r["stats"]["envoy_stats_touched"] / max(1, r["visible"]["envoy_stats_touched"])
+        for r in rounds
+    ]
+    exec_ratios = [
+        r["stats"]["exec_per_sec"] / max(1.0, r["visible"]["exec_per_sec"]) for r in rounds
+    ]
+    names = {
+        mode: set().union(*(r[mode]["envoy_stats_touched_names"] for r in rounds)) for mode in MODES
+    }
     out: dict[str, Any] = {
         "seconds": SECONDS,
+        "rounds": ROUNDS,
         "load_at_start": load,
-        "touched_stats": stats["envoy_stats_touched"],
-        "touched_visible": visible["envoy_stats_touched"],
-        "touched_ratio": round(ratio, 2),
-        "exec_per_sec_stats": stats["exec_per_sec"],
-        "exec_per_sec_visible": visible["exec_per_sec"],
-        "corpus_stats": stats["corpus_files"],
-        "corpus_visible": visible["corpus_files"],
-        "only_stats": sorted(
-            set(stats["envoy_stats_touched_names"]) - set(visible["envoy_stats_touched_names"])
-        ),
-        "only_visible": sorted(
-            set(visible["envoy_stats_touched_names"]) - set(stats["envoy_stats_touched_names"])
-        ),
+        "load_at_end": os.getloadavg()[0],
+        "touched_stats": _median(rounds, "stats", "envoy_stats_touched"),
+        "touched_visible": _median(rounds, "visible", "envoy_stats_touched"),
+        "touched_ratio": round(statistics.median(touched_ratios), 2),
+        "touched_ratios": [round(x, 2) for x in touched_ratios],
+        "exec_per_sec_stats": _median(rounds, "stats", "exec_per_sec"),
+        "exec_per_sec_visible": _median(rounds, "visible", "exec_per_sec"),
+        "exec_ratio": round(statistics.median(exec_ratios), 2),
+        "exec_ratios": [round(x, 2) for x in exec_ratios],
+        "corpus_stats": _median(rounds, "stats", "corpus_files"),
+        "corpus_visible": _median(rounds, "visible", "corpus_files"),
+        "only_stats": sorted(names["stats"] - names["visible"]),
+        "only_visible": sorted(names["visible"] - names["stats"]),
         "lane_cases_per_s": {k: round(v) for k, v in lane.items()},
+        "per_round": [
+            {m: {k: r[m][k] for k in ("envoy_stats_touched", "exec_per_sec")} for m in MODES}
+            for r in rounds
+        ],
     }
     if report is not None:
-        prefix = f"envoy_stats.h1_capture_{SECONDS:.0f}s"
-        report(f"{prefix}.touched_stats", out["touched_stats"], "counters")
-        report(f"{prefix}.touched_visible", out["touched_visible"], "counters")
-        report(f"{prefix}.touched_stats_vs_visible", out["touched_ratio"], "x")
-        report(f"{prefix}.exec_per_sec_stats", out["exec_per_sec_stats"], "inputs/s")
-        report(f"{prefix}.exec_per_sec_visible", out["exec_per_sec_visible"], "inputs/s")
-        report(
-            f"{prefix}.exec_stats_vs_visible",
-            round(out["exec_per_sec_stats"] / max(1.0, out["exec_per_sec_visible"]), 2),
-            "x",
-        )
-        report(f"{prefix}.corpus_stats", out["corpus_stats"], "files")
-        report(f"{prefix}.corpus_visible", out["corpus_visible"], "files")
-        report("envoy_stats.lane_replay_visible", out["lane_cases_per_s"]["visible"], "cases/s")
-        report("envoy_stats.lane_replay_with_read", out["lane_cases_per_s"]["stats"], "cases/s")
-        report(
-            "envoy_stats.lane_read_vs_none",
-            round(lane["stats"] / lane["visible"], 2),
-            "x",
-        )
-        report("envoy_stats.load_at_start", round(load, 2), "1-min load average")
+        _report(report, out, lane)
     return out
+
+
+def _report(report: Callable[..., Any], out: dict[str, Any], lane: dict[str, float]) -> None:
+    prefix = f"envoy_stats.h1_capture_{SECONDS:.0f}s"
+    spread = f"median of {ROUNDS} rounds"
+    report(f"{prefix}.touched_stats", out["touched_stats"], f"counters ({spread})")
+    report(f"{prefix}.touched_visible", out["touched_visible"], f"counters ({spread})")
+    report(
+        f"{prefix}.touched_stats_vs_visible",
+        out["touched_ratio"],
+        "x (rounds: " + ", ".join(f"{x:.2f}" for x in out["touched_ratios"]) + ")",
+    )
+    report(f"{prefix}.exec_per_sec_stats", out["exec_per_sec_stats"], f"inputs/s ({spread})")
+    report(f"{prefix}.exec_per_sec_visible", out["exec_per_sec_visible"], f"inputs/s ({spread})")
+    report(
+        f"{prefix}.exec_stats_vs_visible",
+        out["exec_ratio"],
+        "x (rounds: " + ", ".join(f"{x:.2f}" for x in out["exec_ratios"]) + ")",
+    )
+    report(f"{prefix}.corpus_stats", out["corpus_stats"], f"files ({spread})")
+    report(f"{prefix}.corpus_visible", out["corpus_visible"], f"files ({spread})")
+    report(f"{prefix}.only_stats", ", ".join(out["only_stats"]) or "-", "counters, any round")
+    report(f"{prefix}.only_visible", ", ".join(out["only_visible"]) or "-", "counters, any round")
+    report("envoy_stats.lane_replay_visible", out["lane_cases_per_s"]["visible"], "cases/s")
+    report("envoy_stats.lane_replay_with_read", out["lane_cases_per_s"]["stats"], "cases/s")
+    report("envoy_stats.lane_read_vs_none", round(lane["stats"] / lane["visible"], 2), "x")
+    report("envoy_stats.load_at_start", round(out["load_at_start"], 2), "1-min load average")
+    report("envoy_stats.load_at_end", round(out["load_at_end"], 2), "1-min load average")
 
 
 if __name__ == "__main__":
