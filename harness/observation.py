@@ -6,11 +6,13 @@ Both planes produce an ``Observation``; ``diff`` names the differing fields as p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 # What an x-request-id Envoy generated (a random UUID) reads as in observations.
 GENERATED_ID: Final = "<generated-uuid>"
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -87,3 +89,32 @@ def diff(a: Observation, b: Observation) -> list[str]:
     if a.closed != b.closed:
         paths.append("closed")
     return paths
+
+
+def _without_generated_id(request: UpstreamRequest, sent: bytes) -> UpstreamRequest:
+    """Envoy's random x-request-id becomes GENERATED_ID, so observations are deterministic;
+    a UUID the client ``sent`` itself (Envoy keeps it) stays."""
+    headers = [
+        (
+            n,
+            GENERATED_ID
+            if n == "x-request-id" and _UUID.fullmatch(v) and v.encode() not in sent
+            else v,
+        )
+        for n, v in request.headers
+    ]
+    return UpstreamRequest(request.method, request.target, headers, request.body)
+
+
+def without_generated_ids(
+    requests: list[UpstreamRequest], sent: bytes, http2: bool
+) -> list[UpstreamRequest]:
+    """Envoy's generated x-request-ids in ``requests`` as ``GENERATED_ID`` (``sent``: the
+    client's bytes). HTTP/1 looks for each id in the bytes sent (the name may appear in a
+    body or a broken line); HPACK may hide a client's id, so HTTP/2 keeps every id when the
+    name appears at all."""
+    if not http2:
+        return [_without_generated_id(r, sent) for r in requests]
+    if b"x-request-id" in sent.lower():
+        return requests
+    return [_without_generated_id(r, b"") for r in requests]

@@ -73,7 +73,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import select
 import socket
 import time
@@ -99,9 +98,7 @@ from harness.envoy.downstream import H1Responses, count_simple_requests
 from harness.envoy.errors import EnvoyCrash, EnvoyHang
 from harness.envoy.process import EnvoyProcess
 from harness.envoy.upstream import FakeUpstream, UpstreamConnection
-from harness.observation import GENERATED_ID, Observation, UpstreamRequest
-
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+from harness.observation import Observation, without_generated_ids
 
 _RQ_ACTIVE = f"http.{STAT_PREFIX}.downstream_rq_active"
 _UPSTREAM_ACTIVE = f"cluster.{CLUSTER}.upstream_rq_active"
@@ -138,34 +135,6 @@ def lane_bootstrap(config: ProxyConfig, upstream_port: int) -> dict[str, Any]:
     patterns = [{"prefix": prefix} for prefix in PROXY_STAT_PREFIXES]
     bootstrap["stats_config"] = {"stats_matcher": {"inclusion_list": {"patterns": patterns}}}
     return bootstrap
-
-
-def _without_generated_id(request: UpstreamRequest, sent: bytes) -> UpstreamRequest:
-    """Envoy's random x-request-id becomes GENERATED_ID, so observations are deterministic;
-    a UUID the client ``sent`` itself (Envoy keeps it) stays."""
-    headers = [
-        (
-            n,
-            GENERATED_ID
-            if n == "x-request-id" and _UUID.fullmatch(v) and v.encode() not in sent
-            else v,
-        )
-        for n, v in request.headers
-    ]
-    return UpstreamRequest(request.method, request.target, headers, request.body)
-
-
-def _without_generated_ids(
-    requests: list[UpstreamRequest], sent: bytes, http2: bool
-) -> list[UpstreamRequest]:
-    """``_without_generated_id`` for each request. HTTP/1 looks for each id in the bytes
-    sent (the name may appear in a body or a broken line); HPACK may hide a client's id, so
-    HTTP/2 keeps every id when the name appears at all."""
-    if not http2:
-        return [_without_generated_id(r, sent) for r in requests]
-    if b"x-request-id" in sent.lower():
-        return requests
-    return [_without_generated_id(r, b"") for r in requests]
 
 
 class _Exchange:
@@ -524,7 +493,7 @@ class EnvoyLane:
                 self._settle(ex)
             self._check_alive(data)
             requests = upstream.requests(by_content=http2)
-            requests = _without_generated_ids(requests, data, http2)
+            requests = without_generated_ids(requests, data, http2)
             return Observation(list(down.statuses), requests, down.envoy_closed)
         finally:
             down.close()
@@ -674,7 +643,7 @@ class EnvoyLane:
                     self._check_alive(case)
             requests = upstream.requests(by_content=http2)
             if requests:
-                requests = _without_generated_ids(requests, b"".join(ex.written), http2)
+                requests = without_generated_ids(requests, b"".join(ex.written), http2)
             return Observation(list(down.statuses), requests, down.envoy_closed)
         finally:
             self._end_replay(down, case)
