@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hpack import Decoder as HpackDecoder
 from hyperframe import frame as hf
 
 from harness.codec import h2_frames, hpack, http2
@@ -73,6 +74,16 @@ def frame(text: str) -> bytes:
 )
 def test_h2_test_frame_bytes(text: str, expected: str) -> None:
     assert frame(text).hex() == expected
+
+
+def test_metadata_pairs_are_written_in_key_order() -> None:
+    """A protobuf map iterates in another order in each process: sorting by key makes a
+    testcase's bytes the same in every run."""
+    keys = [f"k{i:02d}" for i in range(20)][::-1]
+    pairs = " ".join(f'metadata {{ key: "{k}" value: "v" }}' for k in keys)
+    built = frame(f"metadata {{ flags: END_METADATA stream_index: 1 metadata {{ {pairs} }} }}")
+    decoded = [name for name, _ in HpackDecoder().decode(built[http2.HEADER_SIZE :], raw=True)]
+    assert decoded == sorted(k.encode() for k in keys)
 
 
 def test_every_envoy_h2_corpus_case_builds() -> None:

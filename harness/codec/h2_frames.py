@@ -92,9 +92,11 @@ def _status(status: bytes, stream: int) -> bytes:
 def _metadata(flags: int, stream: int, metadata: Any) -> bytes:
     # QUICHE HpackEncoder with compression disabled: every pair a literal without indexing,
     # new name, no Huffman. Envoy's MetadataMap is an unordered hash map, so its order is not
-    # reproducible; we keep the file's order.
+    # reproducible; ours is by key, since a protobuf map's iteration order differs from one
+    # process to the next (the same testcase gave other bytes in each run).
     block = b"".join(
-        hpack.literal_without_indexing_new_name(_str(k), _str(v)) for k, v in metadata.items()
+        hpack.literal_without_indexing_new_name(_str(k), _str(v))
+        for k, v in sorted(metadata.items())
     )
     return http2.build_frame(http2.METADATA, flags & 0xFF, _sid(stream), block)
 
