@@ -76,13 +76,13 @@ def suites(
     ]
     try:
         import harness.model.http2  # noqa: F401
-        from bench.agreement import http2_cases
+        from bench.agreement import http2_build, http2_cases
     except ImportError:
         return rows
     h2 = http2_cases.CASES
     rows.append(("http2 edge cases", "http2", ProxyConfig(downstream="http2"), h2))
     generated_h2 = [
-        (name, http2_cases.PREFACE + data[len(http2_cases.PREFACE) :])
+        (name, http2_build.PREFACE + data[len(http2_build.PREFACE) :])
         for name, data in generated_inputs([d for _, d in h2], generated // 2, seed=2)
     ]
     rows.append(("http2 fuzz-generated", "http2", ProxyConfig(downstream="http2"), generated_h2))

@@ -19,8 +19,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.agreement.http2_cases import CASES, POOL_SENSITIVE, PREFACE, get, headers, start
-from bench.agreement.http2_cases import data as data_frame
+from bench.agreement.http2_build import PREFACE, get, headers, start
+from bench.agreement.http2_build import data as data_frame
+from bench.agreement.http2_cases import CASES, POOL_SENSITIVE
 from harness.config.proxy import ProxyConfig
 from harness.envoy.lane import EnvoyLane
 from harness.model.differential import warm_pool

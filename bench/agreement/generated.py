@@ -18,7 +18,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from bench.agreement import http2_cases as h2
+from bench.agreement import http2_build as h2
+from bench.agreement.http2_cases import CASES as H2_CASES
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPORA = ROOT / "corpora"
@@ -119,7 +120,7 @@ def http2_seeds() -> list[bytes]:
     from harness.engine.corpus import parse_text_proto
     from harness.model.fuzz import h2_capture_bytes
 
-    seeds = [d for _, d in h2.CASES if d.startswith(h2.PREFACE)]
+    seeds = [d for _, d in H2_CASES if d.startswith(h2.PREFACE)]
     for target in ("h2_capture", "h2_capture_direct_response"):
         cls = proto.message_class(targets.get(target).proto_name or "")
         for path in _corpus_files(target):

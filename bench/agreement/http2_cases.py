@@ -11,114 +11,30 @@ CONTINUATION, stream ids, SETTINGS, GOAWAY, RST_STREAM).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from hpack import Encoder
 
+from bench.agreement.http2_build import (
+    PREFACE,
+    block,
+    data,
+    frame,
+    get,
+    goaway,
+    headers,
+    indexed_block,
+    open_and_reset,
+    padded,
+    ping,
+    post,
+    priority,
+    request_headers,
+    rst_stream,
+    settings,
+    split_block,
+    start,
+    window_update,
+)
 from harness.codec import http2
-from harness.codec.hpack import encode_integer
-
-PREFACE = http2.PREFACE
-
-Header = tuple[str | bytes, str | bytes]
-
-
-def _b(text: str | bytes) -> bytes:
-    return text.encode("latin-1") if isinstance(text, str) else text
-
-
-def literal(name: str | bytes, value: str | bytes) -> bytes:
-    """HPACK literal without indexing, new name, raw strings (RFC 7541 §6.2.2)."""
-    n, v = _b(name), _b(value)
-    return b"\x00" + encode_integer(len(n), 7) + n + encode_integer(len(v), 7) + v
-
-
-def block(headers: Iterable[Header]) -> bytes:
-    return b"".join(literal(n, v) for n, v in headers)
-
-
-def frame(type_: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
-    return http2.build_frame(type_, flags, stream_id, payload)
-
-
-def settings(*pairs: tuple[int, int], ack: bool = False) -> bytes:
-    payload = b"".join(k.to_bytes(2, "big") + v.to_bytes(4, "big") for k, v in pairs)
-    return frame(http2.SETTINGS, http2.FLAG_ACK if ack else 0, 0, payload)
-
-
-def request_headers(
-    method: str | None = "GET",
-    path: str | None = "/",
-    authority: str | None = "host",
-    scheme: str | None = "http",
-    extra: Iterable[Header] = (),
-) -> list[Header]:
-    """A request's header list; ``None`` leaves that pseudo-header out."""
-    out: list[Header] = []
-    for name, value in ((":method", method), (":scheme", scheme), (":authority", authority)):
-        if value is not None:
-            out.append((name, value))
-    if path is not None:
-        out.append((":path", path))
-    return out + list(extra)
-
-
-def headers(
-    stream_id: int,
-    header_list: Iterable[Header],
-    end_stream: bool = True,
-    end_headers: bool = True,
-) -> bytes:
-    flags = (http2.FLAG_END_STREAM if end_stream else 0) | (
-        http2.FLAG_END_HEADERS if end_headers else 0
-    )
-    return frame(http2.HEADERS, flags, stream_id, block(header_list))
-
-
-def data(stream_id: int, body: bytes, end_stream: bool = False) -> bytes:
-    return frame(http2.DATA, http2.FLAG_END_STREAM if end_stream else 0, stream_id, body)
-
-
-def start(*pairs: tuple[int, int]) -> bytes:
-    """The client preface and its SETTINGS (empty unless ``pairs``)."""
-    return PREFACE + settings(*pairs)
-
-
-def get(stream_id: int = 1, *, end_stream: bool = True, **fields: object) -> bytes:
-    """One HEADERS frame with a whole request (``fields`` as ``request_headers``)."""
-    return headers(stream_id, request_headers(**fields), end_stream=end_stream)  # type: ignore[arg-type]
-
-
-def post(stream_id: int, body: bytes, *, length: bool = True, path: str = "/") -> bytes:
-    extra = [("content-length", str(len(body)))] if length else []
-    return get(stream_id, method="POST", path=path, extra=extra, end_stream=False) + data(
-        stream_id, body, end_stream=True
-    )
-
-
-def rst_stream(stream_id: int, code: int = 8) -> bytes:
-    return frame(http2.RST_STREAM, 0, stream_id, code.to_bytes(4, "big"))
-
-
-def goaway(last_stream_id: int = 0, code: int = 0) -> bytes:
-    return frame(http2.GOAWAY, 0, 0, last_stream_id.to_bytes(4, "big") + code.to_bytes(4, "big"))
-
-
-def window_update(stream_id: int, increment: int) -> bytes:
-    return frame(http2.WINDOW_UPDATE, 0, stream_id, increment.to_bytes(4, "big"))
-
-
-def ping(opaque: bytes = b"12345678", ack: bool = False) -> bytes:
-    return frame(http2.PING, http2.FLAG_ACK if ack else 0, 0, opaque)
-
-
-def priority(stream_id: int, depends_on: int = 0, weight: int = 15) -> bytes:
-    return frame(http2.PRIORITY, 0, stream_id, depends_on.to_bytes(4, "big") + bytes([weight]))
-
-
-def indexed_block(encoder: Encoder, header_list: list[tuple[str, str]]) -> bytes:
-    """A block from hpack's encoder (incremental indexing, Huffman): the dynamic table counts."""
-    return encoder.encode(header_list)
 
 
 def _dynamic_table_requests() -> bytes:
@@ -126,21 +42,6 @@ def _dynamic_table_requests() -> bytes:
     first = indexed_block(enc, request_headers(path="/one", extra=[("x-token", "abc")]))  # type: ignore[arg-type]
     second = indexed_block(enc, request_headers(path="/two", extra=[("x-token", "abc")]))  # type: ignore[arg-type]
     return start() + frame(http2.HEADERS, 0x5, 1, first) + frame(http2.HEADERS, 0x5, 3, second)
-
-
-def _split_block(stream_id: int, header_list: list[Header], size: int = 16384) -> bytes:
-    """A whole request (END_STREAM) in HEADERS + CONTINUATION frames of ``size`` bytes."""
-    raw = block(header_list)
-    parts = [raw[i : i + size] for i in range(0, len(raw), size)]
-    out = frame(http2.HEADERS, http2.FLAG_END_STREAM, stream_id, parts[0])
-    for i, part in enumerate(parts[1:], 2):
-        flags = http2.FLAG_END_HEADERS if i == len(parts) else 0
-        out += frame(http2.CONTINUATION, flags, stream_id, part)
-    return out
-
-
-def _padded(type_: int, stream_id: int, flags: int, payload: bytes, pad: int) -> bytes:
-    return frame(type_, flags | http2.FLAG_PADDED, stream_id, bytes([pad]) + payload + b"\0" * pad)
 
 
 _GET = request_headers()
@@ -330,11 +231,11 @@ CASES: list[tuple[str, bytes]] = [
     ("headers_frame_over_16k", start() + get(extra=[("x-big", "a" * 17000)])),
     (
         "headers_59k_in_continuations",
-        start() + _split_block(1, request_headers(extra=[("x-big", "a" * 59 * 1024)])),
+        start() + split_block(1, request_headers(extra=[("x-big", "a" * 59 * 1024)])),
     ),
     (
         "headers_61k_in_continuations",
-        start() + _split_block(1, request_headers(extra=[("x-big", "a" * 61 * 1024)])),
+        start() + split_block(1, request_headers(extra=[("x-big", "a" * 61 * 1024)])),
     ),
     ("cookies_count_as_headers", start() + get(extra=[("cookie", f"c{i}=1") for i in range(97)])),
     # --- frames ---------------------------------------------------------------------------------
@@ -389,8 +290,8 @@ CASES: list[tuple[str, bytes]] = [
     (
         "padded_headers_and_data",
         start()
-        + _padded(http2.HEADERS, 1, http2.FLAG_END_HEADERS, block(_POST_CL5), 7)
-        + _padded(http2.DATA, 1, http2.FLAG_END_STREAM, b"hello", 10),
+        + padded(http2.HEADERS, 1, http2.FLAG_END_HEADERS, block(_POST_CL5), 7)
+        + padded(http2.DATA, 1, http2.FLAG_END_STREAM, b"hello", 10),
     ),
     (
         "data_padding_too_long",
@@ -745,13 +646,6 @@ CASES: list[tuple[str, bytes]] = [
 ]
 
 
-def _open_and_reset(streams: int) -> bytes:
-    """``streams`` requests, each reset by the client at once (a rapid-reset pattern)."""
-    return b"".join(
-        get(2 * i + 1, end_stream=False) + rst_stream(2 * i + 1) for i in range(streams)
-    )
-
-
 # Flood limits at their edges and trailers on unusual streams (issue 20): PING, SETTINGS and
 # RST_STREAM floods around Envoy's 1,000 queued control frames, empty DATA/HEADERS/CONTINUATION
 # frames around its one allowed consecutive empty frame, WINDOW_UPDATE and PRIORITY counts
@@ -766,8 +660,8 @@ FLOOD_CASES: list[tuple[str, bytes]] = [
     ("settings_flood_1001", start() + settings() * 1001 + get()),
     ("settings_ack_flood", start() + settings(ack=True) * 1200 + get()),
     ("rst_stream_idle_flood", start() + b"".join(rst_stream(2 * i + 1) for i in range(300))),
-    ("rapid_reset_100", start() + _open_and_reset(100) + get(201)),
-    ("rapid_reset_600", start() + _open_and_reset(600) + get(1201)),
+    ("rapid_reset_100", start() + open_and_reset(100) + get(201)),
+    ("rapid_reset_600", start() + open_and_reset(600) + get(1201)),
     (
         "two_empty_data_frames",
         start()
@@ -835,7 +729,7 @@ FLOOD_CASES: list[tuple[str, bytes]] = [
         "trailer_padded",
         start()
         + get(1, method="POST", end_stream=False)
-        + _padded(
+        + padded(
             http2.HEADERS,
             1,
             http2.FLAG_END_HEADERS | http2.FLAG_END_STREAM,
@@ -872,8 +766,8 @@ FLOOD_CASES += [
     ("goaway_get_in_second_slice", _goaway_then_get_at(17000)),
     ("goaway_open_stream_then_second_slice",
      start() + get(1, end_stream=False) + goaway() + ping(ack=True) * 1100 + get(3)),
-    ("rapid_reset_249", start() + _open_and_reset(249) + get(499)),
-    ("rapid_reset_250", start() + _open_and_reset(250) + get(501)),
+    ("rapid_reset_249", start() + open_and_reset(249) + get(499)),
+    ("rapid_reset_250", start() + open_and_reset(250) + get(501)),
 ]  # fmt: skip
 CASES += FLOOD_CASES
 
