@@ -143,10 +143,8 @@ def _network_filter_order(b: Any) -> Violation | None:
 
 def _regexes(b: Any) -> Violation | None:
     """Every RE2 regex compiles (Envoy compiles safe_regex with RE2 at config load)."""
-    for path, msg in tree.nodes(b):
-        if msg.DESCRIPTOR.full_name == "envoy.type.matcher.v3.RegexMatcher" and not tree.ignored(
-            b, path
-        ):
+    for path, msg in tree.nodes(b, tree.REGEXES):
+        if not tree.ignored(b, path):
             try:
                 re2.compile(msg.regex, _QUIET)
             except re2.error as e:
@@ -221,9 +219,7 @@ def _route_configs(b: Any) -> Violation | None:
 
 def _durations(b: Any) -> Violation | None:
     """Envoy's validateDurationFields: every Duration non-negative and within range."""
-    for path, msg in tree.nodes(b):
-        if msg.DESCRIPTOR.full_name != "google.protobuf.Duration":
-            continue
+    for path, msg in tree.nodes(b, tree.DURATIONS):
         seconds, nanos = msg.seconds, msg.nanos
         if seconds < 0 or nanos < 0:
             return Violation(
@@ -266,10 +262,7 @@ def _empty_typed_configs(b: Any) -> Violation | None:
     """An extension whose typed_config names no type: a built extension without one, or any
     extension whose typed_config is set but empty (Envoy: no factory), unless validate mode
     never builds it (``pgv.UNBUILT_EXTENSIONS``)."""
-    for path, msg in tree.nodes(b):
-        fields = msg.DESCRIPTOR.fields_by_name
-        if "typed_config" not in fields or "name" not in fields:
-            continue
+    for path, msg in tree.nodes(b, tree.EXTENSIONS):
         built = msg.DESCRIPTOR.full_name in BUILT_EXTENSIONS
         discovered = "config_type" in msg.DESCRIPTOR.oneofs_by_name and msg.WhichOneof(
             "config_type"
