@@ -1,4 +1,5 @@
-"""The semantic checks' walk finds, kind by kind, what a walk of every set sub-message finds.
+"""The semantic checks' walk finds, kind by kind, what a walk of every set sub-message finds
+(and the checks' other shortcuts agree with the long way).
 
 ``tree.walk`` skips sub-messages whose type can hold no Duration, RegexMatcher, extension or
 Any; the reference below visits every set sub-message (as the walk did before it kept only
@@ -8,7 +9,11 @@ Envoy's server corpus and their mutants.
 
 from __future__ import annotations
 
+import ipaddress
+
 from google.protobuf import message
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harness.config import tree, validation
 from tests.test_config_pgv_plans import _mutants, _seeds
@@ -65,3 +70,15 @@ def test_walk_keeps_every_node_of_each_kind_in_order() -> None:
         assert walked == _by_kind(every)
         found = [n + len(kind) for n, kind in zip(found, walked, strict=True)]
     assert min(found) >= 10, found  # not vacuous: each kind is met
+
+
+@given(st.from_regex(r"[0-9.]{1,16}|[0-9]{1,3}(\.[0-9]{1,3}){3}", fullmatch=True))
+def test_plain_ipv4_is_what_ip_address_takes_as_ipv4(text: str) -> None:
+    """startup's shortcut past ipaddress.ip_address: a match is an address it parses."""
+    from harness.config.startup import PLAIN_IPV4
+
+    try:
+        parsed: object = ipaddress.ip_address(text)
+    except ValueError:
+        parsed = None
+    assert bool(PLAIN_IPV4.match(text)) == isinstance(parsed, ipaddress.IPv4Address)
