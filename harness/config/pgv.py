@@ -94,12 +94,14 @@ class _Plan(NamedTuple):
     """What validating one message type takes: steps of the fields that are set (by
     ``ListFields``, in C), and the verdicts of the fields that are not."""
 
-    steps: dict[descriptor.FieldDescriptor, tuple[int, SetStep]]  # field -> (order, step)
-    unset: tuple[_Unset, ...]  # in order
+    # field -> (order, its step when set or None, the bits of the unset verdicts it cancels)
+    steps: dict[descriptor.FieldDescriptor, tuple[int, SetStep | None, int]]
+    unset: tuple[_Unset, ...]  # in order: bit i of a field's entry cancels unset[i]
+    unset_bits: int  # all of them
     ordered: bool  # field-number order (ListFields') is PGV's order for the steps
 
 
-_EMPTY_PLAN = _Plan({}, (), True)
+_EMPTY_PLAN = _Plan({}, (), 0, True)
 _NO_LIMIT = 1 << 30  # no field absent that breaks a rule
 
 
@@ -131,29 +133,29 @@ class Engine:
     def validate(self, msg: message.Message, path: str = "") -> Violation | None:
         plan = self._plans.get(msg.DESCRIPTOR) or self._plan(msg.DESCRIPTOR)
         get = plan.steps.get
-        fields = msg.ListFields()
-        hits = []
-        for fd, value in fields:
+        hits: list[tuple[int, SetStep, Any]] = []
+        seen = 0
+        for fd, value in msg.ListFields():
             entry = get(fd)
             if entry is not None:
-                hits.append((entry, value))
-        cut = None
+                order, step, bits = entry
+                seen |= bits
+                if step is not None:
+                    hits.append((order, step, value))
         limit = _NO_LIMIT
-        if plan.unset:
-            present = {fd for fd, _ in fields}
-            for absent in plan.unset:
-                if present.isdisjoint(absent.fields):
-                    cut, limit = absent, absent.order
-                    break
+        missing = plan.unset_bits & ~seen
+        if missing:  # the first absent field (or oneof) with a verdict cuts the steps off
+            cut = plan.unset[(missing & -missing).bit_length() - 1]
+            limit = cut.order
         if len(hits) > 1 and not plan.ordered:
             hits.sort()  # by order: no two hits share one
-        for (order, step), value in hits:
+        for order, run, value in hits:
             if order > limit:
                 break
-            found = step(value, path)
+            found = run(value, path)
             if found is not None:
                 return found
-        if cut is not None:
+        if missing:
             return Violation(_join(path, cut.name), cut.rule, cut.text)
         return None
 
@@ -253,12 +255,12 @@ class Engine:
         outside = [fd for fd in desc.fields if fd.containing_oneof is None or _is_synthetic(fd)]
         inside = [fd for fd in desc.fields if fd not in outside]
         empty = message_factory.GetMessageClass(desc)()
-        steps: dict[descriptor.FieldDescriptor, tuple[int, SetStep]] = {}
+        steps: dict[descriptor.FieldDescriptor, tuple[int, SetStep | None, int]] = {}
         unset: list[_Unset] = []
         for order, fd in enumerate(outside + inside):
             step, absent = self._compile_field(fd, empty)
             if step is not None:
-                steps[fd] = (order, step)
+                steps[fd] = (order, step, 0)
             if absent is not None:
                 unset.append(_Unset(order, frozenset({fd}), fd.name, *absent))
         order = len(outside) + len(inside)
@@ -269,9 +271,14 @@ class Engine:
                     _Unset(order, members, oneof.name, "oneof.required", "value is required")
                 )
                 order += 1
-        by_number = sorted(steps, key=lambda fd: fd.number)
-        ordered = [steps[fd][0] for fd in by_number] == sorted(o for o, _ in steps.values())
-        return _Plan(steps, tuple(unset), ordered)
+        for bit, verdict in enumerate(unset):
+            for fd in verdict.fields:
+                at, step, bits = steps.get(fd, (-1, None, 0))
+                steps[fd] = (at, step, bits | 1 << bit)  # a field without a step: never run
+        stepped = [fd for fd in steps if steps[fd][1] is not None]
+        by_number = sorted(stepped, key=lambda fd: fd.number)
+        ordered = [steps[fd][0] for fd in by_number] == sorted(steps[fd][0] for fd in stepped)
+        return _Plan(steps, tuple(unset), (1 << len(unset)) - 1, ordered)
 
     def _compile_field(
         self, fd: descriptor.FieldDescriptor, empty: message.Message
