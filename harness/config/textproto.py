@@ -26,23 +26,20 @@ from harness.errors import UserError
 from harness.proto import message_class
 
 FD = descriptor.FieldDescriptor
-# One token after whitespace and comments, or one character no token starts with (group 2),
-# or the end. findall tokenizes in one C call. Repetitions are possessive (no shorter match
-# could succeed) and punctuation, the commonest token, is tried first (the kinds' first
-# characters differ): re does ~1.6x less work per character than with backtracking.
-_TOKEN = re.compile(
-    r"""\s*+(?:\#[^\n]*+\s*+)*+(?:
-      ( [{}<>:\[\],;/.]
-      | [A-Za-z_][A-Za-z0-9_]*+
-      | "(?:[^"\\\n]++|\\.)*+"|'(?:[^'\\\n]++|\\.)*+'
-      | -?(?:0[xX][0-9a-fA-F]++|(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?(?:[eE][-+]?[0-9]++)?)
-        (?![A-Za-z0-9_.])
-      )
-    | (.)
-    | \Z
-    )""",
-    re.X,
-)
+# One token after whitespace and comments, or the end (""). findall tokenizes in one C
+# call. Repetitions are possessive (no shorter match could succeed) and punctuation, the
+# commonest token, is tried first (the kinds' first characters differ): re does ~1.6x less
+# work per character than with backtracking. Where no token starts, the rest of the text is
+# one last "token" that is no token (``_tokens`` tells by ``_ONE_TOKEN``).
+_TOKEN_KINDS = r"""
+      [{}<>:\[\],;/.]
+    | [A-Za-z_][A-Za-z0-9_]*+
+    | "(?:[^"\\\n]++|\\.)*+"|'(?:[^'\\\n]++|\\.)*+'
+    | -?(?:0[xX][0-9a-fA-F]++|(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?(?:[eE][-+]?[0-9]++)?)
+      (?![A-Za-z0-9_.])
+"""
+_TOKEN = re.compile(rf"\s*+(?:\#[^\n]*+\s*+)*+(?:({_TOKEN_KINDS}|.[\s\S]*+)|\Z)", re.X)
+_ONE_TOKEN = re.compile(rf"(?:{_TOKEN_KINDS})\Z", re.X)
 _INTS = frozenset(
     {FD.TYPE_INT32, FD.TYPE_INT64, FD.TYPE_UINT32, FD.TYPE_UINT64, FD.TYPE_SINT32,
      FD.TYPE_SINT64, FD.TYPE_FIXED32, FD.TYPE_FIXED64, FD.TYPE_SFIXED32, FD.TYPE_SFIXED64}
@@ -69,13 +66,12 @@ class Unsupported(Exception):
 def _tokens(text: str) -> list[str]:
     """Every token's text (its kind is its first character's); Unsupported on a character
     no token starts with."""
-    found, bad = zip(*_TOKEN.findall(text), strict=True)
-    if any(bad):
-        raise Unsupported
-    end = len(found)
-    while end and not found[end - 1]:  # the empty match(es) at the end
-        end -= 1
-    return list(found[:end])
+    found = _TOKEN.findall(text)
+    while found and not found[-1]:  # the empty match(es) at the end
+        found.pop()
+    if found and not _ONE_TOKEN.match(found[-1]):
+        raise Unsupported  # the rest of the text from a character no token starts with
+    return found
 
 
 def _is_ident(token: str) -> bool:
