@@ -400,6 +400,14 @@ class Engine:
         by_name = self.unpack_any and (fd.containing_type.full_name, name) in FIRST_OF_EACH_NAME
         shallow = self.shallow().validate if by_name else validate
 
+        def messages(items: Any, path: str) -> Violation | None:
+            here = _join(path, name)
+            for i, item in enumerate(items):
+                found = validate(item, f"{here}[{i}]")
+                if found is not None:
+                    return found
+            return None
+
         def repeated(items: Any, path: str) -> Violation | None:
             names: set[str] = set()
             here = _join(path, name)
@@ -423,7 +431,10 @@ class Engine:
             return None
 
         # an empty list (not set) breaks the same rule every time, or none
-        return repeated, None if ignore_empty else _first_broken(own, [])
+        absent = None if ignore_empty else _first_broken(own, [])
+        if not (own or item_checks or by_name):
+            return messages, absent  # the commonest: only the items' own rules
+        return repeated, absent
 
     def _compile_map(
         self, fd: descriptor.FieldDescriptor, rules: Any, empty: message.Message
