@@ -190,9 +190,14 @@ def ignored(b: Any, path: str) -> bool:
     """Whether ``path`` lies in a static listener Envoy ignores (see ``listeners``)."""
     if not path.startswith("static_resources.listeners["):
         return False
-    built = {f"static_resources.listeners[{i}]" for i, _ in listeners(b)}
-    head = path[: path.index("]") + 1]
-    return head not in built
+    heads: frozenset[str] = _memoized("ignored", b, lambda: _ignored_heads(b))
+    return bool(heads) and path[: path.index("]") + 1] in heads
+
+
+def _ignored_heads(b: Any) -> frozenset[str]:
+    built = {i for i, _ in listeners(b)}
+    count = len(b.static_resources.listeners)
+    return frozenset(f"static_resources.listeners[{i}]" for i in range(count) if i not in built)
 
 
 def _find_hcms(b: Any) -> list[tuple[str, Any]]:
