@@ -243,7 +243,8 @@ def _filter_chain_matches(b: Any) -> Violation | None:
         for k, chain in enumerate(listener.filter_chains):
             here = f"static_resources.listeners[{i}].filter_chains[{k}]"
             match = chain.filter_chain_match
-            if match.address_suffix or match.HasField("suffix_len"):
+            matched = chain.HasField("filter_chain_match")  # most chains match anything
+            if matched and (match.address_suffix or match.HasField("suffix_len")):
                 return _v(
                     f"{here}.filter_chain_match",
                     "listener.unimplemented_match",
@@ -256,7 +257,7 @@ def _filter_chain_matches(b: Any) -> Violation | None:
                     "listener.matcher_name",
                     'error adding listener: "name" field is required when using a listener matcher',
                 )
-            for name in CIDR_FIELDS:
+            for name in CIDR_FIELDS if matched else ():
                 for r, cidr in enumerate(getattr(match, name)):
                     try:
                         ipaddress.ip_address(cidr.address_prefix)

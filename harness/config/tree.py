@@ -36,12 +36,13 @@ def end() -> None:
     _memo.clear()
 
 
-def _memoized(key: str, b: Any, make: Callable[[], Any]) -> Any:
+def _memoized(key: str, b: Any, make: Callable[[Any], Any]) -> Any:
     if _memo.get("bootstrap") is not b:
-        return make()  # called outside a run
-    if key not in _memo:
-        _memo[key] = make()
-    return _memo[key]
+        return make(b)  # called outside a run
+    found = _memo.get(key)
+    if found is None:
+        found = _memo[key] = make(b)
+    return found
 
 
 # What the checks that look everywhere look for, by kind of node
@@ -54,8 +55,12 @@ _ANY = "google.protobuf.Any"
 def nodes(b: Any, kind: int) -> list[tuple[str, message.Message]]:
     """The set sub-messages of ``b`` (``b`` too) of one kind, with their paths, in walk
     order: Durations, RegexMatchers, or extensions (a ``name`` beside a ``typed_config``)."""
-    found: list[list[tuple[str, message.Message]]] = _memoized("nodes", b, lambda: walk(b, ""))
+    found: list[list[tuple[str, message.Message]]] = _memoized("nodes", b, _walk)
     return found[kind]
+
+
+def _walk(b: Any) -> list[list[tuple[str, message.Message]]]:
+    return walk(b, "")
 
 
 def walk(msg: message.Message, path: str) -> list[list[tuple[str, message.Message]]]:
@@ -165,14 +170,14 @@ def type_name(url: str) -> str:
 
 def hcms(b: Any) -> list[tuple[str, Any]]:
     """The HTTP connection managers of the static listeners, with their paths."""
-    found: list[tuple[str, Any]] = _memoized("hcms", b, lambda: _find_hcms(b))
+    found: list[tuple[str, Any]] = _memoized("hcms", b, _find_hcms)
     return found
 
 
 def listeners(b: Any) -> list[tuple[int, Any]]:
     """(index, listener) of the static listeners Envoy builds: a listener named like an
     earlier one is ignored in validate mode (seen on 1.40: even a bad address passes)."""
-    found: list[tuple[int, Any]] = _memoized("listeners", b, lambda: _first_of_each_name(b))
+    found: list[tuple[int, Any]] = _memoized("listeners", b, _first_of_each_name)
     return found
 
 
@@ -190,7 +195,7 @@ def ignored(b: Any, path: str) -> bool:
     """Whether ``path`` lies in a static listener Envoy ignores (see ``listeners``)."""
     if not path.startswith("static_resources.listeners["):
         return False
-    heads: frozenset[str] = _memoized("ignored", b, lambda: _ignored_heads(b))
+    heads: frozenset[str] = _memoized("ignored", b, _ignored_heads)
     return bool(heads) and path[: path.index("]") + 1] in heads
 
 
