@@ -402,8 +402,8 @@ class Engine:
 
         def messages(items: Any, path: str) -> Violation | None:
             here = _join(path, name)
-            for i, item in enumerate(items):
-                found = validate(item, f"{here}[{i}]")
+            for i in range(len(items)):  # by index: a upb container's iterator ends by IndexError
+                found = validate(items[i], f"{here}[{i}]")
                 if found is not None:
                     return found
             return None

@@ -95,9 +95,9 @@ def _collect(msg: message.Message, path: str, out: list[list[tuple[str, message.
         if shape == _MESSAGE_MAP:
             for key in sorted(value):
                 _collect(value[key], f"{here}[{key!r}]", out)
-        elif shape == _REPEATED:
-            for i, item in enumerate(value):
-                _collect(item, f"{here}[{i}]", out)
+        elif shape == _REPEATED:  # by index: a upb container's iterator ends by IndexError
+            for i in range(len(value)):
+                _collect(value[i], f"{here}[{i}]", out)
         else:
             _collect(value, here, out)
 
