@@ -309,3 +309,11 @@ def test_tokenizer_equals_the_backtracking_one_on_corpus_and_mutants() -> None:
     for text in texts:
         assert _new_tokens(text) == _old_tokens(text), text
     assert sum(_new_tokens(t) is None for t in texts) < len(texts) / 2  # mostly tokenized
+
+
+@given(st.text().filter(lambda t: "\\" not in t))
+def test_text_without_escapes_unescapes_to_its_utf8(text: str) -> None:
+    """textproto's shortcut past text_encoding.CUnescape for a string with no backslash."""
+    from google.protobuf import text_encoding
+
+    assert text_encoding.CUnescape(text) == text.encode("utf-8")
