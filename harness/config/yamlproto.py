@@ -251,6 +251,8 @@ def _scalar(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
         value = node.value
         if not tag.step[0]:
             return value  # quoted: a string
+        if value.isdigit() and value.isascii() and (value[0] != "0" or len(value) == 1):
+            return int(value)  # a decimal int, as PyYAML's int resolver and constructor say
         for candidate, regexp in _IMPLICIT.get(value[:1], ()):
             if regexp.match(value):
                 tag = candidate
