@@ -1,8 +1,9 @@
 """The PGV engine as it was before presence-first plans (closures run for every rule-carrying
 field, set or not; main at a7e8463), kept as the oracle of ``test_config_pgv_plans.py``:
-the plans must give the same first violation (path, rule, message). The rules table,
-the extension lists and the helpers are the engine's own, imported, so only the way of
-walking a message differs. If the engine's verdicts change on purpose, change this too.
+the plans must give the same first violation (path, rule, message). It subclasses the
+engine: the rules table, the extension lists, the helpers, Any unpacking and pruning are
+the engine's own, so only the way of walking a message differs. If the engine's verdicts
+change on purpose, change this too.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 import validate.validate_pb2 as validate_pb2
-from google.protobuf import descriptor, descriptor_pool, message, message_factory
+from google.protobuf import descriptor, descriptor_pool, message
 
 from harness.config import pgv_rules
 from harness.config.pgv import (
-    _NO_DESCENT,
     _WRAPPERS,
     FD,
     FIRST_OF_EACH_NAME,
@@ -23,11 +23,10 @@ from harness.config.pgv import (
     TYPED_ANY_MAPS,
     UNBUILT_EXTENSIONS,
     UNBUILT_FIELDS,
+    Engine,
     Violation,
     _first_broken,
     _ignore_empty,
-    _import_envoy,
-    _is_extension_type,
     _is_map,
     _is_synthetic,
     _is_synthetic_oneof,
@@ -38,63 +37,28 @@ from harness.config.pgv import (
 Step = Callable[[message.Message, str], "Violation | None"]
 
 
-class ReferenceEngine:
-    """Validates messages; plans are built per descriptor on first use and kept."""
+class ReferenceEngine(Engine):
+    """The engine's rules, Any handling and pruning, walked the old way: a step per
+    rule-carrying field, run whether the field is set or not."""
 
     def __init__(
         self, pool: descriptor_pool.DescriptorPool | None = None, unpack_any: bool = True
     ) -> None:
-        self.pool = pool or descriptor_pool.Default()
-        self.unpack_any = unpack_any  # False: typed_config Any values are not looked into
-        self._shallow: ReferenceEngine | None = None
-        self._plans: dict[str, tuple[Step, ...]] = {}
-        self._needed: dict[str, bool] = {}
-        self._classes: dict[str, type[message.Message] | None] = {}
+        super().__init__(pool, unpack_any)
+        self._steps: dict[str, tuple[Step, ...]] = {}
 
     # --- public ------------------------------------------------------------------------
 
     def validate(self, msg: message.Message, path: str = "") -> Violation | None:
-        for step in self._plan(msg.DESCRIPTOR):
+        for step in self._old_plan(msg.DESCRIPTOR):
             found = step(msg, path)
             if found is not None:
                 return found
         return None
 
-    def rule_count(self, desc: descriptor.Descriptor) -> tuple[int, int, set[str]]:
-        """(messages reachable from ``desc``, fields among them that carry rules, the rule
-        kinds they use: ``string``, ``uint32``, ..., ``message``)."""
-        seen: set[str] = set()
-        stack, rules, kinds = [desc], 0, set()
-        while stack:
-            d = stack.pop()
-            if d.full_name in seen:
-                continue
-            seen.add(d.full_name)
-            for fd in d.fields:
-                options = _options(fd)
-                if options.HasExtension(validate_pb2.rules):
-                    rules += 1
-                    field_rules = options.Extensions[validate_pb2.rules]
-                    kinds.add(field_rules.WhichOneof("type") or "message")
-                if fd.message_type is not None:
-                    stack.append(fd.message_type)
-        return len(seen), rules, kinds
-
     # --- typed Any ---------------------------------------------------------------------
 
-    def message_of_any(self, type_url: str) -> type[message.Message] | None:
-        cls = self._classes.get(type_url, False)
-        if cls is False:
-            name = type_url.rpartition("/")[2]
-            try:
-                desc = self.pool.FindMessageTypeByName(name)
-                cls = message_factory.GetMessageClass(desc)
-            except KeyError:
-                cls = _import_envoy(name, self.pool)
-            self._classes[type_url] = cls
-        return cls  # type: ignore[return-value]
-
-    def shallow(self) -> ReferenceEngine:
+    def shallow(self) -> Engine:
         """The same rules, without unpacking typed_config (for the unbuilt fields)."""
         if self._shallow is None:
             self._shallow = (
@@ -102,62 +66,23 @@ class ReferenceEngine:
             )
         return self._shallow
 
-    def validate_any(self, value: Any, path: str) -> Violation | None:
-        url = value.type_url
-        if not url or not self.unpack_any:
-            return None
-        cls = self.message_of_any(url) if _is_extension_type(url) else None
-        if cls is None:
-            return Violation(
-                path, "typed_config.type", f"Didn't find a registered implementation for '{url}'"
-            )
-        inner = cls()
-        try:
-            inner.ParseFromString(value.value)
-        except message.DecodeError as e:
-            return Violation(path, "typed_config.parse", f"Unable to unpack as {url}: {e}")
-        return self.validate(inner, f"{path}[{url.rpartition('/')[2]}]")
-
     # --- compiling plans -----------------------------------------------------------------
 
-    def _plan(self, desc: descriptor.Descriptor) -> tuple[Step, ...]:
-        plan = self._plans.get(desc.full_name)
+    def _old_plan(self, desc: descriptor.Descriptor) -> tuple[Step, ...]:
+        plan = self._steps.get(desc.full_name)
         if plan is None:
-            self._plans[desc.full_name] = ()  # recursion guard while compiling
-            plan = self._plans[desc.full_name] = tuple(self._compile(desc))
+            self._steps[desc.full_name] = ()  # recursion guard while compiling
+            plan = self._steps[desc.full_name] = tuple(self._old_compile(desc))
         return plan
 
-    def _needs(self, desc: descriptor.Descriptor, stack: frozenset[str] = frozenset()) -> bool:
-        """Whether a message of this type can break a rule (itself or below)."""
-        name = desc.full_name
-        found = self._needed.get(name)
-        if found is not None:
-            return found
-        if name in stack:
-            return True  # a recursive type: assume so
-        if name in _NO_DESCENT or _options(desc).Extensions[validate_pb2.disabled]:
-            self._needed[name] = False
-            return False
-        inner = stack | {name}
-        needed = any(_options(o).Extensions[validate_pb2.required] for o in desc.oneofs) or any(
-            _options(fd).HasExtension(validate_pb2.rules)
-            or fd.name in TYPED_ANY_FIELDS
-            or fd.name in TYPED_ANY_MAPS
-            or (fd.message_type is not None and self._needs(fd.message_type, inner))
-            for fd in desc.fields
-        )
-        if not stack:
-            self._needed[name] = needed
-        return needed
-
-    def _compile(self, desc: descriptor.Descriptor) -> list[Step]:
+    def _old_compile(self, desc: descriptor.Descriptor) -> list[Step]:
         options = _options(desc)
         if options.Extensions[validate_pb2.disabled] or options.Extensions[validate_pb2.ignored]:
             return []
         steps: list[Step] = []
         oneof_steps: list[Step] = []
         for fd in desc.fields:
-            step = self._compile_field(fd)
+            step = self._old_field(fd)
             if step is None:
                 continue
             if fd.containing_oneof is not None and not _is_synthetic(fd):
@@ -169,7 +94,7 @@ class ReferenceEngine:
                 oneof_steps.append(_required_oneof(oneof.name))
         return steps + oneof_steps
 
-    def _compile_field(self, fd: descriptor.FieldDescriptor) -> Step | None:
+    def _old_field(self, fd: descriptor.FieldDescriptor) -> Step | None:
         opts = _options(fd)
         rules = (
             opts.Extensions[validate_pb2.rules] if opts.HasExtension(validate_pb2.rules) else None
@@ -179,13 +104,13 @@ class ReferenceEngine:
         in_oneof = fd.containing_oneof is not None
         kind = rules.WhichOneof("type") if rules is not None else None
         if fd.is_repeated and not _is_map(fd):
-            return self._compile_repeated(
+            return self._old_repeated(
                 fd, rules.repeated if rules is not None and kind == "repeated" else None
             )
         if _is_map(fd):
-            return self._compile_map(fd, rules.map if rules is not None and kind == "map" else None)
+            return self._old_map(fd, rules.map if rules is not None and kind == "map" else None)
         if fd.type == FD.TYPE_MESSAGE:
-            return self._compile_message(fd, rules, kind)
+            return self._old_message(fd, rules, kind)
         checks = self._value_checks(fd, rules, kind)
         if not checks:
             return None
@@ -205,26 +130,7 @@ class ReferenceEngine:
 
         return scalar
 
-    def _value_checks(
-        self, fd: descriptor.FieldDescriptor, rules: Any, kind: str | None
-    ) -> list[tuple[str, pgv_rules.Checker]]:
-        if rules is None or kind is None:
-            return []
-        checks = pgv_rules.compile_rules(kind, getattr(rules, kind))
-        if kind == "enum" and rules.enum.defined_only and fd.enum_type is not None:
-            defined = frozenset(v.number for v in fd.enum_type.values)
-            checks.insert(
-                0,
-                (
-                    "enum.defined_only",
-                    lambda v: (
-                        None if v in defined else "value must be one of the defined enum values"
-                    ),
-                ),
-            )
-        return checks
-
-    def _compile_message(
+    def _old_message(
         self, fd: descriptor.FieldDescriptor, rules: Any, kind: str | None
     ) -> Step | None:
         name = fd.name
@@ -272,7 +178,7 @@ class ReferenceEngine:
 
         return field
 
-    def _compile_repeated(self, fd: descriptor.FieldDescriptor, rules: Any) -> Step | None:
+    def _old_repeated(self, fd: descriptor.FieldDescriptor, rules: Any) -> Step | None:
         name = fd.name
         own = pgv_rules.compile_rules("repeated", rules) if rules is not None else []
         item_checks: list[tuple[str, pgv_rules.Checker]] = []
@@ -320,7 +226,7 @@ class ReferenceEngine:
 
         return repeated
 
-    def _compile_map(self, fd: descriptor.FieldDescriptor, rules: Any) -> Step | None:
+    def _old_map(self, fd: descriptor.FieldDescriptor, rules: Any) -> Step | None:
         name = fd.name
         key_fd = fd.message_type.fields_by_name["key"]
         value_fd = fd.message_type.fields_by_name["value"]
