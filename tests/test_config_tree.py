@@ -82,3 +82,26 @@ def test_plain_ipv4_is_what_ip_address_takes_as_ipv4(text: str) -> None:
     except ValueError:
         parsed = None
     assert bool(PLAIN_IPV4.match(text)) == isinstance(parsed, ipaddress.IPv4Address)
+
+
+def _by_trial_division(n: int) -> bool:
+    return n >= 2 and all(n % k for k in range(2, int(n**0.5) + 1))
+
+
+@given(st.integers(min_value=-5, max_value=2_000_000))
+def test_maglev_primality_is_trial_division(n: int) -> None:
+    from harness.config.semantic import _is_prime
+
+    assert _is_prime(n) == _by_trial_division(n)
+
+
+def test_maglev_primality_on_large_table_sizes() -> None:
+    from harness.config.semantic import _is_prime
+
+    # the largest uint32 primes; Carmichael numbers, a strong pseudoprime to bases 2, 3, 5
+    # and 7, 2^32 - 1, a prime's square, and a composite just below 2^32
+    for n in (4_294_967_291, 4_294_967_279, 65_537, 2_147_483_647):
+        assert _is_prime(n) and _by_trial_division(n)
+    for n in (561, 41_041, 3_215_031_751, 4_294_967_295, 65_521 * 65_521, 4_294_967_293):
+        assert not _is_prime(n)
+        assert not _by_trial_division(n)
