@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from google.protobuf import json_format, message
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness import targets
 from harness.config import dictproto
@@ -256,3 +259,61 @@ def _check_text(name: str, text: str) -> bool:
     assert fast_error is None, f"{name}: fast path rejected what text_format takes: {fast_error}"
     assert fast == slow, f"{name}: fast path built a different message"
     return True
+
+
+# The tokenizer before possessive repetitions (a token in group 1, a bad character in 2)
+_OLD_TOKEN = re.compile(
+    r"""(?:\s|\#[^\n]*)*+(?:
+      ( [A-Za-z_][A-Za-z0-9_]*
+      | -?(?:0[xX][0-9a-fA-F]+|(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)
+        (?![A-Za-z0-9_.])
+      | "(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'
+      | [{}<>:\[\],;/.]
+      )
+    | (.)
+    | \Z
+    )""",
+    re.X,
+)
+
+
+def _old_tokens(text: str) -> list[str] | None:
+    found, bad = zip(*_OLD_TOKEN.findall(text), strict=True)
+    if any(bad):
+        return None
+    end = len(found)
+    while end and not found[end - 1]:
+        end -= 1
+    return list(found[:end])
+
+
+def _new_tokens(text: str) -> list[str] | None:
+    from harness.config import textproto
+
+    try:
+        return textproto._tokens(text)
+    except textproto.Unsupported:
+        return None
+
+
+@settings(max_examples=400)
+@given(
+    st.text(alphabet=st.sampled_from(list("aZ_09xXeE.+-{}<>:[],;/#\"'\\ \n\t@\x01")), max_size=60)
+)
+def test_tokenizer_equals_the_backtracking_one(text: str) -> None:
+    assert _new_tokens(text) == _old_tokens(text)
+
+
+def test_tokenizer_equals_the_backtracking_one_on_corpus_and_mutants() -> None:
+    texts = [text for _, text in _texts(100)] + TEXT_EDGES
+    for text in texts:
+        assert _new_tokens(text) == _old_tokens(text), text
+    assert sum(_new_tokens(t) is None for t in texts) < len(texts) / 2  # mostly tokenized
+
+
+@given(st.text().filter(lambda t: "\\" not in t))
+def test_text_without_escapes_unescapes_to_its_utf8(text: str) -> None:
+    """textproto's shortcut past text_encoding.CUnescape for a string with no backslash."""
+    from google.protobuf import text_encoding
+
+    assert text_encoding.CUnescape(text) == text.encode("utf-8")

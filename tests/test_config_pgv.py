@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from harness.cli.main import main
@@ -204,3 +204,19 @@ def test_envoy_plane_reports_envoy_1_40_crashing_in_validate_mode(name: str) -> 
     crasher = Path(__file__).parent / "data" / name
     with pytest.raises(EnvoyCrash, match=ENVOY_1_40_CRASHERS[name]):
         server(parse_config(crasher.read_bytes(), "text"))
+
+
+_HEADER_CHARS = st.sampled_from(list("aZ09:-.,`~\x00\x01\x08\t\n\r\x1f \x7f\x80é€"))
+
+
+@given(st.text(alphabet=_HEADER_CHARS, max_size=8) | st.text(max_size=6))
+@example("abc\n")
+@example(":path")
+def test_header_patterns_match_as_re2_does(text: str) -> None:
+    """The well-known header regexes run on Python's re: the same verdict as RE2's."""
+    import re2
+
+    from harness.config.pgv_rules import _HEADER_CHECKS
+
+    for match, pattern in _HEADER_CHECKS.values():
+        assert (match(text) is not None) == (re2.search(pattern, text.encode()) is not None)

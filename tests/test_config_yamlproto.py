@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 from google.protobuf import json_format, message
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harness import targets
 from harness.config import yamlproto
@@ -198,3 +200,18 @@ def _tags(node: yaml.Node, depth: int = 0) -> object:
     if isinstance(node, yaml.SequenceNode):
         return (node.tag, [_tags(n, depth + 1) for n in node.value])
     return (node.tag, [(_tags(k, depth + 1), _tags(v, depth + 1)) for k, v in node.value])
+
+
+@given(st.from_regex(r"[0-9_]{1,8}|0[0-9]{0,3}|[1-9][0-9]{0,20}", fullmatch=True))
+def test_plain_digits_are_what_pyyaml_makes_them(digits: str) -> None:
+    """_scalar's shortcut for plain decimal ints gives PyYAML's value (and leaves octal,
+    underscores and the like to PyYAML's resolvers)."""
+    loader = yamlproto._DeferredLoader(f"k: {digits}\n")
+    try:
+        node = loader.get_single_node()
+        assert node is not None
+        value = yamlproto._scalar(node.value[0][1], loader)
+    finally:
+        loader.dispose()
+    assert value == yaml.load(f"k: {digits}\n", yamlproto.EnvoyYamlLoader)["k"]
+    assert type(value) is type(yaml.load(f"k: {digits}\n", yamlproto.EnvoyYamlLoader)["k"])

@@ -126,8 +126,11 @@ def listener_binds(listener: Any, at: str) -> list[Bind]:
 def duplicate_listener_addresses(b: Any) -> Violation | None:
     """A built listener with an address (not a port-0 one) an earlier listener has, of the
     same socket type: Envoy's listener manager refuses it, naming all its addresses."""
+    built = tree.listeners(b)
+    if len(built) < 2:
+        return None  # no earlier listener to share an address with
     seen: set[tuple[bool, str]] = set()
-    for i, listener in tree.listeners(b):
+    for i, listener in built:
         binds = listener_binds(listener, f"static_resources.listeners[{i}]")
         keys = {(bind.udp, bind.show()) for bind in binds if bind.ip is None or bind.port}
         if keys & seen:

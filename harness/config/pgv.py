@@ -7,6 +7,11 @@ with nothing to check anywhere below them are never visited. The order is PGV's 
 (fields outside oneofs in declaration order, then each oneof), and the first violation wins,
 as in Envoy, named by its field path (``static_resources.clusters[0].name``).
 
+Presence first: only the steps of the fields ``ListFields`` reports run (most rule-carrying
+fields of a config are not set); what an unset field breaks is the same every time, so the
+plan holds it as a verdict (``tests/test_config_pgv_plans.py`` holds this equal to the
+engine that ran a step per field).
+
 ``typed_config`` Any values (and the per-filter and protocol-option maps of Any) are unpacked
 when their type is known, and validated like any message, as Envoy does when it builds the
 extension; an unknown type URL there is a violation, as in Envoy.
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import validate.validate_pb2 as validate_pb2
 from google.protobuf import descriptor, descriptor_pool, message, message_factory
@@ -72,7 +77,32 @@ class Violation:
         return f"{self.path}: {self.message}" if self.path else self.message
 
 
-Step = Callable[[message.Message, str], "Violation | None"]
+SetStep = Callable[[Any, str], "Violation | None"]  # (the field's value, the message's path)
+
+
+class _Unset(NamedTuple):
+    """A field (or required oneof) whose absence breaks a rule, the same one every time."""
+
+    order: int  # its place in PGV's order among the message's steps
+    fields: frozenset[descriptor.FieldDescriptor]  # any of them set: not absent
+    name: str
+    rule: str
+    text: str
+
+
+class _Plan(NamedTuple):
+    """What validating one message type takes: steps of the fields that are set (by
+    ``ListFields``, in C), and the verdicts of the fields that are not."""
+
+    # field -> (order, its step when set or None, the bits of the unset verdicts it cancels)
+    steps: dict[descriptor.FieldDescriptor, tuple[int, SetStep | None, int]]
+    unset: tuple[_Unset, ...]  # in order: bit i of a field's entry cancels unset[i]
+    unset_bits: int  # all of them
+    ordered: bool  # field-number order (ListFields') is PGV's order for the steps
+
+
+_EMPTY_PLAN = _Plan({}, (), 0, True)
+_NO_LIMIT = 1 << 30  # no field absent that breaks a rule
 
 
 def _join(path: str, name: str) -> str:
@@ -80,7 +110,13 @@ def _join(path: str, name: str) -> str:
 
 
 class Engine:
-    """Validates messages; plans are built per descriptor on first use and kept."""
+    """Validates messages; plans are built per descriptor on first use and kept.
+
+    Presence first: a message's set fields come from one ``ListFields`` call, and only
+    their steps run; a field that is not set gives a verdict known when the plan is built
+    (a required message, a proto3 string with ``min_len``, a repeated with ``min_items``, a
+    required oneof, ...). The steps still run in PGV's order, and the first violation wins.
+    """
 
     def __init__(
         self, pool: descriptor_pool.DescriptorPool | None = None, unpack_any: bool = True
@@ -88,17 +124,39 @@ class Engine:
         self.pool = pool or descriptor_pool.Default()
         self.unpack_any = unpack_any  # False: typed_config Any values are not looked into
         self._shallow: Engine | None = None
-        self._plans: dict[str, tuple[Step, ...]] = {}
+        self._plans: dict[descriptor.Descriptor, _Plan] = {}
         self._needed: dict[str, bool] = {}
         self._classes: dict[str, type[message.Message] | None] = {}
 
     # --- public ------------------------------------------------------------------------
 
     def validate(self, msg: message.Message, path: str = "") -> Violation | None:
-        for step in self._plan(msg.DESCRIPTOR):
-            found = step(msg, path)
+        plan = self._plans.get(msg.DESCRIPTOR) or self._plan(msg.DESCRIPTOR)
+        get = plan.steps.get
+        hits: list[tuple[int, SetStep, Any]] = []
+        seen = 0
+        for fd, value in msg.ListFields():
+            entry = get(fd)
+            if entry is not None:
+                order, step, bits = entry
+                seen |= bits
+                if step is not None:
+                    hits.append((order, step, value))
+        limit = _NO_LIMIT
+        missing = plan.unset_bits & ~seen
+        if missing:  # the first absent field (or oneof) with a verdict cuts the steps off
+            cut = plan.unset[(missing & -missing).bit_length() - 1]
+            limit = cut.order
+        if len(hits) > 1 and not plan.ordered:
+            hits.sort()  # by order: no two hits share one
+        for order, run, value in hits:
+            if order > limit:
+                break
+            found = run(value, path)
             if found is not None:
                 return found
+        if missing:
+            return Violation(_join(path, cut.name), cut.rule, cut.text)
         return None
 
     def rule_count(self, desc: descriptor.Descriptor) -> tuple[int, int, set[str]]:
@@ -159,11 +217,10 @@ class Engine:
 
     # --- compiling plans -----------------------------------------------------------------
 
-    def _plan(self, desc: descriptor.Descriptor) -> tuple[Step, ...]:
-        plan = self._plans.get(desc.full_name)
+    def _plan(self, desc: descriptor.Descriptor) -> _Plan:
+        plan = self._plans.get(desc)
         if plan is None:
-            self._plans[desc.full_name] = ()  # recursion guard while compiling
-            plan = self._plans[desc.full_name] = tuple(self._compile(desc))
+            plan = self._plans[desc] = self._compile(desc)
         return plan
 
     def _needs(self, desc: descriptor.Descriptor, stack: frozenset[str] = frozenset()) -> bool:
@@ -189,51 +246,66 @@ class Engine:
             self._needed[name] = needed
         return needed
 
-    def _compile(self, desc: descriptor.Descriptor) -> list[Step]:
+    def _compile(self, desc: descriptor.Descriptor) -> _Plan:
         options = _options(desc)
         if options.Extensions[validate_pb2.disabled] or options.Extensions[validate_pb2.ignored]:
-            return []
-        steps: list[Step] = []
-        oneof_steps: list[Step] = []
-        for fd in desc.fields:
-            step = self._compile_field(fd)
-            if step is None:
-                continue
-            if fd.containing_oneof is not None and not _is_synthetic(fd):
-                oneof_steps.append(step)
-            else:
-                steps.append(step)
+            return _EMPTY_PLAN
+        # PGV's C++ order: fields outside oneofs in declaration order, then oneof fields,
+        # then the required oneofs (as the closure engine before it ran them)
+        outside = [fd for fd in desc.fields if fd.containing_oneof is None or _is_synthetic(fd)]
+        inside = [fd for fd in desc.fields if fd not in outside]
+        empty = message_factory.GetMessageClass(desc)()
+        steps: dict[descriptor.FieldDescriptor, tuple[int, SetStep | None, int]] = {}
+        unset: list[_Unset] = []
+        for order, fd in enumerate(outside + inside):
+            step, absent = self._compile_field(fd, empty)
+            if step is not None:
+                steps[fd] = (order, step, 0)
+            if absent is not None:
+                unset.append(_Unset(order, frozenset({fd}), fd.name, *absent))
+        order = len(outside) + len(inside)
         for oneof in desc.oneofs:
             if _options(oneof).Extensions[validate_pb2.required] and not _is_synthetic_oneof(oneof):
-                oneof_steps.append(_required_oneof(oneof.name))
-        return steps + oneof_steps
+                members = frozenset(oneof.fields)
+                unset.append(
+                    _Unset(order, members, oneof.name, "oneof.required", "value is required")
+                )
+                order += 1
+        for bit, verdict in enumerate(unset):
+            for fd in verdict.fields:
+                at, step, bits = steps.get(fd, (-1, None, 0))
+                steps[fd] = (at, step, bits | 1 << bit)  # a field without a step: never run
+        stepped = [fd for fd in steps if steps[fd][1] is not None]
+        by_number = sorted(stepped, key=lambda fd: fd.number)
+        ordered = [steps[fd][0] for fd in by_number] == sorted(steps[fd][0] for fd in stepped)
+        return _Plan(steps, tuple(unset), (1 << len(unset)) - 1, ordered)
 
-    def _compile_field(self, fd: descriptor.FieldDescriptor) -> Step | None:
+    def _compile_field(
+        self, fd: descriptor.FieldDescriptor, empty: message.Message
+    ) -> tuple[SetStep | None, tuple[str, str] | None]:
+        """The step of a field when it is set, and its verdict when it is not."""
         opts = _options(fd)
         rules = (
             opts.Extensions[validate_pb2.rules] if opts.HasExtension(validate_pb2.rules) else None
         )
-        name = fd.name
-        presence = fd.has_presence
-        in_oneof = fd.containing_oneof is not None
         kind = rules.WhichOneof("type") if rules is not None else None
         if fd.is_repeated and not _is_map(fd):
             return self._compile_repeated(
                 fd, rules.repeated if rules is not None and kind == "repeated" else None
             )
         if _is_map(fd):
-            return self._compile_map(fd, rules.map if rules is not None and kind == "map" else None)
+            return self._compile_map(
+                fd, rules.map if rules is not None and kind == "map" else None, empty
+            )
         if fd.type == FD.TYPE_MESSAGE:
             return self._compile_message(fd, rules, kind)
         checks = self._value_checks(fd, rules, kind)
         if not checks:
-            return None
+            return None, None
+        name = fd.name
         ignore_empty = kind is not None and _ignore_empty(getattr(rules, kind))
 
-        def scalar(msg: message.Message, path: str) -> Violation | None:
-            if (in_oneof or presence) and not msg.HasField(name):
-                return None
-            value = getattr(msg, name)
+        def scalar(value: Any, path: str) -> Violation | None:
             if ignore_empty and not value:
                 return None
             for rule, check in checks:
@@ -242,7 +314,10 @@ class Engine:
                     return Violation(_join(path, name), rule, text)
             return None
 
-        return scalar
+        if fd.has_presence:  # oneof members too: not set, nothing to check
+            return scalar, None
+        found = scalar(getattr(empty, name), "")  # proto3: not set is the default value
+        return scalar, (found.rule, found.message) if found is not None else None
 
     def _value_checks(
         self, fd: descriptor.FieldDescriptor, rules: Any, kind: str | None
@@ -265,7 +340,7 @@ class Engine:
 
     def _compile_message(
         self, fd: descriptor.FieldDescriptor, rules: Any, kind: str | None
-    ) -> Step | None:
+    ) -> tuple[SetStep | None, tuple[str, str] | None]:
         name = fd.name
         sub = fd.message_type
         # FieldRules.message sits beside the ``type`` oneof (a field may have both)
@@ -276,6 +351,7 @@ class Engine:
         skip = own and rules.message.skip
         if fd.containing_oneof is not None and not _is_synthetic(fd):
             required = False  # a oneof's field is checked only when it is the case set
+        absent = (f"{kind}.required", "value is required") if required else None
         wrapper = sub.full_name in _WRAPPERS
         checks = self._value_checks(fd, rules, kind)
         typed = (
@@ -284,20 +360,13 @@ class Engine:
             and fd.containing_type.full_name not in UNBUILT_EXTENSIONS
         )
         descend = not skip and not wrapper and self._needs(sub)
-        if not (required or checks or typed or descend):
-            return None
+        if not (checks or typed or descend):
+            return None, absent
         unbuilt = (fd.containing_type.full_name, name) in UNBUILT_FIELDS
         engine = self.shallow() if unbuilt else self
         validate, validate_any = engine.validate, engine.validate_any
 
-        def field(msg: message.Message, path: str) -> Violation | None:
-            if not msg.HasField(name):
-                return (
-                    Violation(_join(path, name), f"{kind}.required", "value is required")
-                    if (required)
-                    else None
-                )
-            value = getattr(msg, name)
+        def field(value: Any, path: str) -> Violation | None:
             here = _join(path, name)
             if checks:
                 checked = value.value if wrapper else value
@@ -309,9 +378,11 @@ class Engine:
                 return validate_any(value, here)
             return validate(value, here) if descend else None
 
-        return field
+        return field, absent
 
-    def _compile_repeated(self, fd: descriptor.FieldDescriptor, rules: Any) -> Step | None:
+    def _compile_repeated(
+        self, fd: descriptor.FieldDescriptor, rules: Any
+    ) -> tuple[SetStep | None, tuple[str, str] | None]:
         name = fd.name
         own = pgv_rules.compile_rules("repeated", rules) if rules is not None else []
         item_checks: list[tuple[str, pgv_rules.Checker]] = []
@@ -324,18 +395,20 @@ class Engine:
         )
         ignore_empty = rules is not None and rules.ignore_empty
         if not (own or item_checks or descend):
-            return None
+            return None, None
         validate = self.validate
         by_name = self.unpack_any and (fd.containing_type.full_name, name) in FIRST_OF_EACH_NAME
         shallow = self.shallow().validate if by_name else validate
 
-        # an empty list (most of them) breaks the same rule every time, or none
-        empty = None if ignore_empty else _first_broken(own, [])
+        def messages(items: Any, path: str) -> Violation | None:
+            here = _join(path, name)
+            for i in range(len(items)):  # by index: a upb container's iterator ends by IndexError
+                found = validate(items[i], f"{here}[{i}]")
+                if found is not None:
+                    return found
+            return None
 
-        def repeated(msg: message.Message, path: str) -> Violation | None:
-            items = getattr(msg, name)
-            if not items:
-                return None if empty is None else Violation(_join(path, name), *empty)
+        def repeated(items: Any, path: str) -> Violation | None:
             names: set[str] = set()
             here = _join(path, name)
             for rule, check in own:
@@ -357,9 +430,15 @@ class Engine:
                         return found
             return None
 
-        return repeated
+        # an empty list (not set) breaks the same rule every time, or none
+        absent = None if ignore_empty else _first_broken(own, [])
+        if not (own or item_checks or by_name):
+            return messages, absent  # the commonest: only the items' own rules
+        return repeated, absent
 
-    def _compile_map(self, fd: descriptor.FieldDescriptor, rules: Any) -> Step | None:
+    def _compile_map(
+        self, fd: descriptor.FieldDescriptor, rules: Any, empty: message.Message
+    ) -> tuple[SetStep | None, tuple[str, str] | None]:
         name = fd.name
         key_fd = fd.message_type.fields_by_name["key"]
         value_fd = fd.message_type.fields_by_name["value"]
@@ -378,13 +457,12 @@ class Engine:
         )
         descend = sub is not None and not typed and self._needs(sub)
         if not (own or key_checks or value_checks or typed or descend):
-            return None
+            return None, None
         unbuilt = (fd.containing_type.full_name, name) in UNBUILT_FIELDS or not self.unpack_any
         engine = self.shallow() if unbuilt else self
         validate, validate_any = engine.validate, engine.validate_any
 
-        def mapping(msg: message.Message, path: str) -> Violation | None:
-            container = getattr(msg, name)
+        def mapping(container: Any, path: str) -> Violation | None:
             here = _join(path, name)
             for rule, check in own:
                 text = check(container)
@@ -414,7 +492,8 @@ class Engine:
                     return found
             return None
 
-        return mapping
+        # an empty map (not set): its own rules on no pairs
+        return mapping, _first_broken(own, getattr(empty, name))
 
 
 def _first_broken(
@@ -436,15 +515,6 @@ def _is_extension_type(url: str) -> bool:
         "google.protobuf.Struct",
         "google.protobuf.StringValue",
     )
-
-
-def _required_oneof(name: str) -> Step:
-    def oneof(msg: message.Message, path: str) -> Violation | None:
-        if msg.WhichOneof(name) is None:
-            return Violation(_join(path, name), "oneof.required", "value is required")
-        return None
-
-    return oneof
 
 
 def _options(d: Any) -> Any:

@@ -189,7 +189,8 @@ def _resolve_all(root: yaml.Node, loader: yaml.SafeLoader) -> None:
 # --- filling a message from nodes ----------------------------------------------------------
 
 # what a field takes (from its descriptor, once per message type)
-_SCALAR, _MESSAGE, _REPEATED_SCALAR, _REPEATED_MESSAGE, _MAP_FIELD = range(5)
+_SCALAR, _STRING, _MESSAGE, _REPEATED_SCALAR, _REPEATED_MESSAGE, _MAP_FIELD = range(6)
+_ScalarNode, _SequenceNode, _MappingNode = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
 # what a message type is to dictproto
 _PLAIN, _WRAPPER, _WHOLE, _ANY = range(4)
 
@@ -203,7 +204,7 @@ class _Entry(NamedTuple):
 
 
 _Table = tuple[int, dict[str, _Entry]]
-_tables: dict[str, _Table] = {}
+_tables: dict[descriptor.Descriptor, _Table] = {}  # per message type of the schema
 
 
 def _resolves_to_str(plain: str) -> bool:
@@ -211,7 +212,7 @@ def _resolves_to_str(plain: str) -> bool:
 
 
 def _table(desc: descriptor.Descriptor) -> _Table:
-    table = _tables.get(desc.full_name)
+    table = _tables.get(desc)
     if table is not None:
         return table
     name = desc.full_name
@@ -228,12 +229,16 @@ def _table(desc: descriptor.Descriptor) -> _Table:
         elif fd.is_repeated:
             field_kind = _REPEATED_MESSAGE if fd.type == FD.TYPE_MESSAGE else _REPEATED_SCALAR
         else:
-            field_kind = _MESSAGE if fd.type == FD.TYPE_MESSAGE else _SCALAR
+            field_kind = (
+                _MESSAGE if fd.type == FD.TYPE_MESSAGE
+                else _STRING if fd.type == FD.TYPE_STRING
+                else _SCALAR
+            )  # fmt: skip
         oneof = fd.containing_oneof
         entries[key] = _Entry(
             fd, fd.name, oneof.name if oneof else None, field_kind, _resolves_to_str(key)
         )
-    table = _tables[name] = (kind, entries)
+    table = _tables[desc] = (kind, entries)
     return table
 
 
@@ -246,6 +251,8 @@ def _scalar(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
         value = node.value
         if not tag.step[0]:
             return value  # quoted: a string
+        if value.isdigit() and value.isascii() and (value[0] != "0" or len(value) == 1):
+            return int(value)  # a decimal int, as PyYAML's int resolver and constructor say
         for candidate, regexp in _IMPLICIT.get(value[:1], ()):
             if regexp.match(value):
                 tag = candidate
@@ -276,13 +283,19 @@ def _message(
 ) -> None:
     if depth > dictproto.MAX_DEPTH:
         raise Unsupported
-    kind, entries = _table(msg.DESCRIPTOR)
+    desc = msg.DESCRIPTOR
+    kind, entries = _tables.get(desc) or _table(desc)
     if kind == _PLAIN:
-        _fields(_pairs(node, ydepth), entries, loader, msg, depth, ydepth)
+        if type(node) is not _MappingNode or ydepth > _MAX_YAML_DEPTH:
+            raise Unsupported  # _pairs, inline: most nodes are plain messages
+        tag = node.tag
+        if type(tag) is not slice and tag != _MAP:
+            raise Unsupported
+        _fields(node.value, entries, loader, msg, depth, ydepth)
     elif kind == _WRAPPER:
         dictproto.wrapped(_scalar(node, loader), msg)
     elif kind == _WHOLE:  # Duration, Struct, ...: dictproto on the node's document
-        if type(node) is yaml.ScalarNode:
+        if type(node) is _ScalarNode:
             value = _scalar(node, loader)  # a null: Unsupported, as in dictproto
         else:
             _resolve_all(node, loader)
@@ -307,7 +320,7 @@ def _fields(
     oneofs: set[str] = set()
     ydepth += 1
     for key_node, node in pairs:
-        if type(key_node) is not yaml.ScalarNode:
+        if type(key_node) is not _ScalarNode:
             raise Unsupported
         entry = entries.get(key_node.value)
         if entry is None:
@@ -315,7 +328,7 @@ def _fields(
         fd, name, oneof, kind, plain_key = entry
         key_tag = key_node.tag
         if type(key_tag) is slice:
-            if key_tag.step[0] and not plain_key:
+            if not plain_key and key_tag.step[0]:
                 raise Unsupported  # a plain key PyYAML makes a bool (or a number)
         elif key_tag != _STR:
             raise Unsupported
@@ -326,7 +339,17 @@ def _fields(
             if oneof in oneofs:
                 raise Unsupported
             oneofs.add(oneof)
-        if kind == _SCALAR:
+        if kind == _STRING and type(node) is _ScalarNode:
+            tag = node.tag
+            # deferred, and quoted or plain with no resolver for its first character: a
+            # string as it stands (what _scalar, then dictproto.scalar, would give)
+            if type(tag) is slice and (not tag.step[0] or node.value[:1] not in _IMPLICIT):
+                try:
+                    setattr(msg, name, node.value)
+                except (ValueError, TypeError):
+                    raise Unsupported from None
+                continue
+        if kind <= _STRING:
             try:
                 setattr(msg, name, dictproto.scalar(_scalar(node, loader), fd))
             except (ValueError, TypeError):
@@ -338,7 +361,7 @@ def _fields(
         elif kind == _MAP_FIELD:
             _map(node, loader, getattr(msg, name), fd, depth, ydepth)
         else:
-            if type(node) is not yaml.SequenceNode:
+            if type(node) is not _SequenceNode:
                 raise Unsupported
             tag = node.tag
             if type(tag) is not slice and tag != _SEQ:
@@ -346,9 +369,7 @@ def _fields(
             container = getattr(msg, name)
             if kind == _REPEATED_MESSAGE:
                 for element in node.value:
-                    sub = container.add()
-                    sub.SetInParent()
-                    _message(element, loader, sub, depth + 1, ydepth + 1)
+                    _message(element, loader, container.add(), depth + 1, ydepth + 1)
             else:
                 try:
                     container.extend([dictproto.scalar(_scalar(e, loader), fd) for e in node.value])
@@ -413,7 +434,8 @@ def _any(
         inner = message_class(name)()  # imports the type's xds-protos module if need be
     except UserError:
         raise Unsupported from None
-    kind, entries = _table(inner.DESCRIPTOR)
+    desc = inner.DESCRIPTOR
+    kind, entries = _tables.get(desc) or _table(desc)
     if kind == _WRAPPER:
         if len(rest) != 1 or _scalar(rest[0][0], loader) != "value":
             raise Unsupported  # json_format reads "value" alone
