@@ -79,20 +79,18 @@ class ReferenceEngine(Engine):
         options = _options(desc)
         if options.Extensions[validate_pb2.disabled] or options.Extensions[validate_pb2.ignored]:
             return []
-        steps: list[Step] = []
-        oneof_steps: list[Step] = []
-        for fd in desc.fields:
-            step = self._old_field(fd)
-            if step is None:
-                continue
-            if fd.containing_oneof is not None and not _is_synthetic(fd):
-                oneof_steps.append(step)
-            else:
-                steps.append(step)
+        # PGV's C++ order: plain fields, proto3 optional ones, then each oneof's fields and
+        # its "required" (a step per rule-carrying field, as before plans)
+        plain = [fd for fd in desc.fields if fd.containing_oneof is None]
+        optional = [fd for fd in desc.fields if _is_synthetic(fd)]
+        steps = [s for s in map(self._old_field, plain + optional) if s is not None]
         for oneof in desc.oneofs:
-            if _options(oneof).Extensions[validate_pb2.required] and not _is_synthetic_oneof(oneof):
-                oneof_steps.append(_required_oneof(oneof.name))
-        return steps + oneof_steps
+            if _is_synthetic_oneof(oneof):
+                continue
+            steps += [s for s in map(self._old_field, oneof.fields) if s is not None]
+            if _options(oneof).Extensions[validate_pb2.required]:
+                steps.append(_required_oneof(oneof.name))
+        return steps
 
     def _old_field(self, fd: descriptor.FieldDescriptor) -> Step | None:
         opts = _options(fd)

@@ -8,6 +8,7 @@ none, on the observed table, Envoy's server corpus, and their structure-aware mu
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -78,6 +79,21 @@ def test_first_violation_in_declaration_order_not_number_order() -> None:
     found = NEW.validate(msg)
     assert found is not None
     assert found.path == "static_resources.clusters[0].transport_socket_matches[0].name"
+    assert _key(found) == _key(OLD.validate(msg))
+
+
+def test_a_required_oneof_is_checked_before_the_oneofs_after_it() -> None:
+    """PGV's C++ template checks each oneof in turn (its set field, else "required"): a
+    route with no cluster and a bad host_rewrite_literal (a later oneof) names the
+    cluster_specifier, as Envoy 1.40 did (the table's recorded reason)."""
+    name = "oneof_required_before_a_later_oneof.yaml"
+    recorded = json.loads((TABLE.parent / "config_verdicts.json").read_text())
+    observed = recorded["cases"][name]["envoy_error"]
+    assert observed == 'field: "cluster_specifier", reason: is required'
+    msg = parse_config((TABLE / name).read_bytes(), "yaml")
+    found = NEW.validate(msg)
+    assert found is not None and found.path.endswith("routes[0].route.cluster_specifier")
+    assert found.rule == "oneof.required"
     assert _key(found) == _key(OLD.validate(msg))
 
 

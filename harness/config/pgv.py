@@ -4,8 +4,9 @@ Each message type is compiled once into a plan: its rule-carrying fields (``vali
 ``validate.required`` oneofs, ``validate.disabled`` / ``ignored`` messages) as checkers from
 the table in ``harness.config.pgv_rules``, and the message fields to descend into. Types
 with nothing to check anywhere below them are never visited. The order is PGV's C++ order
-(fields outside oneofs in declaration order, then each oneof), and the first violation wins,
-as in Envoy, named by its field path (``static_resources.clusters[0].name``).
+(fields outside oneofs in declaration order, proto3 optional ones, then each oneof), and the
+first violation wins, as in Envoy, named by its field path (``static_resources.clusters[0]
+.name``).
 
 Presence first: only the steps of the fields ``ListFields`` reports run (most rule-carrying
 fields of a config are not set); what an unset field breaks is the same every time, so the
@@ -250,27 +251,36 @@ class Engine:
         options = _options(desc)
         if options.Extensions[validate_pb2.disabled] or options.Extensions[validate_pb2.ignored]:
             return _EMPTY_PLAN
-        # PGV's C++ order: fields outside oneofs in declaration order, then oneof fields,
-        # then the required oneofs (as the closure engine before it ran them)
-        outside = [fd for fd in desc.fields if fd.containing_oneof is None or _is_synthetic(fd)]
-        inside = [fd for fd in desc.fields if fd not in outside]
+        # PGV's C++ order (templates/cc/msg.go): the fields outside oneofs in declaration
+        # order, then proto3 optional ones, then each oneof: its set field's rules, or
+        # "value is required" (seen on 1.40: a route with neither a cluster nor a valid
+        # host_rewrite_literal names cluster_specifier)
+        plain = [fd for fd in desc.fields if fd.containing_oneof is None]
+        optional = [fd for fd in desc.fields if _is_synthetic(fd)]
+        order_of: list[descriptor.FieldDescriptor | descriptor.OneofDescriptor] = [
+            *plain,
+            *optional,
+        ]
+        for oneof in desc.oneofs:
+            if not _is_synthetic_oneof(oneof):
+                order_of += oneof.fields
+                if _options(oneof).Extensions[validate_pb2.required]:
+                    order_of.append(oneof)
         empty = message_factory.GetMessageClass(desc)()
         steps: dict[descriptor.FieldDescriptor, tuple[int, SetStep | None, int]] = {}
         unset: list[_Unset] = []
-        for order, fd in enumerate(outside + inside):
-            step, absent = self._compile_field(fd, empty)
-            if step is not None:
-                steps[fd] = (order, step, 0)
-            if absent is not None:
-                unset.append(_Unset(order, frozenset({fd}), fd.name, *absent))
-        order = len(outside) + len(inside)
-        for oneof in desc.oneofs:
-            if _options(oneof).Extensions[validate_pb2.required] and not _is_synthetic_oneof(oneof):
-                members = frozenset(oneof.fields)
+        for order, item in enumerate(order_of):
+            if isinstance(item, descriptor.OneofDescriptor):
+                members = frozenset(item.fields)
                 unset.append(
-                    _Unset(order, members, oneof.name, "oneof.required", "value is required")
+                    _Unset(order, members, item.name, "oneof.required", "value is required")
                 )
-                order += 1
+                continue
+            step, absent = self._compile_field(item, empty)
+            if step is not None:
+                steps[item] = (order, step, 0)
+            if absent is not None:
+                unset.append(_Unset(order, frozenset({item}), item.name, *absent))
         for bit, verdict in enumerate(unset):
             for fd in verdict.fields:
                 at, step, bits = steps.get(fd, (-1, None, 0))
