@@ -45,6 +45,21 @@ def test_model_agrees_with_observed_envoy(name: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "secrets_duplicate_tls_certificate.pb_text",
+        "secrets_duplicate_validation_context.yaml",
+        "secrets_duplicate_before_clusters.pb_text",  # secrets are added before any cluster
+    ],
+)
+def test_static_secrets_named_twice_fail_in_envoys_words(name: str) -> None:
+    """Found by the validate differential: Envoy keeps a map per kind of static secret."""
+    verdict = check_file(CASES_DIR / name)
+    assert verdict.error == RECORDED["cases"][name]["envoy_error"]
+    assert verdict.field is not None and verdict.field.startswith("static_resources.secrets[1]")
+
+
 @pytest.mark.envoy
 def test_reobserve_envoy_verdicts() -> None:
     """Envoy (the installed wheel) still gives every recorded verdict and reason."""

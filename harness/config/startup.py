@@ -550,14 +550,34 @@ def _ms(d: Any) -> int:
     return int(d.seconds * 1000 + d.nanos // 1_000_000)
 
 
+# Envoy's secret manager keeps one map per kind of static secret: a name may repeat across
+# kinds, not within one (seen on 1.40, in its words).
+_SECRET_KINDS = {
+    "tls_certificate": "TlsCertificate",
+    "session_ticket_keys": "TlsSessionTicketKeys",
+    "validation_context": "CertificateValidationContext",
+    "generic_secret": "GenericSecret",
+}
+
+
 def _bootstrap_rules(b: Any) -> Violation | None:
-    """Secrets of no type, both watchdog fields, a flush interval with flushing on admin, the
-    stats eviction interval against the flush interval."""
+    """Secrets of no type or named like an earlier one of their kind, both watchdog fields, a
+    flush interval with flushing on admin, the stats eviction interval against the flush
+    interval."""
+    named: set[tuple[str, str]] = set()
     for i, secret in enumerate(b.static_resources.secrets):
-        if secret.WhichOneof("type") is None:
+        kind = secret.WhichOneof("type")
+        if kind is None:
             return _v(
                 f"static_resources.secrets[{i}]", "secret.type", "Secret type not implemented"
             )
+        if (kind, secret.name) in named:
+            return _v(
+                f"static_resources.secrets[{i}].name",
+                "secret.duplicate",
+                f"Duplicate static {_SECRET_KINDS.get(kind, kind)} secret name {secret.name}",
+            )
+        named.add((kind, secret.name))
     if b.HasField("watchdog") and b.HasField("watchdogs"):
         return _v(
             "watchdogs", "bootstrap.watchdog", "Only one of watchdog or watchdogs should be set!"
