@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from itertools import accumulate, repeat
+from itertools import accumulate, islice, repeat
 from typing import NamedTuple
 
 from google.protobuf import descriptor, message, message_factory
@@ -50,6 +50,7 @@ _OPAQUE = {_ANY}
 ANY_SHARE = 0.3  # of mutations that go inside a packed Any, when the testcase has one
 _any_classes: dict[str, type[message.Message] | None] = {}
 _MAX_DEPTH = 64  # below libprotobuf-mutator's recursion limit of 100
+_SMALL = 16  # sites in a testcase that is walked whole again after a change (cheaper)
 INDEX_LIMIT = 2048  # testcases whose sites the mutator keeps (about a corpus' worth)
 
 
@@ -80,7 +81,9 @@ class ProtoMutator:
         self.cls = cls
         self.cache = parsed_cache(cls)
         self._indexes: OrderedDict[bytes, _SiteIndex] = OrderedDict()
-        self._seen_once: set[int] = set()
+        # the last testcase made, its message and sites: libFuzzer stacks mutations, so the
+        # next call most often starts from it
+        self._last: tuple[bytes, message.Message, _SiteIndex] | None = None
         if byte_mutator is None:
             rng = random.Random(0)
             byte_mutator = lambda data, size: python_byte_mutator(data, size, rng)  # noqa: E731
@@ -96,19 +99,16 @@ class ProtoMutator:
 
     def mutate(self, data: bytes, max_size: int, seed: int) -> bytes:
         rng = random.Random(seed)
-        msg, indexed = self._working_copy(data)
-        index: _SiteIndex | None = indexed
+        msg, index = self._working_copy(data)
         for _ in range(rng.choice((1, 1, 2, 3))):
-            # the index holds the sites of `msg` until its first change
             if not (rng.random() < ANY_SHARE and self.mutate_any(msg, rng, index)):
                 self.mutate_message(msg, rng, index)
-            index = None
-        return self._fit(msg, max_size, rng, fallback=data)
+        return self._fit(msg, max_size, rng, data, index)
 
     def crossover(self, data1: bytes, data2: bytes, max_out: int, seed: int) -> bytes:
         rng = random.Random(seed)
         a, into = self._working_copy(data1)
-        donors = self._working_copy(data2)[1].messages  # read only: donors are copied into `a`
+        donors = self._index(data2).messages  # read only: donors are copied into `a`
         donors = rng.sample(donors, min(8, len(donors)))
         for donor in donors:
             # where in `a` a message of the donor's type can go (singular or repeated fields)
@@ -121,6 +121,7 @@ class ProtoMutator:
                     _insert_message(items, rng.randint(0, len(items)), donor)
                 else:
                     getattr(msg, fd.name).CopyFrom(donor)
+                into.changed(site)
                 break
         else:
             mutator, self.byte_mutator = self.byte_mutator, self._crossover_bytes
@@ -128,26 +129,34 @@ class ProtoMutator:
                 self.mutate_message(a, rng, into)
             finally:
                 self.byte_mutator = mutator
-        return self._fit(a, max_out, rng, fallback=data1)
+        return self._fit(a, max_out, rng, data1, into)
 
     def _working_copy(self, data: bytes) -> tuple[message.Message, _SiteIndex]:
         """A fresh copy of the testcase ``data`` (an empty one if it does not parse) to
-        change, and its sites."""
-        index = self._index(data)
-        if index is None:
-            msg = self.cache.parse(data) or self.cls()
-            return msg, _SiteIndex(msg, kept=False)
-        return index.copy(), index
+        change, and its sites (kept up to date through the changes)."""
+        last, self._last = self._last, None
+        if last is not None and last[0] == data:
+            # the mutant made last (libFuzzer stacks mutations): its message and sites as
+            # they are, no parse, copy or walk; the parse cache gives the message up
+            self.cache.forget(data)
+            return last[1], last[2]
+        return self._index(data).copy_indexed()
 
-    def _index(self, data: bytes) -> _SiteIndex | None:
-        """The kept sites of ``data``, from the second time it is mutated on (the first time:
-        None). libFuzzer stacks mutations (``-mutate_depth``): most inputs are mutants made
-        a moment ago and never seen again; those that are, are corpus entries."""
+    def _index(self, data: bytes) -> _SiteIndex:
+        """The kept sites of ``data`` (found the first time it is mutated). Mutants made a
+        moment ago, which libFuzzer's stacked mutations start from, never come here (see
+        ``_working_copy``): what does are corpus entries, mutated and crossed over again and
+        again."""
         indexes = self._indexes
         found = indexes.get(data)
         if found is not None:
             indexes.move_to_end(data)
             return found
+        msg = self.cache.parse(data) or self.cls()
+        found = indexes[data] = _SiteIndex(msg)
+        if len(indexes) > INDEX_LIMIT:
+            indexes.popitem(last=False)
+        return found
         seen = self._seen_once
         key = hash(data)  # (a collision only indexes a testcase early)
         if key not in seen:
@@ -167,18 +176,36 @@ class ProtoMutator:
         self, root: message.Message, rng: random.Random, index: _SiteIndex | None = None
     ) -> None:
         """Apply one structural or scalar mutation somewhere in ``root`` (``index``: its
-        sites, when ``root`` is an unchanged copy of the indexed testcase)."""
+        sites, of ``root`` itself, kept up to date here, or of a testcase ``root`` is an
+        unchanged copy of)."""
         # uniform over (message, field) sites, without materializing them all
+        number = None
         if index is None:
             msgs, weights = _sites(root)
             if not any(weights):
                 return
             msg = rng.choices(msgs, weights=weights)[0]
         else:
+            index.sync()
             if not index.cum_weights[-1]:
                 return
-            msg = index.site(root, rng.choices(index.sites, cum_weights=index.cum_weights)[0])
+            number = rng.choices(index.sites, cum_weights=index.cum_weights)[0]
+            msg = index.site(root, number)
         fd = rng.choice(msg.DESCRIPTOR.fields)
+        self._mutate_field(msg, fd, rng)
+        # only fields of `msg` changed: messages below it, if the field can hold any (a
+        # scalar in a oneof clears the oneof's other fields)
+        if (
+            number is not None
+            and index is not None
+            and root is index.root
+            and (fd.type == FD.TYPE_MESSAGE or fd.containing_oneof is not None)
+        ):
+            index.changed(number)
+
+    def _mutate_field(
+        self, msg: message.Message, fd: descriptor.FieldDescriptor, rng: random.Random
+    ) -> None:
         if is_map_field(fd):
             self._mutate_map(msg, fd, rng)
         elif fd.is_repeated:
@@ -206,6 +233,7 @@ class ProtoMutator:
                 m for m in _submessages(root) if m.DESCRIPTOR.full_name == _ANY and m.type_url
             ]
         else:
+            index.sync()
             packed = [
                 index.site(root, i)
                 for i, m in enumerate(index.messages)
@@ -225,16 +253,6 @@ class ProtoMutator:
             any_msg.value = inner.SerializeToString()
             return True
         return False
-
-    def _repeated_sites(
-        self, root: message.Message
-    ) -> list[tuple[message.Message, descriptor.FieldDescriptor]]:
-        return [
-            (msg, fd)
-            for msg in _submessages(root)
-            for fd in msg.DESCRIPTOR.fields
-            if fd.is_repeated and len(getattr(msg, fd.name))
-        ]
 
     def _fill_one(self, msg: message.Message, rng: random.Random) -> None:
         fields = msg.DESCRIPTOR.fields
@@ -345,24 +363,39 @@ class ProtoMutator:
         return raw.decode("utf-8", "ignore")  # proto3 strings must be valid UTF-8
 
     def _fit(
-        self, msg: message.Message, max_size: int, rng: random.Random, fallback: bytes
+        self,
+        msg: message.Message,
+        max_size: int,
+        rng: random.Random,
+        fallback: bytes,
+        index: _SiteIndex,
     ) -> bytes:
-        """Serialize; while too large, drop repeated elements (a quarter of a field at a time)."""
+        """Serialize; while too large, drop repeated elements (a quarter of a field at a time).
+        ``index``: the sites of ``msg``."""
         out = to_text(msg)
         for _ in range(64):
             if len(out) <= max_size:
                 self.cache.remember(out, msg)  # the decoder runs this output next (msg is done)
+                self._last = (out, msg, index)
                 return out
-            repeated = self._repeated_sites(msg)
+            index.sync()
+            repeated = [
+                (number, fd)
+                for number, owner in enumerate(index.messages)
+                for fd in owner.DESCRIPTOR.fields
+                if fd.is_repeated and len(getattr(owner, fd.name))
+            ]
             if not repeated:
                 break
-            owner, fd = rng.choice(repeated)
-            items = getattr(owner, fd.name)
+            number, fd = rng.choice(repeated)
+            items = getattr(index.messages[number], fd.name)
             for _ in range(max(1, len(items) // 4)):
                 if is_map_field(fd):
                     del items[rng.choice(sorted(items))]
                 else:
                     del items[rng.randrange(len(items))]
+            if fd.type == FD.TYPE_MESSAGE:
+                index.changed(number)
             out = to_text(msg)
         # still too large (one huge scalar): keep the input if it fits, else an empty testcase
         if len(fallback) <= max_size and self.cache.parse(fallback) is not None:
@@ -406,9 +439,9 @@ class _Shape(NamedTuple):
     # type is a leaf - it holds no messages - else 0); a walk reads them off ListFields, which
     # lists the set fields only, in field-number order
     children: dict[descriptor.FieldDescriptor, tuple[str, int, int]]
-    # where a message can be put (crossover): message fields other than maps (field-less
-    # types excluded: no donor is of one)
-    slots: tuple[descriptor.FieldDescriptor, ...]
+    # where a message can be put (crossover), by the type it takes: message fields other
+    # than maps (field-less types excluded: no donor is of one)
+    slots: dict[str, tuple[descriptor.FieldDescriptor, ...]]
 
 
 _SINGULAR, _REPEATED, _MAP = 0, 1, 2
@@ -417,15 +450,17 @@ _shapes: dict[descriptor.Descriptor, _Shape] = {}
 
 def _shape(desc: descriptor.Descriptor) -> _Shape:
     found = _shapes.get(desc)
-    if found is None:
+    if found is None:  # (once per type)
         held = list(_message_fields(desc))
         children = {} if desc.full_name in _OPAQUE else {
             fd: (fd.name, kind, 0 if _holds_sites(sub) else len(sub.fields))
             for fd, kind, sub in held
         }  # fmt: skip
-        found = _shapes[desc] = _Shape(
-            len(desc.fields), children, tuple(fd for fd, kind, _ in held if kind != _MAP)
-        )
+        slots: dict[str, tuple[descriptor.FieldDescriptor, ...]] = {}
+        for fd, kind, sub in held:
+            if kind != _MAP:
+                slots[sub.full_name] = (*slots.get(sub.full_name, ()), fd)
+        found = _shapes[desc] = _Shape(len(desc.fields), children, slots)
     return found
 
 
@@ -456,23 +491,27 @@ _Link = tuple[int, str, int, object]
 
 
 def _sites(
-    root: message.Message, links: list[_Link | None] | None = None
+    root: message.Message,
+    links: list[_Link | None] | None = None,
+    depth: int = 0,
+    base: int = 0,
 ) -> tuple[list[message.Message], list[int]]:
     """``root`` and every message below it (set fields only; Any payloads and messages of
     field-less types excluded), with their weights as mutation sites (field counts); with
     ``links``, each one's link to the site it hangs below (None for ``root``) is appended to
-    it, in the same order."""
+    it, in the same order. ``depth``: that of ``root`` in its testcase; ``base``: the site
+    number of ``root`` there (where the links count from)."""
     found: list[message.Message] = []
     weights: list[int] = []
     linked = links is not None
     shapes = _shapes
     no_link = repeat(None)
-    stack: list[tuple[message.Message, int, _Link | None]] = [(root, 0, None)]
+    stack: list[tuple[message.Message, int, _Link | None]] = [(root, depth, None)]
     while stack:
         msg, depth, link = stack.pop()
         desc = msg.DESCRIPTOR
         shape = shapes.get(desc) or _shape(desc)
-        here = len(found)
+        here = len(found) + base
         found.append(msg)
         weights.append(shape.weight)
         if links is not None:
@@ -510,22 +549,52 @@ def _sites(
     return found, weights
 
 
-class _SiteIndex:
-    """The mutation sites of one testcase, found once: libFuzzer hands the same corpus entry
-    to the mutator many times, and walking a testcase of many events for its sites was a
-    quarter of h2_capture's time (profiled). In a fresh copy of the testcase, a site is
-    found again by its links from the root."""
+def _subtree_sizes(links: list[_Link | None], base: int = 0) -> list[int]:
+    """How many sites each site's subtree holds (itself included), from the links of a walk
+    numbered from ``base`` (a site's parent comes before it)."""
+    sizes = [1] * len(links)
+    for number in range(len(links) - 1, 0, -1):
+        link = links[number]
+        assert link is not None
+        sizes[link[0] - base] += sizes[number]
+    return sizes
 
-    __slots__ = ("_slots", "cum_weights", "links", "messages", "root", "sites")
+
+class _SiteIndex:
+    """The mutation sites of one testcase in walk order (``_sites``): their messages, weights
+    and links, and how many sites each one's subtree holds.
+
+    libFuzzer hands the same corpus entry to the mutator many times, and walking a testcase
+    of many events for its sites was a quarter of h2_capture's time (profiled): a kept index
+    is found once per corpus entry, and its copies find their sites by its links. It also
+    stacks mutations, each on the last one's output: the index of a testcase being changed
+    follows its changes (the subtree of the site that changed is walked again, when the
+    index is next read), so the next mutation of the output needs no walk at all."""
+
+    __slots__ = (
+        "_changed",
+        "_shared",
+        "_slots",
+        "cum_weights",
+        "links",
+        "messages",
+        "root",
+        "sites",
+        "sizes",
+        "weights",
+    )
 
     def __init__(self, root: message.Message, kept: bool = True) -> None:
-        """``kept``: found again in copies of ``root`` (else only in ``root`` itself, the
-        caller's working copy, which needs no links)."""
-        self.root = root  # changed only when it is the caller's working copy (then unkept)
+        """``kept``: with links, so that copies of ``root`` can be indexed from it and it can
+        follow changes to ``root`` (else read only)."""
+        self.root = root
         self.links: list[_Link | None] = []
-        self.messages, weights = _sites(root, self.links if kept else None)
+        self.messages, self.weights = _sites(root, self.links if kept else None)
+        self.sizes: list[int] | None = None  # found when first needed
+        self._shared = False
+        self._changed: int | None = None  # a site whose subtree changed since the walk
         self.sites = range(len(self.messages))
-        self.cum_weights = list(accumulate(weights))
+        self.cum_weights = list(accumulate(self.weights))
         self._slots: dict[str, list[tuple[int, descriptor.FieldDescriptor]]] = {}
 
     def copy(self) -> message.Message:
@@ -533,8 +602,88 @@ class _SiteIndex:
         msg.CopyFrom(self.root)
         return msg
 
+    def copy_indexed(self) -> tuple[message.Message, _SiteIndex]:
+        """A copy of the testcase, and its own index: its sites found by the links (no walk).
+        The lists are shared until its first change."""
+        root = self.copy()
+        messages = [root]
+        for link in islice(self.links, 1, None):
+            assert link is not None
+            parent, name, kind, at = link
+            held = getattr(messages[parent], name)
+            messages.append(held if kind == _SINGULAR else held[at])
+        if self.sizes is None:
+            self.sizes = _subtree_sizes(self.links)
+        index = object.__new__(_SiteIndex)
+        index.root, index.messages, index.links = root, messages, self.links
+        index.weights, index.sizes, index.sites = self.weights, self.sizes, self.sites
+        index.cum_weights, index._slots, index._shared = self.cum_weights, self._slots, True
+        index._changed = None
+        return root, index
+
+    def changed(self, number: int) -> None:
+        """Site ``number`` of the indexed testcase itself changed below it (its fields)."""
+        if self._changed is not None and self._changed != number:
+            self.sync()
+        self._changed = number
+
+    def sync(self) -> None:
+        """Bring the index up to date with the last change (``changed``): walk again the
+        subtree that changed and renumber the sites after it. It then holds what a walk of
+        the whole testcase would find (the same order, weights and links)."""
+        number = self._changed
+        if number is None:
+            return
+        self._changed = None
+        if number == 0 or len(self.messages) <= _SMALL:  # walk all of it afresh
+            self.links = []
+            self.messages, self.weights = _sites(self.root, self.links)
+            self.sizes, self._shared = None, False
+            self.sites = range(len(self.messages))
+            self.cum_weights = list(accumulate(self.weights))
+            self._slots = {}
+            return
+        if self.sizes is None:
+            self.sizes = _subtree_sizes(self.links)
+        if self._shared:  # with the index this one was copied from (copy_indexed)
+            self.messages, self.links = list(self.messages), list(self.links)
+            self.weights, self.sizes = list(self.weights), list(self.sizes)
+            self._shared = False
+        links, sizes = self.links, self.sizes
+        ancestors = []
+        link = links[number]
+        while link is not None:
+            ancestors.append(link[0])
+            link = links[link[0]]
+        new_links: list[_Link | None] = []
+        found, weights = _sites(self.messages[number], new_links, len(ancestors), number)
+        new_links[0] = links[number]
+        end = number + sizes[number]
+        delta = len(found) - sizes[number]
+        if delta:
+            # the sites after the subtree hang below one after it (renumbered) or below an
+            # ancestor (kept)
+            links[end:] = [
+                link if link is None or link[0] < number else (link[0] + delta, *link[1:])
+                for link in islice(links, end, None)
+            ]
+            for ancestor in ancestors:
+                sizes[ancestor] += delta
+        self.messages[number:end] = found
+        links[number:end] = new_links
+        sizes[number:end] = _subtree_sizes(new_links, number) if len(found) > 1 else [1]
+        if delta or weights != self.weights[number:end]:
+            self.weights[number:end] = weights
+            cum = self.cum_weights[:number]
+            cum.extend(accumulate(self.weights[number:], initial=cum[-1] if cum else 0))
+            del cum[number]  # the initial value
+            self.cum_weights = cum
+            self.sites = range(len(self.messages))
+        self._slots = {}
+
     def site(self, root: message.Message, number: int) -> message.Message:
         """Site ``number`` in ``root``: the indexed testcase itself or a copy of it."""
+        self.sync()
         if root is self.root:
             return self.messages[number]
         steps = []
@@ -549,13 +698,13 @@ class _SiteIndex:
 
     def slots(self, type_name: str) -> list[tuple[int, descriptor.FieldDescriptor]]:
         """Where a message of type ``type_name`` can go (singular or repeated fields)."""
+        self.sync()
         found = self._slots.get(type_name)
         if found is None:
             found = self._slots[type_name] = [
                 (number, fd)
                 for number, msg in enumerate(self.messages)
-                for fd in _shape(msg.DESCRIPTOR).slots
-                if fd.message_type.full_name == type_name
+                for fd in _shape(msg.DESCRIPTOR).slots.get(type_name, ())
             ]
         return found
 
