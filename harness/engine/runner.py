@@ -126,7 +126,9 @@ def _main(name: str, argv: list[str] | None, targets_module: str | None = None) 
     target = targets.get(name)
     if target.proto_name is not None:
         proto.message_class(target.proto_name)  # generated schemas: nothing to instrument
-    with atheris.instrument_imports(include=["harness", *target.instrument], exclude=HOT_LOOPS):
+    with atheris.instrument_imports(
+        include=["harness", *target.instrument], exclude=[*HOT_LOOPS, *target.not_instrumented]
+    ):
         entry = test_one_input(target, plane)
 
     if plane == "envoy" and feedback() == "stats":
