@@ -404,8 +404,10 @@ def test_the_h2_capture_scaffolding_is_not_instrumented_and_the_code_under_test_
     target it is a tool, not instrumented; h1_capture tests that codec and instruments it."""
     h2 = _instrumented("h2_capture", tmp_path)
     assert {"harness.model.http2", "harness.codec.h2_connection", "h2.connection"} <= h2
-    assert {"hpack.hpack", "hyperframe.frame", "harness.codec.h2_frames"} <= h2
+    assert {"hpack.hpack", "hyperframe.frame", "harness.codec.http2"} <= h2
     assert not h2 & set(targets.get("h2_capture").not_instrumented)
+    # the clone machinery is never instrumented; h2's per-frame method, copied, is
+    assert "harness.codec.h2_clone" not in h2 and "harness.codec.h2_internals" in h2
     assert "harness.codec.http1" in _instrumented("h1_capture", tmp_path)
 
 
