@@ -118,10 +118,12 @@ class ProtoMutator:
                 msg = into.site(a, site)
                 if fd.is_repeated:
                     items = getattr(msg, fd.name)
-                    _insert_message(items, rng.randint(0, len(items)), donor)
+                    at = rng.randint(0, len(items))
+                    _insert_message(items, at, donor)
+                    into.inserted(site, fd, at)
                 else:
                     getattr(msg, fd.name).CopyFrom(donor)
-                into.changed(site)
+                    into.changed(site)
                 break
         else:
             mutator, self.byte_mutator = self.byte_mutator, self._crossover_bytes
@@ -446,6 +448,9 @@ class _Shape(NamedTuple):
 
 _SINGULAR, _REPEATED, _MAP = 0, 1, 2
 _shapes: dict[descriptor.Descriptor, _Shape] = {}
+# type name -> the types with a field that takes it, and those fields (crossover); made from
+# the shapes, which every site's type has once a walk passed it (leaf types hold no slots)
+_slot_holders: dict[str, dict[descriptor.Descriptor, tuple[descriptor.FieldDescriptor, ...]]] = {}
 
 
 def _shape(desc: descriptor.Descriptor) -> _Shape:
@@ -461,6 +466,7 @@ def _shape(desc: descriptor.Descriptor) -> _Shape:
             if kind != _MAP:
                 slots[sub.full_name] = (*slots.get(sub.full_name, ()), fd)
         found = _shapes[desc] = _Shape(len(desc.fields), children, slots)
+        _slot_holders.clear()  # (a new type may hold slots)
     return found
 
 
@@ -627,6 +633,76 @@ class _SiteIndex:
             self.sync()
         self._changed = number
 
+    def inserted(self, number: int, fd: descriptor.FieldDescriptor, at: int) -> None:
+        """Element ``at`` of the repeated field ``fd`` of site ``number`` (of the indexed
+        testcase itself) is new, and nothing else changed: only that element is walked (a
+        crossover's insertion into a long field, such as a testcase's events)."""
+        self.sync()
+        msg = self.messages[number]
+        children = _shape(msg.DESCRIPTOR).children
+        child = children.get(fd)
+        if child is None:
+            return  # its elements hold no sites
+        links = self.links
+        ancestors = []
+        link = links[number]
+        while link is not None:
+            ancestors.append(link[0])
+            link = links[link[0]]
+        name, kind, leaf_weight = child
+        if leaf_weight or kind != _REPEATED or len(ancestors) >= _MAX_DEPTH:
+            self.changed(number)  # (leaf elements go with the site's other leaf children)
+            return
+        if len(self.messages) <= _SMALL:
+            self.changed(0)
+            return
+        if self.sizes is None:
+            self.sizes = _subtree_sizes(links)
+        if self._shared:
+            self.messages, self.links = list(self.messages), list(self.links)
+            self.weights, self.sizes = list(self.weights), list(self.sizes)
+            self._shared = False
+        links, sizes = self.links, self.sizes
+        # Where its subtree goes: before the first child of the site walked after it (a
+        # walk takes leaf children first, then the others by field number, then index).
+        fields = msg.DESCRIPTOR.fields_by_name
+        pos, end = number + 1, number + sizes[number]
+        while pos < end:
+            _, child_name, _, child_at = links[pos]  # type: ignore[misc]
+            if child_name == name:
+                if child_at >= at:  # type: ignore[operator]
+                    break
+            else:
+                child_fd = fields[child_name]
+                if not children[child_fd][2] and child_fd.number > fd.number:
+                    break
+            pos += sizes[pos]
+        new_links: list[_Link | None] = []
+        found, weights = _sites(getattr(msg, name)[at], new_links, len(ancestors) + 1, pos)
+        new_links[0] = (number, name, kind, at)
+        delta = len(found)
+        tail: list[_Link | None] = []
+        for link in islice(links, pos, None):
+            assert link is not None
+            parent = link[0]
+            if parent >= pos:
+                link = (parent + delta, link[1], link[2], link[3])
+            elif parent == number and link[1] == name:
+                link = (parent, name, kind, link[3] + 1)  # type: ignore[operator]
+            tail.append(link)
+        links[pos:] = new_links + tail
+        self.messages[pos:pos] = found
+        self.weights[pos:pos] = weights
+        sizes[pos:pos] = _subtree_sizes(new_links, pos)
+        for ancestor in (number, *ancestors):
+            sizes[ancestor] += delta
+        cum = self.cum_weights[:pos]
+        cum.extend(accumulate(self.weights[pos:], initial=cum[-1]))
+        del cum[pos]  # the initial value
+        self.cum_weights = cum
+        self.sites = range(len(self.messages))
+        self._slots = {}
+
     def sync(self) -> None:
         """Bring the index up to date with the last change (``changed``): walk again the
         subtree that changed and renumber the sites after it. It then holds what a walk of
@@ -701,10 +777,18 @@ class _SiteIndex:
         self.sync()
         found = self._slots.get(type_name)
         if found is None:
+            holders = _slot_holders.get(type_name)
+            if holders is None:
+                holders = _slot_holders[type_name] = {
+                    desc: shape.slots[type_name]
+                    for desc, shape in _shapes.items()
+                    if type_name in shape.slots
+                }
             found = self._slots[type_name] = [
                 (number, fd)
                 for number, msg in enumerate(self.messages)
-                for fd in _shape(msg.DESCRIPTOR).slots.get(type_name, ())
+                if (fds := holders.get(msg.DESCRIPTOR))
+                for fd in fds
             ]
         return found
 
