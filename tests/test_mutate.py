@@ -163,22 +163,22 @@ def test_the_site_index_finds_what_a_walk_of_the_copy_finds() -> None:
     """Mutations and crossovers take sites from an index of the testcase, found again in a
     fresh copy: it must point at the messages a walk of that copy finds, for every target's
     seeds (maps, oneofs, Any payloads, deep nesting)."""
-    from harness.engine import mutate
+    from harness.engine import sites
 
     for cls, seeds in _proto_targets_with_seeds():
         for data in seeds:
             parsed = parse_text_proto(cls, data)
             assert parsed is not None
-            index = mutate._SiteIndex(parsed)
+            index = sites.SiteIndex(parsed)
             copy = index.copy()
-            walked, weights = mutate._sites(copy)
+            walked, weights = sites.walk_sites(copy)
             resolved = [index.site(copy, number) for number in index.sites]
             assert [m.SerializeToString() for m in resolved] == [
                 m.SerializeToString() for m in walked
             ]
             assert [m.DESCRIPTOR for m in resolved] == [m.DESCRIPTOR for m in walked]
             assert list(accumulate(weights)) == index.cum_weights
-            slot_types = {name for m in walked for name in mutate._shape(m.DESCRIPTOR).slots}
+            slot_types = {name for m in walked for name in sites.shape_of(m.DESCRIPTOR).slots}
             for name in slot_types:
                 want = [
                     (m.SerializeToString(), fd.full_name)
@@ -198,7 +198,7 @@ def test_the_site_index_finds_what_a_walk_of_the_copy_finds() -> None:
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_a_mutation_through_the_index_is_the_one_a_walk_makes(seed: int) -> None:
-    from harness.engine import mutate
+    from harness.engine import sites
 
     for cls, seeds in _proto_targets_with_seeds():
         for data in seeds[:2]:
@@ -206,7 +206,7 @@ def test_a_mutation_through_the_index_is_the_one_a_walk_makes(seed: int) -> None
             by_walk, by_index = ProtoMutator(cls), ProtoMutator(cls)
             parsed = parse_text_proto(cls, data)
             assert parsed is not None
-            index = mutate._SiteIndex(parsed)
+            index = sites.SiteIndex(parsed)
             walked, indexed = index.copy(), index.copy()
             by_walk.mutate_message(walked, random.Random(seed))
             by_index.mutate_message(indexed, random.Random(seed), index)
@@ -215,7 +215,7 @@ def test_a_mutation_through_the_index_is_the_one_a_walk_makes(seed: int) -> None
             found = by_walk.mutate_any(walked, random.Random(seed))
             assert by_index.mutate_any(indexed, random.Random(seed), index) == found
             assert to_text(indexed) == to_text(walked)
-            assert mutate._holds_any(cls.DESCRIPTOR) or not any(
+            assert sites.holds_any(cls.DESCRIPTOR) or not any(
                 m.DESCRIPTOR.full_name == "google.protobuf.Any" for m in index.messages
             )
 
@@ -305,9 +305,9 @@ def test_the_mutants_of_a_stacked_stream_are_the_ones_the_walking_mutator_made()
 def test_an_index_that_follows_changes_is_a_fresh_walk(monkeypatch: pytest.MonkeyPatch) -> None:
     """The index kept up to date through a stream of changes (subtrees walked again, the
     sites after them renumbered) holds what a walk of the testcase finds afresh."""
-    from harness.engine import mutate
+    from harness.engine import sites
 
-    monkeypatch.setattr(mutate, "_SMALL", 0)  # small testcases too: no whole re-walks
+    monkeypatch.setattr(sites, "SMALL", 0)  # small testcases too: no whole re-walks
     for cls, seeds in _proto_targets_with_seeds():
         mutator = _stream_mutator(cls)
         rng = random.Random(3)
@@ -323,8 +323,8 @@ def test_an_index_that_follows_changes_is_a_fresh_walk(monkeypatch: pytest.Monke
                     continue
                 _, msg, index = last
                 index.sync()
-                fresh = mutate._SiteIndex(msg)
+                fresh = sites.SiteIndex(msg)
                 assert index.messages == fresh.messages  # the same objects, in order
                 assert index.links == fresh.links
                 assert index.cum_weights == fresh.cum_weights
-                assert index.sizes in (None, mutate._subtree_sizes(fresh.links))
+                assert index.sizes in (None, sites.subtree_sizes(fresh.links))
