@@ -381,3 +381,47 @@ def test_live_progress_counts_a_crash_on_every_plane(tmp_path: Path, plane: str)
     assert result.returncode == 1, result.stderr
     lines = _progress(result.stderr)
     assert lines and lines[-1][1] == len(_artifacts(tmp_path / "artifacts" / "shallow_bug")) >= 1
+
+
+def _instrumented(name: str, tmp_path: Path) -> set[str]:
+    """The modules atheris instruments for target ``name`` (its log, one input run)."""
+    work = _mkdir(tmp_path / name)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "fuzzers" / f"fuzz_{name}.py"), str(work), "-runs=0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return set(re.findall(r"^INFO: Instrumenting (\S+)$", result.stderr, re.M))
+
+
+def test_the_h2_capture_scaffolding_is_not_instrumented_and_the_code_under_test_is(
+    tmp_path: Path,
+) -> None:
+    """h2_capture's oracles re-parse what the model forwards with the HTTP/1 codec: for this
+    target it is a tool, not instrumented; h1_capture tests that codec and instruments it."""
+    h2 = _instrumented("h2_capture", tmp_path)
+    assert {"harness.model.http2", "harness.codec.h2_connection", "h2.connection"} <= h2
+    assert {"hpack.hpack", "hyperframe.frame", "harness.codec.http2"} <= h2
+    assert not h2 & set(targets.get("h2_capture").not_instrumented)
+    # the clone machinery is never instrumented; h2's per-frame method, copied, is
+    assert "harness.codec.h2_clone" not in h2 and "harness.codec.h2_internals" in h2
+    assert "harness.codec.http1" in _instrumented("h1_capture", tmp_path)
+
+
+def test_the_http2_model_imports_none_of_the_h2_capture_scaffolding() -> None:
+    """What h2_capture leaves uninstrumented is no part of the model it tests, but for the
+    records the model returns and the config it reads."""
+    code = (
+        "import sys, harness; before = set(sys.modules); import harness.model.http2\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    imported = set(result.stdout.split())
+    assert "harness.codec.h2_connection" in imported  # (the check sees the model's imports)
+    records = {"harness.observation", "harness.config.proxy"}
+    assert imported & set(targets.get("h2_capture").not_instrumented) <= records

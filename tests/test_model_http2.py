@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.agreement.http2_build import PREFACE, get, headers, start
 from bench.agreement.http2_build import data as data_frame
@@ -153,3 +155,31 @@ def test_header_limits_follow_the_config() -> None:
     data = start() + get(extra=[(f"x-{i}", "v") for i in range(10)])
     assert predict_http2(data, ProxyConfig(downstream="http2", max_headers_count=13)).upstream == []
     assert predict_http2(data, ProxyConfig(downstream="http2", max_headers_count=14)).upstream
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    frames=st.lists(
+        st.tuples(st.integers(0, 40), st.integers(0, 10), st.integers(0, 2**32 - 1)), max_size=8
+    ),
+    cut=st.integers(0, 12),
+    preface=st.booleans(),
+)
+def test_the_oracle_counts_the_streams_begun_as_the_codec_scans_them(
+    frames: list[tuple[int, int, int]], cut: int, preface: bool
+) -> None:
+    """streams_begun walks the frame headers itself: the distinct HEADERS stream ids of the
+    complete frames, as the codec's scanner finds them."""
+    from harness.codec import http2
+    from harness.model.oracles import streams_begun
+
+    data = b"".join(
+        length.to_bytes(3, "big") + bytes([type_, 0]) + sid.to_bytes(4, "big") + b"x" * length
+        for length, type_, sid in frames
+    )
+    data = (http2.PREFACE if preface else b"") + data
+    data = data[: len(data) - cut]
+    start = len(http2.PREFACE) if data.startswith(http2.PREFACE) else 0
+    headers, _ = http2.scan_frames(data, start)
+    want = len({sid & 0x7FFFFFFF for _, _, t, _, sid in headers if t == http2.HEADERS})
+    assert streams_begun(data) == want

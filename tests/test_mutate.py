@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from itertools import accumulate
 
+import pytest
 from google.protobuf.message import Message
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -161,32 +163,30 @@ def test_the_site_index_finds_what_a_walk_of_the_copy_finds() -> None:
     """Mutations and crossovers take sites from an index of the testcase, found again in a
     fresh copy: it must point at the messages a walk of that copy finds, for every target's
     seeds (maps, oneofs, Any payloads, deep nesting)."""
-    from harness.engine import mutate
+    from harness.engine import sites
 
     for cls, seeds in _proto_targets_with_seeds():
         for data in seeds:
             parsed = parse_text_proto(cls, data)
             assert parsed is not None
-            index = mutate._SiteIndex(parsed)
+            index = sites.SiteIndex(parsed)
             copy = index.copy()
-            walked, weights = mutate._sites(copy)
+            walked, weights = sites.walk_sites(copy)
             resolved = [index.site(copy, number) for number in index.sites]
             assert [m.SerializeToString() for m in resolved] == [
                 m.SerializeToString() for m in walked
             ]
             assert [m.DESCRIPTOR for m in resolved] == [m.DESCRIPTOR for m in walked]
             assert list(accumulate(weights)) == index.cum_weights
-            slot_types = {
-                fd.message_type.full_name
-                for m in walked
-                for fd in mutate._shape(m.DESCRIPTOR).slots
-            }
+            slot_types = {name for m in walked for name in sites.shape_of(m.DESCRIPTOR).slots}
             for name in slot_types:
                 want = [
                     (m.SerializeToString(), fd.full_name)
                     for m in walked
-                    for fd in mutate._shape(m.DESCRIPTOR).slots
-                    if fd.message_type.full_name == name
+                    for fd in m.DESCRIPTOR.fields
+                    if fd.type == fd.TYPE_MESSAGE
+                    and fd.message_type.full_name == name
+                    and not fd.message_type.GetOptions().map_entry
                 ]
                 got = [
                     (index.site(copy, number).SerializeToString(), fd.full_name)
@@ -198,7 +198,7 @@ def test_the_site_index_finds_what_a_walk_of_the_copy_finds() -> None:
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_a_mutation_through_the_index_is_the_one_a_walk_makes(seed: int) -> None:
-    from harness.engine import mutate
+    from harness.engine import sites
 
     for cls, seeds in _proto_targets_with_seeds():
         for data in seeds[:2]:
@@ -206,7 +206,7 @@ def test_a_mutation_through_the_index_is_the_one_a_walk_makes(seed: int) -> None
             by_walk, by_index = ProtoMutator(cls), ProtoMutator(cls)
             parsed = parse_text_proto(cls, data)
             assert parsed is not None
-            index = mutate._SiteIndex(parsed)
+            index = sites.SiteIndex(parsed)
             walked, indexed = index.copy(), index.copy()
             by_walk.mutate_message(walked, random.Random(seed))
             by_index.mutate_message(indexed, random.Random(seed), index)
@@ -215,19 +215,134 @@ def test_a_mutation_through_the_index_is_the_one_a_walk_makes(seed: int) -> None
             found = by_walk.mutate_any(walked, random.Random(seed))
             assert by_index.mutate_any(indexed, random.Random(seed), index) == found
             assert to_text(indexed) == to_text(walked)
-            assert mutate._holds_any(cls.DESCRIPTOR) or not any(
+            assert sites.holds_any(cls.DESCRIPTOR) or not any(
                 m.DESCRIPTOR.full_name == "google.protobuf.Any" for m in index.messages
             )
 
 
-def test_a_testcase_is_indexed_from_its_second_mutation_on() -> None:
-    """libFuzzer stacks mutations: a mutant seen once is not worth indexing; a corpus entry,
-    mutated again and again, is (and its index stays unchanged by the mutations)."""
+def test_a_corpus_entry_is_indexed_once_and_its_index_never_changes() -> None:
+    """Corpus entries are mutated and crossed over again and again: their sites are found
+    once, and mutating copies of them leaves the kept index as it was."""
     mutator = ProtoMutator(HEADERS)
-    assert mutator._index(TWO_HEADERS) is None
     index = mutator._index(TWO_HEADERS)
-    assert index is not None and mutator._index(TWO_HEADERS) is index
+    assert mutator._index(TWO_HEADERS) is index
     for seed in range(20):
         mutator.mutate(TWO_HEADERS, 4096, seed)
         mutator.crossover(TWO_HEADERS, TWO_HEADERS, 4096, seed)
     assert to_text(index.root) == to_text(parse_text_proto(HEADERS, TWO_HEADERS))
+    assert mutator._index(TWO_HEADERS) is index
+
+
+def test_the_next_mutation_starts_from_the_last_mutant_without_a_parse() -> None:
+    """libFuzzer stacks mutations, each on the last output: that one is not parsed, copied
+    or walked again (its message and index are the mutator's), and not kept as an entry."""
+    mutator = ProtoMutator(HEADERS)
+    out = mutator.mutate(TWO_HEADERS, 4096, 1)
+    assert mutator._last is not None and mutator._last[0] == out
+    made = mutator._last[1]
+    assert mutator._working_copy(out)[0] is made
+    assert out not in mutator._indexes
+    assert out not in mutator.cache._entries  # the message is the mutator's again
+    assert mutator._last is None
+
+
+def _stacked_stream(mutator: ProtoMutator, corpus: list[bytes], calls: int) -> str:
+    """A digest of the outputs of libFuzzer's use of the hooks: from a corpus entry, up to 5
+    mutations or crossovers, each on the last output (run by the decoder in between)."""
+    rng = random.Random(7)
+    corpus = list(corpus)
+    digest = hashlib.sha1()
+    done = 0
+    while done < calls:
+        data = rng.choice(corpus)
+        for _ in range(5):
+            if rng.random() < 0.5:
+                out = mutator.mutate(data, 4096, rng.getrandbits(32))
+            else:
+                out = mutator.crossover(data, rng.choice(corpus), 4096, rng.getrandbits(32))
+            done += 1
+            digest.update(out + b"|")
+            mutator.cache.parse(out)
+            if not out:
+                break
+            data = out
+            if rng.random() < 0.05:  # new coverage: a corpus entry, and a fresh start
+                corpus.append(out)
+                break
+    return digest.hexdigest()
+
+
+def _stream_mutator(cls: type[Message]) -> ProtoMutator:
+    byte_rng = random.Random(42)
+    return ProtoMutator(cls, byte_mutator=lambda d, n: python_byte_mutator(d, n, byte_rng))
+
+
+# The digests of `_stacked_stream` (600 calls) over each target's first 12 seeds, made by
+# the mutator before its index followed changes (a7e8463): the same random stream must give
+# the same mutants.
+_STREAM_DIGESTS = {
+    "envoy.config.bootstrap.v3.Bootstrap": "e1dea0c1a68fcb9efd890f0e1e6b3af3b64c643e",
+    "test.common.http.CodecImplFuzzTestCase": "bde9d813ef5e1636a0aa1ba76a3578b6daf77d94",
+    "test.common.http.HeaderMapImplFuzzTestCase": "e5fe33b8763bc27ce2dfde4a0d27a39c18ad7738",
+    "test.common.http.PathUtilityTestCase": "298d63aabc7fc5e96ce4abb7aa5cbf1989b2792f",
+    "test.common.http.UtilityTestCase": "e4b4c5aa7e5fc6338d7463cd54a190b6c7fac993",
+    "test.common.http.http1.Http1CodecImplFuzzTestCase": "457ca4fc6760dd1de136c41b3fbecfac8bd8710e",
+    "test.common.http.http2.HpackTestCase": "a6d9e20f5f034944d88eefccd278c35a1a325501",
+    "test.common.http.http2.Http2ConnectionFuzzCase": "9fc8264aa8ba5cd4cc0ffbc085d17b9f444d9c5d",
+    "test.integration.CaptureFuzzTestCase": "c7b935e58a79ee5b15821624b33158738a7deddb",
+    "test.integration.h2.H2CaptureFuzzTestCase": "ac0840dc0673e175f84c67152df0c0b15f2c0ae8",
+}
+
+
+_STREAM = """
+import json
+from tests.test_mutate import _proto_targets_with_seeds, _stacked_stream, _stream_mutator
+print(json.dumps({
+    cls.DESCRIPTOR.full_name: _stacked_stream(_stream_mutator(cls), seeds, 600)
+    for cls, seeds in _proto_targets_with_seeds() if seeds
+}))
+"""
+
+
+def test_the_mutants_of_a_stacked_stream_are_the_ones_the_walking_mutator_made() -> None:
+    """In a fresh process: which Any payload types the mutator can unpack depends on the
+    schemas a process has loaded (the config tests load more), so a run after other tests
+    may mutate Bootstrap's Any payloads where a fresh one leaves them."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-c", _STREAM], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == _STREAM_DIGESTS
+
+
+def test_an_index_that_follows_changes_is_a_fresh_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index kept up to date through a stream of changes (subtrees walked again, the
+    sites after them renumbered) holds what a walk of the testcase finds afresh."""
+    from harness.engine import sites
+
+    monkeypatch.setattr(sites, "SMALL", 0)  # small testcases too: no whole re-walks
+    for cls, seeds in _proto_targets_with_seeds():
+        mutator = _stream_mutator(cls)
+        rng = random.Random(3)
+        for data in seeds:
+            for _ in range(30):
+                seed = rng.getrandbits(32)
+                if rng.random() < 0.5:
+                    data = mutator.mutate(data, 4096, seed)
+                else:
+                    data = mutator.crossover(data, rng.choice(seeds), 4096, seed)
+                last = mutator._last
+                if last is None:
+                    continue
+                _, msg, index = last
+                index.sync()
+                fresh = sites.SiteIndex(msg)
+                assert index.messages == fresh.messages  # the same objects, in order
+                assert index.links == fresh.links
+                assert index.cum_weights == fresh.cum_weights
+                assert index.sizes in (None, sites.subtree_sizes(fresh.links))

@@ -39,14 +39,8 @@ import h2.settings
 from h2.errors import ErrorCodes
 
 from harness.codec import http2
-from harness.codec.h2_internals import (
-    H2_VERSION,
-    CowEncoder,
-    CowSettings,
-    DispatchTable,
-    clone_h2,
-    receive_frame,
-)
+from harness.codec.h2_clone import CowEncoder, CowSettings, DispatchTable, clone_h2
+from harness.codec.h2_internals import H2_VERSION, receive_frame
 
 HEADER_ENTRY_OVERHEAD = 32  # RFC 7541 §4.1, what hpack adds per entry to the list size
 

@@ -209,6 +209,11 @@ class ParsedCache:
         change it afterwards), which saves a copy per mutant."""
         self._put(data, msg)
 
+    def forget(self, data: bytes) -> None:
+        """Drop the parse of ``data``: the message ``remember`` was given is the caller's
+        again, to change (``data`` parses afresh from then on)."""
+        self._entries.pop(data, None)
+
     def _put(self, data: bytes, msg: message.Message | None) -> None:
         self._entries[data] = msg
         if len(self._entries) > self.size:

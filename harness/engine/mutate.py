@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from itertools import accumulate, repeat
-from typing import NamedTuple
+from collections.abc import Callable
 
 from google.protobuf import descriptor, message, message_factory
 
 from harness.engine.corpus import is_map_field, parsed_cache, to_text
+from harness.engine.sites import ANY, OPAQUE, SiteIndex, holds_any, submessages, walk_sites
 
 FD = descriptor.FieldDescriptor
 ByteMutator = Callable[[bytes, int], bytes]
@@ -45,11 +44,8 @@ _INT_RANGES = {
     FD.TYPE_FIXED64: (0, 2**64 - 1),
 }
 _FLOATS = (0.0, -0.0, 1.0, -1.0, 0.5, 1e-300, 1e300, float("inf"), float("-inf"), float("nan"))
-_ANY = "google.protobuf.Any"
-_OPAQUE = {_ANY}
 ANY_SHARE = 0.3  # of mutations that go inside a packed Any, when the testcase has one
 _any_classes: dict[str, type[message.Message] | None] = {}
-_MAX_DEPTH = 64  # below libprotobuf-mutator's recursion limit of 100
 INDEX_LIMIT = 2048  # testcases whose sites the mutator keeps (about a corpus' worth)
 
 
@@ -79,8 +75,10 @@ class ProtoMutator:
     def __init__(self, cls: type[message.Message], byte_mutator: ByteMutator | None = None) -> None:
         self.cls = cls
         self.cache = parsed_cache(cls)
-        self._indexes: OrderedDict[bytes, _SiteIndex] = OrderedDict()
-        self._seen_once: set[int] = set()
+        self._indexes: OrderedDict[bytes, SiteIndex] = OrderedDict()
+        # the last testcase made, its message and sites: libFuzzer stacks mutations, so the
+        # next call most often starts from it
+        self._last: tuple[bytes, message.Message, SiteIndex] | None = None
         if byte_mutator is None:
             rng = random.Random(0)
             byte_mutator = lambda data, size: python_byte_mutator(data, size, rng)  # noqa: E731
@@ -96,19 +94,16 @@ class ProtoMutator:
 
     def mutate(self, data: bytes, max_size: int, seed: int) -> bytes:
         rng = random.Random(seed)
-        msg, indexed = self._working_copy(data)
-        index: _SiteIndex | None = indexed
+        msg, index = self._working_copy(data)
         for _ in range(rng.choice((1, 1, 2, 3))):
-            # the index holds the sites of `msg` until its first change
             if not (rng.random() < ANY_SHARE and self.mutate_any(msg, rng, index)):
                 self.mutate_message(msg, rng, index)
-            index = None
-        return self._fit(msg, max_size, rng, fallback=data)
+        return self._fit(msg, max_size, rng, data, index)
 
     def crossover(self, data1: bytes, data2: bytes, max_out: int, seed: int) -> bytes:
         rng = random.Random(seed)
         a, into = self._working_copy(data1)
-        donors = self._working_copy(data2)[1].messages  # read only: donors are copied into `a`
+        donors = self._index(data2).messages  # read only: donors are copied into `a`
         donors = rng.sample(donors, min(8, len(donors)))
         for donor in donors:
             # where in `a` a message of the donor's type can go (singular or repeated fields)
@@ -118,9 +113,12 @@ class ProtoMutator:
                 msg = into.site(a, site)
                 if fd.is_repeated:
                     items = getattr(msg, fd.name)
-                    _insert_message(items, rng.randint(0, len(items)), donor)
+                    at = rng.randint(0, len(items))
+                    _insert_message(items, at, donor)
+                    into.inserted(site, fd, at)
                 else:
                     getattr(msg, fd.name).CopyFrom(donor)
+                    into.changed(site)
                 break
         else:
             mutator, self.byte_mutator = self.byte_mutator, self._crossover_bytes
@@ -128,26 +126,34 @@ class ProtoMutator:
                 self.mutate_message(a, rng, into)
             finally:
                 self.byte_mutator = mutator
-        return self._fit(a, max_out, rng, fallback=data1)
+        return self._fit(a, max_out, rng, data1, into)
 
-    def _working_copy(self, data: bytes) -> tuple[message.Message, _SiteIndex]:
+    def _working_copy(self, data: bytes) -> tuple[message.Message, SiteIndex]:
         """A fresh copy of the testcase ``data`` (an empty one if it does not parse) to
-        change, and its sites."""
-        index = self._index(data)
-        if index is None:
-            msg = self.cache.parse(data) or self.cls()
-            return msg, _SiteIndex(msg, kept=False)
-        return index.copy(), index
+        change, and its sites (kept up to date through the changes)."""
+        last, self._last = self._last, None
+        if last is not None and last[0] == data:
+            # the mutant made last (libFuzzer stacks mutations): its message and sites as
+            # they are, no parse, copy or walk; the parse cache gives the message up
+            self.cache.forget(data)
+            return last[1], last[2]
+        return self._index(data).copy_indexed()
 
-    def _index(self, data: bytes) -> _SiteIndex | None:
-        """The kept sites of ``data``, from the second time it is mutated on (the first time:
-        None). libFuzzer stacks mutations (``-mutate_depth``): most inputs are mutants made
-        a moment ago and never seen again; those that are, are corpus entries."""
+    def _index(self, data: bytes) -> SiteIndex:
+        """The kept sites of ``data`` (found the first time it is mutated). Mutants made a
+        moment ago, which libFuzzer's stacked mutations start from, never come here (see
+        ``_working_copy``): what does are corpus entries, mutated and crossed over again and
+        again."""
         indexes = self._indexes
         found = indexes.get(data)
         if found is not None:
             indexes.move_to_end(data)
             return found
+        msg = self.cache.parse(data) or self.cls()
+        found = indexes[data] = SiteIndex(msg)
+        if len(indexes) > INDEX_LIMIT:
+            indexes.popitem(last=False)
+        return found
         seen = self._seen_once
         key = hash(data)  # (a collision only indexes a testcase early)
         if key not in seen:
@@ -156,7 +162,7 @@ class ProtoMutator:
             seen.add(key)
             return None
         seen.discard(key)
-        found = indexes[data] = _SiteIndex(self.cache.parse(data) or self.cls())
+        found = indexes[data] = SiteIndex(self.cache.parse(data) or self.cls())
         if len(indexes) > INDEX_LIMIT:
             indexes.popitem(last=False)
         return found
@@ -164,21 +170,39 @@ class ProtoMutator:
     # --- the mutations -------------------------------------------------------------------
 
     def mutate_message(
-        self, root: message.Message, rng: random.Random, index: _SiteIndex | None = None
+        self, root: message.Message, rng: random.Random, index: SiteIndex | None = None
     ) -> None:
         """Apply one structural or scalar mutation somewhere in ``root`` (``index``: its
-        sites, when ``root`` is an unchanged copy of the indexed testcase)."""
+        sites, of ``root`` itself, kept up to date here, or of a testcase ``root`` is an
+        unchanged copy of)."""
         # uniform over (message, field) sites, without materializing them all
+        number = None
         if index is None:
-            msgs, weights = _sites(root)
+            msgs, weights = walk_sites(root)
             if not any(weights):
                 return
             msg = rng.choices(msgs, weights=weights)[0]
         else:
+            index.sync()
             if not index.cum_weights[-1]:
                 return
-            msg = index.site(root, rng.choices(index.sites, cum_weights=index.cum_weights)[0])
+            number = rng.choices(index.sites, cum_weights=index.cum_weights)[0]
+            msg = index.site(root, number)
         fd = rng.choice(msg.DESCRIPTOR.fields)
+        self._mutate_field(msg, fd, rng)
+        # only fields of `msg` changed: messages below it, if the field can hold any (a
+        # scalar in a oneof clears the oneof's other fields)
+        if (
+            number is not None
+            and index is not None
+            and root is index.root
+            and (fd.type == FD.TYPE_MESSAGE or fd.containing_oneof is not None)
+        ):
+            index.changed(number)
+
+    def _mutate_field(
+        self, msg: message.Message, fd: descriptor.FieldDescriptor, rng: random.Random
+    ) -> None:
         if is_map_field(fd):
             self._mutate_map(msg, fd, rng)
         elif fd.is_repeated:
@@ -195,21 +219,20 @@ class ProtoMutator:
             setattr(msg, fd.name, self._scalar(fd, getattr(msg, fd.name), rng))
 
     def mutate_any(
-        self, root: message.Message, rng: random.Random, index: _SiteIndex | None = None
+        self, root: message.Message, rng: random.Random, index: SiteIndex | None = None
     ) -> bool:
         """Mutate inside one Any of ``root`` whose type is known; False when there is none
         (``index`` as for ``mutate_message``)."""
-        if not _holds_any(root.DESCRIPTOR):
+        if not holds_any(root.DESCRIPTOR):
             return False  # what the walk below would find (shuffling nothing draws nothing)
         if index is None:
-            packed = [
-                m for m in _submessages(root) if m.DESCRIPTOR.full_name == _ANY and m.type_url
-            ]
+            packed = [m for m in submessages(root) if m.DESCRIPTOR.full_name == ANY and m.type_url]
         else:
+            index.sync()
             packed = [
                 index.site(root, i)
                 for i, m in enumerate(index.messages)
-                if m.DESCRIPTOR.full_name == _ANY and m.type_url
+                if m.DESCRIPTOR.full_name == ANY and m.type_url
             ]
         rng.shuffle(packed)
         for any_msg in packed[:4]:
@@ -226,19 +249,9 @@ class ProtoMutator:
             return True
         return False
 
-    def _repeated_sites(
-        self, root: message.Message
-    ) -> list[tuple[message.Message, descriptor.FieldDescriptor]]:
-        return [
-            (msg, fd)
-            for msg in _submessages(root)
-            for fd in msg.DESCRIPTOR.fields
-            if fd.is_repeated and len(getattr(msg, fd.name))
-        ]
-
     def _fill_one(self, msg: message.Message, rng: random.Random) -> None:
         fields = msg.DESCRIPTOR.fields
-        if not fields or msg.DESCRIPTOR.full_name in _OPAQUE:
+        if not fields or msg.DESCRIPTOR.full_name in OPAQUE:
             return
         fd = rng.choice(fields)
         if is_map_field(fd):
@@ -345,24 +358,39 @@ class ProtoMutator:
         return raw.decode("utf-8", "ignore")  # proto3 strings must be valid UTF-8
 
     def _fit(
-        self, msg: message.Message, max_size: int, rng: random.Random, fallback: bytes
+        self,
+        msg: message.Message,
+        max_size: int,
+        rng: random.Random,
+        fallback: bytes,
+        index: SiteIndex,
     ) -> bytes:
-        """Serialize; while too large, drop repeated elements (a quarter of a field at a time)."""
+        """Serialize; while too large, drop repeated elements (a quarter of a field at a time).
+        ``index``: the sites of ``msg``."""
         out = to_text(msg)
         for _ in range(64):
             if len(out) <= max_size:
                 self.cache.remember(out, msg)  # the decoder runs this output next (msg is done)
+                self._last = (out, msg, index)
                 return out
-            repeated = self._repeated_sites(msg)
+            index.sync()
+            repeated = [
+                (number, fd)
+                for number, owner in enumerate(index.messages)
+                for fd in owner.DESCRIPTOR.fields
+                if fd.is_repeated and len(getattr(owner, fd.name))
+            ]
             if not repeated:
                 break
-            owner, fd = rng.choice(repeated)
-            items = getattr(owner, fd.name)
+            number, fd = rng.choice(repeated)
+            items = getattr(index.messages[number], fd.name)
             for _ in range(max(1, len(items) // 4)):
                 if is_map_field(fd):
                     del items[rng.choice(sorted(items))]
                 else:
                     del items[rng.randrange(len(items))]
+            if fd.type == FD.TYPE_MESSAGE:
+                index.changed(number)
             out = to_text(msg)
         # still too large (one huge scalar): keep the input if it fits, else an empty testcase
         if len(fallback) <= max_size and self.cache.parse(fallback) is not None:
@@ -396,194 +424,6 @@ def _zero(fd: descriptor.FieldDescriptor) -> object:
     if fd.type == FD.TYPE_BYTES:
         return b""
     return 0
-
-
-class _Shape(NamedTuple):
-    """What the mutator needs to know of a message type."""
-
-    weight: int  # mutation sites in a message of this type: its fields
-    # where its sub-messages are: field -> (name, kind, weight of the field's type when that
-    # type is a leaf - it holds no messages - else 0); a walk reads them off ListFields, which
-    # lists the set fields only, in field-number order
-    children: dict[descriptor.FieldDescriptor, tuple[str, int, int]]
-    # where a message can be put (crossover): message fields other than maps (field-less
-    # types excluded: no donor is of one)
-    slots: tuple[descriptor.FieldDescriptor, ...]
-
-
-_SINGULAR, _REPEATED, _MAP = 0, 1, 2
-_shapes: dict[descriptor.Descriptor, _Shape] = {}
-
-
-def _shape(desc: descriptor.Descriptor) -> _Shape:
-    found = _shapes.get(desc)
-    if found is None:
-        held = list(_message_fields(desc))
-        children = {} if desc.full_name in _OPAQUE else {
-            fd: (fd.name, kind, 0 if _holds_sites(sub) else len(sub.fields))
-            for fd, kind, sub in held
-        }  # fmt: skip
-        found = _shapes[desc] = _Shape(
-            len(desc.fields), children, tuple(fd for fd, kind, _ in held if kind != _MAP)
-        )
-    return found
-
-
-def _message_fields(
-    desc: descriptor.Descriptor,
-) -> Iterator[tuple[descriptor.FieldDescriptor, int, descriptor.Descriptor]]:
-    """The fields of ``desc`` that hold messages with fields of their own (Empty-like types
-    are neither sites nor holders of any), as (field, kind, message type); a map counts when
-    its values are messages."""
-    for fd in desc.fields:
-        if fd.type != FD.TYPE_MESSAGE:
-            continue
-        if is_map_field(fd):
-            kind, sub = _MAP, fd.message_type.fields_by_name["value"].message_type
-        else:
-            kind, sub = (_REPEATED if fd.is_repeated else _SINGULAR), fd.message_type
-        if sub is not None and sub.fields:
-            yield fd, kind, sub
-
-
-def _holds_sites(desc: descriptor.Descriptor) -> bool:
-    """Whether a message of this type can hold sub-messages that are mutation sites."""
-    return desc.full_name not in _OPAQUE and any(True for _ in _message_fields(desc))
-
-
-# How a site hangs below an earlier one: (its site number, field name, kind, index or key).
-_Link = tuple[int, str, int, object]
-
-
-def _sites(
-    root: message.Message, links: list[_Link | None] | None = None
-) -> tuple[list[message.Message], list[int]]:
-    """``root`` and every message below it (set fields only; Any payloads and messages of
-    field-less types excluded), with their weights as mutation sites (field counts); with
-    ``links``, each one's link to the site it hangs below (None for ``root``) is appended to
-    it, in the same order."""
-    found: list[message.Message] = []
-    weights: list[int] = []
-    linked = links is not None
-    shapes = _shapes
-    no_link = repeat(None)
-    stack: list[tuple[message.Message, int, _Link | None]] = [(root, 0, None)]
-    while stack:
-        msg, depth, link = stack.pop()
-        desc = msg.DESCRIPTOR
-        shape = shapes.get(desc) or _shape(desc)
-        here = len(found)
-        found.append(msg)
-        weights.append(shape.weight)
-        if links is not None:
-            links.append(link)
-        if not shape.children or depth >= _MAX_DEPTH:
-            continue
-        below: list[message.Message] = []
-        below_links: list[_Link] = []
-        children = shape.children
-        for fd, value in msg.ListFields():  # set fields only: no HasField per unset field
-            child = children.get(fd)
-            if child is None:
-                continue  # a scalar, or a message type that holds no sites
-            name, kind, leaf_weight = child
-            if kind == _REPEATED:
-                items = list(value)
-                at: list[object] | range = range(len(items))
-            elif kind == _SINGULAR:
-                items, at = [value], [None]
-            else:
-                at = sorted(value)  # (upb's map order varies)
-                items = [value[key] for key in at]
-            if leaf_weight:  # nothing below them: no need to visit them one by one
-                found.extend(items)
-                weights.extend([leaf_weight] * len(items))
-                if links is not None:
-                    links.extend((here, name, kind, i) for i in at)
-            else:
-                below.extend(items)
-                if linked:
-                    below_links.extend((here, name, kind, i) for i in at)
-        stack.extend(
-            zip(reversed(below), repeat(depth + 1), reversed(below_links) if linked else no_link)
-        )
-    return found, weights
-
-
-class _SiteIndex:
-    """The mutation sites of one testcase, found once: libFuzzer hands the same corpus entry
-    to the mutator many times, and walking a testcase of many events for its sites was a
-    quarter of h2_capture's time (profiled). In a fresh copy of the testcase, a site is
-    found again by its links from the root."""
-
-    __slots__ = ("_slots", "cum_weights", "links", "messages", "root", "sites")
-
-    def __init__(self, root: message.Message, kept: bool = True) -> None:
-        """``kept``: found again in copies of ``root`` (else only in ``root`` itself, the
-        caller's working copy, which needs no links)."""
-        self.root = root  # changed only when it is the caller's working copy (then unkept)
-        self.links: list[_Link | None] = []
-        self.messages, weights = _sites(root, self.links if kept else None)
-        self.sites = range(len(self.messages))
-        self.cum_weights = list(accumulate(weights))
-        self._slots: dict[str, list[tuple[int, descriptor.FieldDescriptor]]] = {}
-
-    def copy(self) -> message.Message:
-        msg = type(self.root)()
-        msg.CopyFrom(self.root)
-        return msg
-
-    def site(self, root: message.Message, number: int) -> message.Message:
-        """Site ``number`` in ``root``: the indexed testcase itself or a copy of it."""
-        if root is self.root:
-            return self.messages[number]
-        steps = []
-        link = self.links[number]
-        while link is not None:
-            steps.append(link)
-            link = self.links[link[0]]
-        msg = root
-        for _, name, kind, at in reversed(steps):
-            msg = getattr(msg, name) if kind == _SINGULAR else getattr(msg, name)[at]
-        return msg
-
-    def slots(self, type_name: str) -> list[tuple[int, descriptor.FieldDescriptor]]:
-        """Where a message of type ``type_name`` can go (singular or repeated fields)."""
-        found = self._slots.get(type_name)
-        if found is None:
-            found = self._slots[type_name] = [
-                (number, fd)
-                for number, msg in enumerate(self.messages)
-                for fd in _shape(msg.DESCRIPTOR).slots
-                if fd.message_type.full_name == type_name
-            ]
-        return found
-
-
-_holds_any_cache: dict[descriptor.Descriptor, bool] = {}
-
-
-def _holds_any(desc: descriptor.Descriptor) -> bool:
-    """Whether a message of this type can have an Any among its sites (``_sites``' edges)."""
-    found = _holds_any_cache.get(desc)
-    if found is None:
-        seen = {desc}
-        todo = [desc]
-        while todo and found is None:
-            d = todo.pop()
-            if d.full_name == _ANY:
-                found = True
-            elif d.full_name not in _OPAQUE:
-                for _, _, sub in _message_fields(d):
-                    if sub not in seen:
-                        seen.add(sub)
-                        todo.append(sub)
-        found = _holds_any_cache[desc] = bool(found)
-    return found
-
-
-def _submessages(root: message.Message) -> list[message.Message]:
-    return _sites(root)[0]
 
 
 def _insert_message(items: object, at: int, value: message.Message) -> None:
