@@ -402,6 +402,7 @@ SEMANTIC_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
     ("durations are non-negative and in range", _durations),
     ("an extension config names its type", _empty_typed_configs),
     ("regexes compile with RE2", _regexes),
+    (STARTUP["runtime layers: unique names, one admin layer, disk roots"]),
     (STARTUP["secrets have a type; one watchdog field; stats eviction fits the flush"]),
     (STARTUP["xDS subscriptions need the node's id and cluster"]),
     (STARTUP["xDS config sources: API types, services, backing clusters"]),
@@ -421,4 +422,5 @@ SEMANTIC_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
     ("static route tables: domains and clusters", _route_configs),
     (STARTUP["HTTP routes: mirror policies; HTTP/3 only on QUIC listeners"]),
     (STARTUP["no listener shares an address with an earlier one"]),
+    (STARTUP["RTDS layers: the node, their config sources"]),
 )

@@ -18,7 +18,12 @@ from typing import Any
 from harness.config import tree
 from harness.config.binds import duplicate_listener_addresses
 from harness.config.pgv import Violation
-from harness.config.xds import node_for_xds, static_clusters, xds_config_sources
+from harness.config.xds import (
+    node_for_xds,
+    runtime_subscriptions,
+    static_clusters,
+    xds_config_sources,
+)
 
 STATIC, STRICT_DNS, LOGICAL_DNS, EDS = 0, 1, 2, 3
 RING_HASH = 2  # Cluster.LbPolicy
@@ -550,6 +555,51 @@ def _ms(d: Any) -> int:
     return int(d.seconds * 1000 + d.nanos // 1_000_000)
 
 
+# "" is the root ("/x" watches "/")
+_HOST_DIRECTORIES = frozenset({"", "/tmp", "/dev", "/etc", "/proc", "/usr", "/var"})
+
+
+def _runtime_layers(b: Any) -> Violation | None:
+    """The runtime loader, built before anything else (seen on 1.40): layer names are
+    unique, one admin layer at most, and a disk layer watches its root's directory - a root
+    without one is not a path, and a directory that does not exist cannot be watched. The
+    model is sans-IO: it takes the directories every Linux host has to exist and any other
+    not to (the usual case for a fuzzed path)."""
+    names: set[str] = set()
+    admin = False
+    for i, layer in enumerate(b.layered_runtime.layers):
+        at = f"layered_runtime.layers[{i}]"
+        if layer.name in names:
+            return _v(f"{at}.name", "runtime.layer_name", f"Duplicate layer name: {layer.name}")
+        names.add(layer.name)
+        which = layer.WhichOneof("layer_specifier")
+        if which == "admin_layer":
+            if admin:
+                return _v(
+                    f"{at}.admin_layer",
+                    "runtime.admin_layers",
+                    "Too many admin layers specified in LayeredRuntime, at most one may be "
+                    "specified",
+                )
+            admin = True
+        elif which == "disk_layer":
+            root = layer.disk_layer.symlink_root
+            directory = root.partition("\0")[0].rpartition("/")[0]  # a C string's
+            if "/" not in root.partition("\0")[0]:
+                return _v(
+                    f"{at}.disk_layer.symlink_root",
+                    "runtime.symlink_root",
+                    f"invalid file path {root}".rstrip(),
+                )
+            if directory not in _HOST_DIRECTORIES:
+                return _v(
+                    f"{at}.disk_layer.symlink_root",
+                    "runtime.symlink_root",
+                    f"unable to add filesystem watch for file {root}: No such file or directory",
+                )
+    return None
+
+
 # Envoy's secret manager keeps one map per kind of static secret: a name may repeat across
 # kinds, not within one (seen on 1.40, in its words).
 _SECRET_KINDS = {
@@ -605,6 +655,7 @@ def _bootstrap_rules(b: Any) -> Violation | None:
 
 
 STARTUP_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
+    ("runtime layers: unique names, one admin layer, disk roots", _runtime_layers),
     ("secrets have a type; one watchdog field; stats eviction fits the flush", _bootstrap_rules),
     ("xDS subscriptions need the node's id and cluster", node_for_xds),
     ("xDS config sources: API types, services, backing clusters", xds_config_sources),
@@ -615,4 +666,5 @@ STARTUP_CHECKS: tuple[tuple[str, Callable[[Any], Violation | None]], ...] = (
     ("filter chain matches: CIDRs are IPs, no two alike", _filter_chain_matches),
     ("HTTP routes: mirror policies; HTTP/3 only on QUIC listeners", _http_rules),
     ("no listener shares an address with an earlier one", duplicate_listener_addresses),
+    ("RTDS layers: the node, their config sources", runtime_subscriptions),
 )

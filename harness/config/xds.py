@@ -82,6 +82,34 @@ def node_for_xds(b: Any) -> Violation | None:
     return None
 
 
+def runtime_subscriptions(b: Any) -> Violation | None:
+    """RTDS layers subscribe once the clusters and listeners are built (seen on 1.40: their
+    errors come after those): the node's id and cluster, then each layer's config source."""
+    layers = [
+        (i, layer.rtds_layer)
+        for i, layer in enumerate(b.layered_runtime.layers)
+        if layer.WhichOneof("layer_specifier") == "rtds_layer"
+    ]
+    if not layers:
+        return None
+    url = "type.googleapis.com/envoy.service.runtime.v3.Runtime"
+    if not (b.node.id and b.node.cluster):
+        return _v("node", "xds.node", f"{url}: {NODE_REQUIRED}")
+    clusters = static_clusters(b)
+    for i, rtds in layers:
+        path = f"layered_runtime.layers[{i}].rtds_layer.rtds_config"
+        if rtds.rtds_config.WhichOneof("config_source_specifier") is None:
+            return _v(
+                path,
+                "xds.specifier",
+                "Missing config source specifier in envoy::config::core::v3::ConfigSource",
+            )
+        found = _config_source(rtds.rtds_config, path, url, clusters)
+        if found is not None:
+            return found
+    return None
+
+
 def static_clusters(b: Any) -> dict[str, Any]:
     return {c.name: c for c in b.static_resources.clusters}
 
