@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 from typing import Final
 
 from harness.codec import http2
@@ -64,9 +65,17 @@ def sent_head(request: UpstreamRequest) -> RequestHead:
     )
 
 
+# Envoy 1.40 forwards the bytes 0x80-0xff of an HTTP/2 :path to an HTTP/1 upstream as they
+# are, though its own HTTP/1 codec answers such a request-target with a 400 (both observed:
+# `/\xd0\x8b`). The re-parse checks the framing: there they read as a plain character.
+_HIGH_AS_PLAIN: Final = bytes(range(128)) + b"x" * 128
+
+
 def check_forwarded(request: UpstreamRequest, options: Options) -> None:
     """``request`` re-parses to itself, and stays within ``options``' limits."""
     sent = sent_head(request)
+    if not sent.target.isascii():
+        sent = replace(sent, target=sent.target.translate(_HIGH_AS_PLAIN))
     wire = serialize_message([sent, Data(b"x" * request.body), END])
     parser = Parser("request", _REPARSE)
     declared = dict(request.headers).get("content-length", "")
