@@ -38,17 +38,9 @@ def _find_in_ours(pool: descriptor_pool.DescriptorPool, full_name: str) -> Any:
 def message_class(full_name: str) -> type[message.Message]:
     """The generated class of a message by full name (``test.fuzz.Headers``, ``envoy....``)."""
     pool = descriptor_pool.Default()
-    descriptor = _find(pool, full_name) or _find_in_ours(pool, full_name)
-    if descriptor is None and full_name.startswith("envoy."):
-        # Envoy's API (xds-protos): the module is named after the package.
-        package, _, _ = full_name.rpartition(".")
-        for module in _envoy_module_candidates(package):
-            try:
-                importlib.import_module(module)
-                descriptor = pool.FindMessageTypeByName(full_name)
-                break
-            except (ImportError, KeyError):
-                continue
+    descriptor = (
+        _find(pool, full_name) or _find_in_ours(pool, full_name) or _import_schema(pool, full_name)
+    )
     if descriptor is None:
         raise UserError(
             f"unknown proto message {full_name!r} (import its _pb2 module before registering)"
@@ -56,12 +48,56 @@ def message_class(full_name: str) -> type[message.Message]:
     return message_factory.GetMessageClass(descriptor)
 
 
-def _envoy_module_candidates(package: str) -> list[str]:
-    """``envoy.config.bootstrap.v3`` -> ``envoy.config.bootstrap.v3.bootstrap_pb2`` and siblings."""
+# Top-level packages of the schemas installed with us (xds-protos and protobuf's own). A name
+# under one of them is imported on demand, so a lookup's answer depends on the name alone, not
+# on which modules the process happened to load before: the mutator resolves fuzzed Any type
+# URLs this way, and `-seed` must give the same mutants whatever else was imported. Only these
+# roots: importing a package a fuzzed name picks would run arbitrary modules.
+SCHEMA_ROOTS = (
+    "envoy",
+    "xds",
+    "udpa",
+    "validate",
+    "cel",
+    "opencensus",
+    "opentelemetry",
+    "google.api",
+    "google.logging",
+    "google.longrunning",
+    "google.protobuf",
+    "google.rpc",
+    "google.type",
+)
+
+
+def _import_schema(pool: descriptor_pool.DescriptorPool, full_name: str) -> Any:
+    """Import the ``_pb2`` modules of ``full_name``'s package until one defines it; a nested
+    message (``envoy.config.cluster.v3.Cluster.CommonLbConfig``) lives in the package of an
+    enclosing name, so shorter prefixes are tried in turn."""
+    if not full_name.startswith(tuple(f"{root}." for root in SCHEMA_ROOTS)):
+        return None
+    parts = full_name.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        for module in _schema_modules(".".join(parts[:end])):
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                continue
+            if (found := _find(pool, full_name)) is not None:
+                return found
+    return None
+
+
+@cache
+def _schema_modules(package: str) -> tuple[str, ...]:
+    """``envoy.config.bootstrap.v3`` -> ``envoy.config.bootstrap.v3.bootstrap_pb2`` and siblings
+    (none when ``package`` is not an importable package)."""
     try:
         pkg = importlib.import_module(package)
-    except ImportError:
-        return []
-    return [
-        f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if m.name.endswith("_pb2")
-    ]
+    except (ImportError, ValueError):
+        return ()
+    return tuple(
+        f"{package}.{m.name}"
+        for m in pkgutil.iter_modules(getattr(pkg, "__path__", []))
+        if m.name.endswith("_pb2")
+    )
