@@ -40,7 +40,7 @@ from h2.errors import ErrorCodes
 
 from harness.codec import http2
 from harness.codec.h2_clone import CowEncoder, CowSettings, DispatchTable, clone_h2
-from harness.codec.h2_internals import H2_VERSION, receive_frame
+from harness.codec.h2_internals import H2_VERSION, install_header_check, receive_frame
 
 HEADER_ENTRY_OVERHEAD = 32  # RFC 7541 §4.1, what hpack adds per entry to the list size
 
@@ -246,6 +246,8 @@ class _Abort(Exception):
     """Stops h2's receive loop when the model closes the connection (not a ProtocolError,
     so h2 lets it through untouched)."""
 
+
+install_header_check()
 
 # h2's per-frame method, without its eager repr where we have the copy for this h2.
 _RECEIVE_FRAME = (
