@@ -425,3 +425,13 @@ def test_the_http2_model_imports_none_of_the_h2_capture_scaffolding() -> None:
     assert "harness.codec.h2_connection" in imported  # (the check sees the model's imports)
     records = {"harness.observation", "harness.config.proxy"}
     assert imported & set(targets.get("h2_capture").not_instrumented) <= records
+
+
+def test_codec_impl_instruments_its_codecs_but_not_its_driver_or_oracles(tmp_path: Path) -> None:
+    """codec_impl tests the codecs the script drives; the script (Envoy's test driver) and
+    the oracles that check it are scaffolding, not instrumented."""
+    seen = _instrumented("codec_impl", tmp_path)
+    codecs = {"harness.codec.codec_impl_h2", "harness.codec.codec_impl_h1"}
+    assert codecs | {"harness.codec.h2_connection", "harness.codec.http1", "h2.connection"} <= seen
+    scaffolding = set(targets.get("codec_impl").not_instrumented)
+    assert "harness.codec.codec_impl" in scaffolding and not seen & scaffolding
