@@ -41,6 +41,7 @@ from h2.errors import ErrorCodes
 from harness.codec import http2
 from harness.codec.h2_clone import CowEncoder, CowSettings, DispatchTable, clone_h2
 from harness.codec.h2_internals import H2_VERSION, install_header_check, receive_frame
+from harness.codec.huffman import HUFFMAN_ENCODER
 
 HEADER_ENTRY_OVERHEAD = 32  # RFC 7541 §4.1, what hpack adds per entry to the list size
 
@@ -299,6 +300,8 @@ class EnvoyH2Connection:
         self._partial_tracked = False
         conn = _HookedH2(_CONFIGS[client])
         conn.encoder = CowEncoder()
+        # hpack's Huffman coder, byte for byte, in linear time (harness.codec.huffman)
+        conn.encoder.huffman_coder = HUFFMAN_ENCODER
         table = DispatchTable(conn._frame_dispatch_table, conn)
         conn._frame_dispatch_table = table  # type: ignore[assignment]  # duck-typed lookups
         conn._envoy = self
