@@ -39,7 +39,6 @@ MAX_STREAMS = (1 << 31) - 1
 MIN_WINDOW = 65535
 MAX_WINDOW = (1 << 31) - 1
 METADATA_FRAME_MAX = 16384
-DISPATCH_PIECE = 64 * 1024  # see H2Endpoint.dispatch
 
 # Envoy casts ``reset_stream`` to a StreamResetReason; the codec turns a refused stream into
 # REFUSED_STREAM and a CONNECT failure into CONNECT_ERROR, anything else into NO_ERROR. The
@@ -276,23 +275,7 @@ class H2Endpoint:
                 data = data[end:]
         if conn.closed:
             return self._failed()
-        if len(data) <= DISPATCH_PIECE or conn._pending or conn._preface_left:
-            conn.receive(data)
-        else:
-            # A large write (a body of many frames) in pieces that end on frame boundaries:
-            # the same byte stream, but h2's frame buffer re-slices what it holds after every
-            # frame, so one 1 MiB receive costs ~64x the copying of 64 KiB ones.
-            frames, _ = http2.scan_frames(data)
-            start = 0
-            for offset, length, _type, _flags, _sid in frames:
-                stop = offset + http2.HEADER_SIZE + length
-                if stop - start >= DISPATCH_PIECE:
-                    conn.receive(data[start:stop])
-                    start = stop
-                    if conn.closed:
-                        break
-            if start < len(data) and not conn.closed:
-                conn.receive(data[start:])
+        conn.receive(data)
         self._process_events()
         return not conn.closed or self._failed()
 
