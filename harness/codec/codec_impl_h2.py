@@ -142,17 +142,17 @@ def preface_end(data: bytes) -> int:
 
 
 def _after_preface(limits: Limits, preface: bytes) -> EnvoyH2Connection:
-    """A new server connection (its own SETTINGS drained, as before any first dispatch) that
-    has received ``preface``: built once per settings and preface, then cloned. Receiving the
-    rest of a write after it is receiving the whole write: it ends on a frame boundary, and
-    ``EnvoyH2Connection.receive`` treats frames alike however the bytes are split."""
+    """A new server connection (its own SETTINGS still queued: Envoy's server writes nothing
+    before its first dispatch) that has received ``preface``: built once per settings and
+    preface, then cloned. Receiving the rest of a write after it is receiving the whole
+    write: it ends on a frame boundary, and ``EnvoyH2Connection.receive`` treats frames alike
+    however the bytes are split."""
     key = (limits, preface)
     conn = _handshaken.get(key)
     if conn is None:
         if len(_handshaken) >= _HANDSHAKE_LIMIT:
             _handshaken.popitem(last=False)
         conn = _handshaken[key] = _new_connection(False, limits)
-        conn.drain()
         conn.receive(preface)
     else:
         _handshaken.move_to_end(key)
@@ -173,7 +173,9 @@ class H2Endpoint:
         self._read_disabled: dict[int, int] = {}
         self._unacked: dict[int, int] = {}
         self._metadata_encoder: HpackPair | None = None  # made on first use
-        # A server that neither received nor was asked anything yet (see _after_preface)
+        # A server that received nothing yet: it has written nothing either (Envoy's codec
+        # queues its SETTINGS in the constructor and writes them at the end of its first
+        # dispatch, with what that dispatch answers), and see _after_preface
         self._fresh = not client
 
     # --- the codec API (the local application) ----------------------------------------------
@@ -261,6 +263,8 @@ class H2Endpoint:
 
     def take_output(self) -> bytes:
         """What the codec wrote since the last call (one write: one fragment)."""
+        if self._fresh:
+            return b""  # a server before its first dispatch (see __init__)
         return self.conn.drain()
 
     def dispatch(self, data: bytes) -> bool:
@@ -268,7 +272,7 @@ class H2Endpoint:
         conn = self.conn
         if self._fresh:
             self._fresh = False
-            end = preface_end(data) if not conn.outbound else 0
+            end = preface_end(data)
             if end:
                 conn.release()
                 self.conn = conn = _after_preface(conn.limits, bytes(data[:end]))
