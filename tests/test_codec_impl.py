@@ -406,9 +406,10 @@ def test_a_mutated_fragment_is_copied_and_only_it() -> None:
 
 
 def test_the_server_writes_nothing_before_its_first_dispatch_then_settings_and_ack() -> None:
-    """Envoy's server codec queues its SETTINGS in its constructor and writes them at the end
-    of its first dispatch (sendPendingFrames), in one write with the ACK of the client's
-    SETTINGS and the connection WINDOW_UPDATE; it used to write them alone, at once."""
+    """Envoy's server codec queues its SETTINGS (and connection WINDOW_UPDATE) in its
+    constructor and writes them at the end of its first dispatch (sendPendingFrames), after
+    decoding the client's preface: the model writes them with that dispatch's answer, the
+    ACK of the client's SETTINGS. It used to write them before receiving anything."""
     window = "h2_settings { server { initial_connection_window_size: 100000 } }\n"
     case = _case(window + ROUND_TRIP)
     pair = CodecPair(case, http2=True)

@@ -424,7 +424,10 @@ def test_the_http2_model_imports_none_of_the_h2_capture_scaffolding() -> None:
     imported = set(result.stdout.split())
     assert "harness.codec.h2_connection" in imported  # (the check sees the model's imports)
     records = {"harness.observation", "harness.config.proxy"}
-    assert imported & set(targets.get("h2_capture").not_instrumented) <= records
+    # the memo behind our Huffman encoder (harness.codec.huffman, one of runner.HOT_LOOPS, never
+    # instrumented), which h2's encoder uses since the connection model Huffman-codes with it
+    helpers = {"harness.codec.memo"}
+    assert imported & set(targets.get("h2_capture").not_instrumented) <= records | helpers
 
 
 def test_codec_impl_instruments_its_codecs_but_not_its_driver_or_oracles(tmp_path: Path) -> None:
