@@ -85,6 +85,15 @@ _H2_CAPTURE_SCAFFOLDING = (
     "harness.config.proxy",
 )
 
+# What codec_impl runs but does not test: Envoy's test driver (the action script, the reorder
+# buffers, the stream states it keeps so the codec API is never misused) and the oracles. The
+# codecs themselves (codec_impl_h2/_h1, h2_connection, the HTTP/1 codec, h2) stay instrumented.
+_CODEC_IMPL_SCAFFOLDING = (
+    "harness.codec.codec_impl",
+    "harness.codec.codec_impl_oracle",
+    "harness.codec.fuzz_http2",
+)
+
 # The built-in targets. ``envoy_corpora`` names the folders of an Envoy checkout whose files
 # `envoy-fuzz import-envoy` copies into corpora/<name>/envoy/.
 BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
@@ -238,6 +247,7 @@ BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
         {"model": "harness.codec.codec_impl:codec_impl"},
         envoy_corpora=("test/common/http/codec_impl_corpus",),
         instrument=("h2", "hpack", "hyperframe"),
+        not_instrumented=_CODEC_IMPL_SCAFFOLDING,
         summary="HTTP/1 and HTTP/2 client and server codecs driven against each other",
     ),
     BuiltinSpec(

@@ -403,3 +403,26 @@ def test_a_mutated_fragment_is_copied_and_only_it() -> None:
     buf.mutate(buffer=1, offset=4, value=ord("X"))
     assert buf.tampered and bytes(buf.fragments[1]) == b"dXf" and second == b"def"
     assert buf.fragments[0] is first
+
+
+def test_the_server_writes_nothing_before_its_first_dispatch_then_settings_and_ack() -> None:
+    """Envoy's server codec queues its SETTINGS (and connection WINDOW_UPDATE) in its
+    constructor and writes them at the end of its first dispatch (sendPendingFrames), after
+    decoding the client's preface: the model writes them with that dispatch's answer, the
+    ACK of the client's SETTINGS. It used to write them before receiving anything."""
+    window = "h2_settings { server { initial_connection_window_size: 100000 } }\n"
+    case = _case(window + ROUND_TRIP)
+    pair = CodecPair(case, http2=True)
+    pair._new_stream(case.actions[0].new_stream)
+    assert pair.to_server.fragments and not pair.to_client.fragments
+    assert pair._drain(pair.to_server, pair.server)
+    first = pair.to_client.fragments[0]
+    frames = [(t, f & wire.FLAG_ACK) for _o, _n, t, f, _s in wire.scan_frames(first)[0]]
+    assert frames[:3] == [
+        (wire.SETTINGS, 0),
+        (wire.WINDOW_UPDATE, 0),
+        (wire.SETTINGS, wire.FLAG_ACK),
+    ]
+    pair.run(case.actions[1:])
+    pair.check()
+    assert pair.client.error is None and pair.server.error is None

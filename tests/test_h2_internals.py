@@ -14,6 +14,7 @@ from typing import Any
 
 import h2
 import h2.connection
+import h2.exceptions
 import hyperframe.frame
 import pytest
 
@@ -96,3 +97,76 @@ def test_stream_closed_by_reset_answers_rst_stream_as_h2_does() -> None:
     server.receive(client.drain())
     assert not server.closed
     assert (sid, 5) in server.outcome.resets  # STREAM_CLOSED
+
+
+def _outcome(check: Any, headers: list[tuple[bytes, bytes]]) -> tuple[Any, ...]:
+    """What a header check does with ``headers``: the headers it lets through before it
+    stops, and the error (type, message) it stops with."""
+    passed: list[Any] = []
+    try:
+        for header in check(headers, None):
+            passed.append(header)
+    except h2.exceptions.ProtocolError as e:
+        return tuple(passed), type(e), str(e)
+    return tuple(passed), None, None
+
+
+def _header_cases() -> list[list[tuple[bytes, bytes]]]:
+    ok = (b"x-ok", b"v")
+    cases = []
+    for b in range(256):
+        byte = bytes([b])
+        cases += [
+            [ok, (b"a" + byte + b"b", b"v"), ok],  # inside a name
+            [(byte, b"v")],
+            [ok, (b"name", b"a" + byte + b"b")],  # inside a value
+            [(b"name", byte)],
+            [(b"name", byte + b"a")],
+            [(b"name", b"a" + byte)],
+        ]
+    cases += [
+        [(b":path", b"/"), (b"a:b", b"v")],
+        [(b"::", b"v")],
+        [(b"", b"")],
+        [(b"name", b"")],
+        [(b"Upper\x00", b"v")],  # the first bad byte decides the message
+        [(b"\x00Upper", b"v")],
+        [(b"name", b" \x00")],
+        [(b"name", b"\r\n")],
+        [(b"n", b"v"), (b"m", b"w"), (b"o", b"x\ny")],
+    ]
+    return cases
+
+
+def test_the_header_check_does_what_h2s_does() -> None:
+    from harness.codec import h2_internals
+
+    theirs = h2_internals._h2_reject_illegal_characters
+    for headers in _header_cases():
+        assert _outcome(h2_internals.reject_illegal_characters, headers) == _outcome(
+            theirs, headers
+        ), headers
+
+
+def test_the_header_check_is_installed_on_this_h2() -> None:
+    import h2.utilities
+
+    from harness.codec import h2_internals
+
+    if h2.__version__ != H2_VERSION:
+        pytest.skip(f"h2 {h2.__version__}: h2's own check is kept")
+    assert h2.utilities._reject_illegal_characters is h2_internals.reject_illegal_characters
+    server = EnvoyH2Connection()
+    client = EnvoyH2Connection(client=True)
+    client.send_request(
+        [
+            (b":method", b"GET"),
+            (b":path", b"/"),
+            (b":scheme", b"http"),
+            (b":authority", b"a"),
+            (b"x", b"bad\x00value"),
+        ]
+    )
+    server.receive(client.drain())
+    assert server.outcome.kind == "connection_error"
+    assert "Illegal character '\x00' in header value" in server.outcome.reason

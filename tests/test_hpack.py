@@ -214,8 +214,36 @@ def test_every_hpack_decoder_uses_the_byte_table_decoder() -> None:
 
 def test_hpack_pair_uses_the_linear_huffman_encoder() -> None:
     pair = hpack.HpackPair()
-    assert isinstance(pair.encoder.huffman_coder, hpack.LinearHuffmanEncoder)
+    assert isinstance(pair.encoder.huffman_coder, huffman.LinearHuffmanEncoder)
     assert pair.decode(pair.encode([(b"x-long", b"v" * 5000)])) == [(b"x-long", b"v" * 5000)]
+
+
+def test_h2_connections_use_the_linear_huffman_encoder_and_write_the_same_bytes() -> None:
+    """EnvoyH2Connection's (h2's) encoder Huffman-codes with ours: the same HEADERS bytes
+    as with hpack's own coder, only faster (hpack's was ~3 % of codec_impl's fuzz loop)."""
+    from hpack.huffman import HuffmanEncoder
+    from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
+
+    from harness.codec.h2_connection import EnvoyH2Connection
+
+    headers = [
+        (b":method", b"POST"),
+        (b":path", b"/a/long/path?with=a&query=string" * 20),
+        (b":scheme", b"http"),
+        (b":authority", b"example.com"),
+        (b"x-binary", bytes(range(256))),
+    ]
+    wire = []
+    for coder in (None, HuffmanEncoder(REQUEST_CODES, REQUEST_CODES_LENGTH)):
+        client = EnvoyH2Connection(client=True)
+        if coder is None:
+            assert client.h2.encoder.huffman_coder is huffman.HUFFMAN_ENCODER
+        else:
+            client.h2.encoder.huffman_coder = coder
+        client.drain()
+        client.send_request(headers)
+        wire.append(client.drain())
+    assert wire[0] == wire[1]
 
 
 def test_a_memo_empties_itself_when_full() -> None:

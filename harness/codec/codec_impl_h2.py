@@ -39,7 +39,6 @@ MAX_STREAMS = (1 << 31) - 1
 MIN_WINDOW = 65535
 MAX_WINDOW = (1 << 31) - 1
 METADATA_FRAME_MAX = 16384
-DISPATCH_PIECE = 64 * 1024  # see H2Endpoint.dispatch
 
 # Envoy casts ``reset_stream`` to a StreamResetReason; the codec turns a refused stream into
 # REFUSED_STREAM and a CONNECT failure into CONNECT_ERROR, anything else into NO_ERROR. The
@@ -143,17 +142,17 @@ def preface_end(data: bytes) -> int:
 
 
 def _after_preface(limits: Limits, preface: bytes) -> EnvoyH2Connection:
-    """A new server connection (its own SETTINGS drained, as before any first dispatch) that
-    has received ``preface``: built once per settings and preface, then cloned. Receiving the
-    rest of a write after it is receiving the whole write: it ends on a frame boundary, and
-    ``EnvoyH2Connection.receive`` treats frames alike however the bytes are split."""
+    """A new server connection (its own SETTINGS still queued: Envoy's server writes nothing
+    before its first dispatch) that has received ``preface``: built once per settings and
+    preface, then cloned. Receiving the rest of a write after it is receiving the whole
+    write: it ends on a frame boundary, and ``EnvoyH2Connection.receive`` treats frames alike
+    however the bytes are split."""
     key = (limits, preface)
     conn = _handshaken.get(key)
     if conn is None:
         if len(_handshaken) >= _HANDSHAKE_LIMIT:
             _handshaken.popitem(last=False)
         conn = _handshaken[key] = _new_connection(False, limits)
-        conn.drain()
         conn.receive(preface)
     else:
         _handshaken.move_to_end(key)
@@ -174,7 +173,9 @@ class H2Endpoint:
         self._read_disabled: dict[int, int] = {}
         self._unacked: dict[int, int] = {}
         self._metadata_encoder: HpackPair | None = None  # made on first use
-        # A server that neither received nor was asked anything yet (see _after_preface)
+        # A server that received nothing yet: it has written nothing either (Envoy's codec
+        # queues its SETTINGS in the constructor and writes them at the end of its first
+        # dispatch, with what that dispatch answers), and see _after_preface
         self._fresh = not client
 
     # --- the codec API (the local application) ----------------------------------------------
@@ -262,6 +263,8 @@ class H2Endpoint:
 
     def take_output(self) -> bytes:
         """What the codec wrote since the last call (one write: one fragment)."""
+        if self._fresh:
+            return b""  # a server before its first dispatch (see __init__)
         return self.conn.drain()
 
     def dispatch(self, data: bytes) -> bool:
@@ -269,30 +272,14 @@ class H2Endpoint:
         conn = self.conn
         if self._fresh:
             self._fresh = False
-            end = preface_end(data) if not conn.outbound else 0
+            end = preface_end(data)
             if end:
                 conn.release()
                 self.conn = conn = _after_preface(conn.limits, bytes(data[:end]))
                 data = data[end:]
         if conn.closed:
             return self._failed()
-        if len(data) <= DISPATCH_PIECE or conn._pending or conn._preface_left:
-            conn.receive(data)
-        else:
-            # A large write (a body of many frames) in pieces that end on frame boundaries:
-            # the same byte stream, but h2's frame buffer re-slices what it holds after every
-            # frame, so one 1 MiB receive costs ~64x the copying of 64 KiB ones.
-            frames, _ = http2.scan_frames(data)
-            start = 0
-            for offset, length, _type, _flags, _sid in frames:
-                stop = offset + http2.HEADER_SIZE + length
-                if stop - start >= DISPATCH_PIECE:
-                    conn.receive(data[start:stop])
-                    start = stop
-                    if conn.closed:
-                        break
-            if start < len(data) and not conn.closed:
-                conn.receive(data[start:])
+        conn.receive(data)
         self._process_events()
         return not conn.closed or self._failed()
 

@@ -40,7 +40,8 @@ from h2.errors import ErrorCodes
 
 from harness.codec import http2
 from harness.codec.h2_clone import CowEncoder, CowSettings, DispatchTable, clone_h2
-from harness.codec.h2_internals import H2_VERSION, receive_frame
+from harness.codec.h2_internals import H2_VERSION, install_header_check, receive_frame
+from harness.codec.huffman import HUFFMAN_ENCODER
 
 HEADER_ENTRY_OVERHEAD = 32  # RFC 7541 §4.1, what hpack adds per entry to the list size
 
@@ -247,6 +248,8 @@ class _Abort(Exception):
     so h2 lets it through untouched)."""
 
 
+install_header_check()
+
 # h2's per-frame method, without its eager repr where we have the copy for this h2.
 _RECEIVE_FRAME = (
     receive_frame if h2.__version__ == H2_VERSION else h2.connection.H2Connection._receive_frame
@@ -297,6 +300,8 @@ class EnvoyH2Connection:
         self._partial_tracked = False
         conn = _HookedH2(_CONFIGS[client])
         conn.encoder = CowEncoder()
+        # hpack's Huffman coder, byte for byte, in linear time (harness.codec.huffman)
+        conn.encoder.huffman_coder = HUFFMAN_ENCODER
         table = DispatchTable(conn._frame_dispatch_table, conn)
         conn._frame_dispatch_table = table  # type: ignore[assignment]  # duck-typed lookups
         conn._envoy = self

@@ -10,9 +10,8 @@ from itertools import groupby
 from hpack import Decoder, Encoder
 from hpack import hpack as _hpack
 from hpack.exceptions import HPACKError
-from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
 
-from harness.codec.huffman import LinearHuffmanEncoder, install_decoder
+from harness.codec.huffman import HUFFMAN_ENCODER, install_decoder
 
 __all__ = [
     "DEFAULT_TABLE_SIZE",
@@ -75,8 +74,7 @@ def empty_literal_with_indexing() -> bytes:
     return b"\x40\x00\x00"
 
 
-# stateless, so one serves every encoder (its table is built once, not per input)
-_HUFFMAN = LinearHuffmanEncoder(REQUEST_CODES, REQUEST_CODES_LENGTH)
+_HUFFMAN = HUFFMAN_ENCODER
 # every hpack Decoder of the process (ours, h2's, the model's) decodes Huffman with ours
 install_decoder()
 

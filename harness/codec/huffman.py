@@ -20,6 +20,7 @@ from __future__ import annotations
 from hpack import hpack as _hpack
 from hpack.exceptions import HPACKDecodingError
 from hpack.huffman import HuffmanEncoder
+from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
 from hpack.huffman_table import (
     HUFFMAN_COMPLETE,
     HUFFMAN_EMIT_SYMBOL,
@@ -126,3 +127,8 @@ class LinearHuffmanEncoder(HuffmanEncoder):
         bits = data.decode("latin-1").translate(self._bits)
         bits += "1" * (-len(bits) % 8)  # pad to an octet with ones (EOS prefix)
         return int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+
+# stateless, so one serves every encoder of the process (ours and h2's): its table is built
+# once, not per input
+HUFFMAN_ENCODER = LinearHuffmanEncoder(REQUEST_CODES, REQUEST_CODES_LENGTH)
