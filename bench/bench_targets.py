@@ -1,11 +1,15 @@
 """Baseline targets for the benchmarks (registered like a user's own targets)."""
 
+from pathlib import Path
+
 import h2.config
 import h2.connection
 import h2.exceptions
 
 import harness
 
+# a relative corpus path would resolve beside this file; the seeds live in the repository's
+REQUEST_HEADER_SEEDS = Path(__file__).resolve().parent.parent / "corpora" / "request_header"
 _PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 _H2_SERVER = h2.config.H2Configuration(client_side=False, header_encoding=None)
 
@@ -29,6 +33,6 @@ harness.register(
     "bench_bare_h2",
     bare_h2,
     input="bytes",
-    corpus="corpora/request_header",
+    corpus=REQUEST_HEADER_SEEDS,
     instrument=("h2", "hpack", "hyperframe"),
 )
