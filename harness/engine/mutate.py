@@ -143,8 +143,8 @@ class ProtoMutator:
                 self.cache.forget(data)
                 return last[1], last[2]
             # libFuzzer moved on (after new coverage, or at its mutation depth): the mutant
-            # stays as it was made, its sites are those of a corpus entry
-            last[2].sync()
+            # stays as it was made, its sites are those of a corpus entry (brought up to
+            # date if it is used as one: most are not)
             self._dropped[last[0]] = last[2]
             if len(self._dropped) > DROPPED_LIMIT:
                 self._dropped.popitem(last=False)
@@ -161,7 +161,9 @@ class ProtoMutator:
             indexes.move_to_end(data)
             return found
         found = self._dropped.pop(data, None)  # a mutant made a moment ago: indexed then
-        if found is None:
+        if found is not None:
+            found.sync()
+        else:
             found = SiteIndex(self.cache.parse(data) or self.cls())
         indexes[data] = found
         if len(indexes) > INDEX_LIMIT:
