@@ -20,6 +20,7 @@ never parse. Any values of unknown types are left as they are.
 from __future__ import annotations
 
 import random
+from _random import Random as _Generator
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -30,6 +31,7 @@ from harness.engine.sites import ANY, OPAQUE, SiteIndex, holds_any, submessages,
 
 FD = descriptor.FieldDescriptor
 ByteMutator = Callable[[bytes, int], bytes]
+_seed_generator = _Generator.seed
 
 _INT_RANGES = {
     FD.TYPE_INT32: (-(2**31), 2**31 - 1),
@@ -83,6 +85,7 @@ class ProtoMutator:
         # the last few mutants libFuzzer did not stack a mutation on: one that found new
         # coverage is a corpus entry now, mutated and crossed over soon (its sites are kept)
         self._dropped: OrderedDict[bytes, SiteIndex] = OrderedDict()
+        self._rng = random.Random()  # re-seeded per call (_seeded)
         if byte_mutator is None:
             rng = random.Random(0)
             byte_mutator = lambda data, size: python_byte_mutator(data, size, rng)  # noqa: E731
@@ -97,7 +100,7 @@ class ProtoMutator:
     # --- atheris hooks -------------------------------------------------------------------
 
     def mutate(self, data: bytes, max_size: int, seed: int) -> bytes:
-        rng = random.Random(seed)
+        rng = self._seeded(seed)
         msg, index = self._working_copy(data)
         for _ in range(rng.choice((1, 1, 2, 3))):
             if not (rng.random() < ANY_SHARE and self.mutate_any(msg, rng, index)):
@@ -105,7 +108,7 @@ class ProtoMutator:
         return self._fit(msg, max_size, rng, data, index)
 
     def crossover(self, data1: bytes, data2: bytes, max_out: int, seed: int) -> bytes:
-        rng = random.Random(seed)
+        rng = self._seeded(seed)
         a, into = self._working_copy(data1)
         donors = self._index(data2).messages  # read only: donors are copied into `a`
         donors = rng.sample(donors, min(8, len(donors)))
@@ -131,6 +134,12 @@ class ProtoMutator:
             finally:
                 self.byte_mutator = mutator
         return self._fit(a, max_out, rng, data1, into)
+
+    def _seeded(self, seed: int) -> random.Random:
+        """The stream of ``random.Random(seed)``: the C generator of one kept instance seeded
+        again (an int seed is all ``Random.seed`` hands it; the object is not built anew)."""
+        _seed_generator(self._rng, seed)
+        return self._rng
 
     def _working_copy(self, data: bytes) -> tuple[message.Message, SiteIndex]:
         """A fresh copy of the testcase ``data`` (an empty one if it does not parse) to
