@@ -59,6 +59,9 @@ class BuiltinSpec:
     # how the envoy plane may run an input, first the default (``--envoy-mode``): only the
     # config target has a choice (validate, or serve: harness.envoy.serve)
     envoy_modes: tuple[str, ...] = ()
+    # planes whose run function only reads its input message and keeps nothing of it: a
+    # fuzzing worker hands it the parsed message itself, not a copy (``corpus.Decoder``)
+    reads_input: tuple[str, ...] = ()
 
 
 _ENVOY_PRESTART = "harness.envoy.lanes:prestart"
@@ -108,6 +111,7 @@ BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
         },
         envoy_corpora=("test/integration/h1_corpus",),
         summary="HTTP/1 capture replay through the Envoy model or a real Envoy",
+        reads_input=("model",),
         prestart=_ENVOY_PRESTART,
     ),
     BuiltinSpec(
@@ -120,6 +124,7 @@ BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
         },
         envoy_corpora=("test/integration/h1_corpus",),
         summary="HTTP/1 capture replay against a direct-response route (model or real Envoy)",
+        reads_input=("model",),
         prestart=_ENVOY_PRESTART,
     ),
     BuiltinSpec(
@@ -134,6 +139,7 @@ BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
         instrument=("h2", "hpack", "hyperframe"),
         not_instrumented=_H2_CAPTURE_SCAFFOLDING,
         summary="HTTP/2 capture replay through the Envoy model or a real Envoy",
+        reads_input=("model",),
         prestart=_ENVOY_PRESTART,
     ),
     BuiltinSpec(
@@ -148,6 +154,7 @@ BUILTIN_TARGETS: tuple[BuiltinSpec, ...] = (
         instrument=("h2", "hpack", "hyperframe"),
         not_instrumented=_H2_CAPTURE_SCAFFOLDING,
         summary="HTTP/2 capture replay against a direct-response route (model or real Envoy)",
+        reads_input=("model",),
         prestart=_ENVOY_PRESTART,
     ),
     BuiltinSpec(
@@ -271,6 +278,7 @@ class Target:
     envoy_corpora: tuple[str, ...] = ()
     instrument: tuple[str, ...] = ()
     not_instrumented: tuple[str, ...] = ()  # exact module names (BuiltinSpec)
+    reads_input: tuple[str, ...] = ()  # planes (BuiltinSpec)
     _entries: dict[str, str] = field(default_factory=dict)
     _functions: dict[str, RunFunction] = field(default_factory=dict)
 
@@ -343,6 +351,7 @@ def _add_builtins() -> None:
             envoy_corpora=spec.envoy_corpora,
             instrument=spec.instrument,
             not_instrumented=spec.not_instrumented,
+            reads_input=spec.reads_input,
             _entries=dict(spec.planes),
         )
 

@@ -9,10 +9,12 @@ included) and whether the connection closes.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
 from bench.agreement import http1_cases
+from harness.codec.http1 import Options
 from harness.config.proxy import ProxyConfig
 from harness.envoy.lane import EnvoyLane
 from harness.model import predict
@@ -63,6 +65,37 @@ def test_oracle_flags_more_requests_upstream_than_downstream() -> None:
     smuggled = Observation([200], [_request(), _request()], False)
     with pytest.raises(InvariantViolation, match="smuggling"):
         check_observation(smuggled, 1, codec_options(CONFIG))
+
+
+def test_the_oracle_remembers_passes_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    # HTTP/2 targets remember the requests that passed the re-parse (it yields them no
+    # coverage); a request that fails is checked, and fails, every time
+    from harness.model import oracles
+
+    checked: list[UpstreamRequest] = []
+    real = oracles.check_forwarded
+
+    def counted(request: UpstreamRequest, options: Options) -> None:
+        checked.append(request)
+        real(request, options)
+
+    monkeypatch.setattr(oracles, "check_forwarded", counted)
+    monkeypatch.setattr(oracles, "_passed", oracles.Memo())
+    options = codec_options(CONFIG)
+    good = Observation([200], [_request(("x", "1"))], False)
+    bad = Observation([200], [_request(("x", "1\r\nGET /evil HTTP/1.1"))], False)
+    for _ in range(3):
+        check_observation(good, 1, options, remember=True)
+    assert len(checked) == 1
+    check_observation(good, 1, replace(options, max_headers_count=1), remember=True)
+    assert len(checked) == 2  # other limits: checked again
+    for _ in range(2):
+        with pytest.raises(InvariantViolation, match="re-parse"):
+            check_observation(bad, 1, options, remember=True)
+    assert len(checked) == 4
+    for _ in range(2):
+        check_observation(good, 1, options)
+    assert len(checked) == 6
 
 
 def test_oracle_flags_a_forwarded_header_that_splits_the_request() -> None:

@@ -246,6 +246,27 @@ def test_the_next_mutation_starts_from_the_last_mutant_without_a_parse() -> None
     assert mutator._last is None
 
 
+def test_a_mutant_libfuzzer_moved_on_from_keeps_its_sites_for_its_next_use() -> None:
+    """After new coverage libFuzzer mutates another input, and the mutant is a corpus entry:
+    when it is mutated or crossed over later, its sites are those it was made with (no
+    parse, copy or walk), the sites a fresh walk of it finds, and the message is as made."""
+    from harness.engine import sites
+
+    mutator = ProtoMutator(HEADERS)
+    out = mutator.mutate(TWO_HEADERS, 4096, 1)
+    assert mutator._last is not None
+    made, index = mutator._last[1], mutator._last[2]
+    mutator.mutate(TWO_HEADERS, 4096, 2)  # libFuzzer moved on
+    assert mutator._index(out) is index and index.root is made
+    fresh = sites.SiteIndex(parse_text_proto(HEADERS, out))
+    assert [to_text(m) for m in index.messages] == [to_text(m) for m in fresh.messages]
+    assert (index.links, index.cum_weights) == (fresh.links, fresh.cum_weights)
+    for seed in range(10):
+        mutator.mutate(out, 4096, seed)
+        mutator.crossover(TWO_HEADERS, out, 4096, seed)
+    assert to_text(made) == out and mutator._index(out) is index
+
+
 def _stacked_stream(mutator: ProtoMutator, corpus: list[bytes], calls: int) -> str:
     """A digest of the outputs of libFuzzer's use of the hooks: from a corpus entry, up to 5
     mutations or crossovers, each on the last output (run by the decoder in between)."""

@@ -94,7 +94,10 @@ _ESCAPE_ASCII = tuple(
     for i in range(0x80)
 )
 _SUBTEXT_LIMIT = 4096  # cached sub-message texts (the cache is emptied when full)
-_subtext: dict[tuple[descriptor.FieldDescriptor, str, bytes], str] = {}
+# (field, indent) -> sub-message bytes -> text; one dict per field and depth spares a key
+# tuple per sub-message
+_subtext: dict[tuple[descriptor.FieldDescriptor, str], dict[bytes, str]] = {}
+_subtext_count = [0]
 _map_fields: dict[descriptor.FieldDescriptor, bool] = {}
 
 
@@ -138,14 +141,26 @@ def _scalar_text(fd: descriptor.FieldDescriptor, value: object) -> str:
     return str(value)
 
 
+_SCALAR, _MESSAGE, _MAP = 0, 1, 2
+# field -> (name, kind, repeated): read once (``is_repeated`` is a Python property)
+_field_shapes: dict[descriptor.FieldDescriptor, tuple[str, int, bool]] = {}
+
+
+def _field_shape(fd: descriptor.FieldDescriptor) -> tuple[str, int, bool]:
+    kind = _MAP if is_map_field(fd) else _MESSAGE if fd.type == _FD.TYPE_MESSAGE else _SCALAR
+    found = _field_shapes[fd] = (fd.name, kind, fd.is_repeated)
+    return found
+
+
 def _print_fields(msg: message.Message, out: list[str], indent: str) -> None:
     inner = indent + "  "
+    shapes = _field_shapes
     for fd, value in msg.ListFields():
-        name = fd.name
-        if fd.type != _FD.TYPE_MESSAGE:
-            for item in value if fd.is_repeated else (value,):
+        name, kind, repeated = shapes.get(fd) or _field_shape(fd)
+        if kind == _SCALAR:
+            for item in value if repeated else (value,):
                 out.append(f"{indent}{name}: {_scalar_text(fd, item)}\n")
-        elif is_map_field(fd):
+        elif kind == _MAP:
             key_fd = fd.message_type.fields_by_name["key"]
             value_fd = fd.message_type.fields_by_name["value"]
             for key in sorted(value):
@@ -161,19 +176,25 @@ def _print_fields(msg: message.Message, out: list[str], indent: str) -> None:
         else:
             # A sub-message's text comes from the cache when a message with the same bytes
             # was printed in this field at this depth before (same bytes, same fields).
-            for sub in value if fd.is_repeated else (value,):
+            texts = _subtext.get((fd, indent))
+            if texts is None:
+                texts = _subtext[(fd, indent)] = {}
+            for sub in value if repeated else (value,):
                 # Not deterministic=True (2x slower): bytes that differ only in map order
                 # are two keys for one text; one key is never two texts.
-                key = (fd, indent, sub.SerializePartialToString())
-                text = _subtext.get(key)
+                key = sub.SerializePartialToString()
+                text = texts.get(key)
                 if text is None:
                     parts = [f"{indent}{name} {{\n"]
                     _print_fields(sub, parts, inner)
                     parts.append(f"{indent}}}\n")
                     text = "".join(parts)
-                    if len(_subtext) >= _SUBTEXT_LIMIT:
-                        _subtext.clear()
-                    _subtext[key] = text
+                    _subtext_count[0] += 1
+                    if _subtext_count[0] > _SUBTEXT_LIMIT:
+                        for held in _subtext.values():
+                            held.clear()  # (in place: a caller up the stack holds one)
+                        _subtext_count[0] = 1
+                    texts[key] = text
                 out.append(text)
 
 
@@ -182,7 +203,8 @@ class ParsedCache:
 
     Text-format parsing is pure Python (~100 us for a small message) and libFuzzer hands the
     same corpus entry to the mutator many times, then runs the mutator's output: both the
-    mutator and the decoder look here first. Callers get their own copy.
+    mutator and the decoder look here first. Callers get their own copy, unless they only
+    read it (``copy=False``).
     """
 
     def __init__(self, cls: type[message.Message], size: int = 1024) -> None:
@@ -190,7 +212,9 @@ class ParsedCache:
         self.size = size
         self._entries: OrderedDict[bytes, message.Message | None] = OrderedDict()
 
-    def parse(self, data: bytes) -> message.Message | None:
+    def parse(self, data: bytes, *, copy: bool = True) -> message.Message | None:
+        """The message ``data`` parses to (None when it does not); ``copy=False``: the
+        cache's own, which the caller must not change or keep."""
         entries = self._entries
         if data in entries:
             entries.move_to_end(data)
@@ -198,11 +222,11 @@ class ParsedCache:
         else:
             cached = parse_text_proto(self.cls, data)
             self._put(data, cached)
-        if cached is None:
-            return None
-        copy = self.cls()
-        copy.CopyFrom(cached)
-        return copy
+        if cached is None or not copy:
+            return cached
+        mine = self.cls()
+        mine.CopyFrom(cached)
+        return mine
 
     def remember(self, data: bytes, msg: message.Message) -> None:
         """Keep ``msg`` as the parse of ``data``; it is the cache's now (the caller must not
@@ -237,12 +261,15 @@ class Decoder:
     ``cached`` goes through the process-wide ParsedCache, which pays where libFuzzer repeats
     inputs (a fuzzing worker); a process that runs each file once (the differential replay,
     triage, merge) passes False: the cache would only hold up to 1024 parsed messages for
-    nothing (~8 MiB of RSS for h1_capture's).
+    nothing (~8 MiB of RSS for h1_capture's). ``shared``: the caller only reads the messages
+    and keeps none (a run function in the target's ``reads_input``), so a cached decoder
+    hands it the cache's own (a copy per input was ~1.5 % of h2_capture's fuzz loop).
     """
 
-    def __init__(self, target: Target, *, cached: bool = True) -> None:
+    def __init__(self, target: Target, *, cached: bool = True, shared: bool = False) -> None:
         self.target = target
         self.cached = cached
+        self.shared = shared
         self.proto_class: type[message.Message] | None = None
         if target.proto_name is not None:
             from harness.proto import message_class
@@ -255,7 +282,7 @@ class Decoder:
             return data
         if not self.cached:
             return parse_text_proto(self.proto_class, data)
-        return parsed_cache(self.proto_class).parse(data)
+        return parsed_cache(self.proto_class).parse(data, copy=not self.shared)
 
     def decode_file(self, path: Path) -> Any:
         """Like ``decode`` for a file the user named: unreadable or unparsable is an error."""

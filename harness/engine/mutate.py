@@ -20,6 +20,7 @@ never parse. Any values of unknown types are left as they are.
 from __future__ import annotations
 
 import random
+from _random import Random as _Generator
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -30,6 +31,7 @@ from harness.engine.sites import ANY, OPAQUE, SiteIndex, holds_any, submessages,
 
 FD = descriptor.FieldDescriptor
 ByteMutator = Callable[[bytes, int], bytes]
+_seed_generator = _Generator.seed
 
 _INT_RANGES = {
     FD.TYPE_INT32: (-(2**31), 2**31 - 1),
@@ -47,6 +49,7 @@ _FLOATS = (0.0, -0.0, 1.0, -1.0, 0.5, 1e-300, 1e300, float("inf"), float("-inf")
 ANY_SHARE = 0.3  # of mutations that go inside a packed Any, when the testcase has one
 _any_classes: dict[str, type[message.Message] | None] = {}
 INDEX_LIMIT = 2048  # testcases whose sites the mutator keeps (about a corpus' worth)
+DROPPED_LIMIT = 128  # mutants the next call did not start from, kept with their sites
 
 
 def python_byte_mutator(data: bytes, max_size: int, rng: random.Random | None = None) -> bytes:
@@ -79,6 +82,10 @@ class ProtoMutator:
         # the last testcase made, its message and sites: libFuzzer stacks mutations, so the
         # next call most often starts from it
         self._last: tuple[bytes, message.Message, SiteIndex] | None = None
+        # the last few mutants libFuzzer did not stack a mutation on: one that found new
+        # coverage is a corpus entry now, mutated and crossed over soon (its sites are kept)
+        self._dropped: OrderedDict[bytes, SiteIndex] = OrderedDict()
+        self._rng = random.Random()  # re-seeded per call (_seeded)
         if byte_mutator is None:
             rng = random.Random(0)
             byte_mutator = lambda data, size: python_byte_mutator(data, size, rng)  # noqa: E731
@@ -93,7 +100,7 @@ class ProtoMutator:
     # --- atheris hooks -------------------------------------------------------------------
 
     def mutate(self, data: bytes, max_size: int, seed: int) -> bytes:
-        rng = random.Random(seed)
+        rng = self._seeded(seed)
         msg, index = self._working_copy(data)
         for _ in range(rng.choice((1, 1, 2, 3))):
             if not (rng.random() < ANY_SHARE and self.mutate_any(msg, rng, index)):
@@ -101,7 +108,7 @@ class ProtoMutator:
         return self._fit(msg, max_size, rng, data, index)
 
     def crossover(self, data1: bytes, data2: bytes, max_out: int, seed: int) -> bytes:
-        rng = random.Random(seed)
+        rng = self._seeded(seed)
         a, into = self._working_copy(data1)
         donors = self._index(data2).messages  # read only: donors are copied into `a`
         donors = rng.sample(donors, min(8, len(donors)))
@@ -128,41 +135,46 @@ class ProtoMutator:
                 self.byte_mutator = mutator
         return self._fit(a, max_out, rng, data1, into)
 
+    def _seeded(self, seed: int) -> random.Random:
+        """The stream of ``random.Random(seed)``: the C generator of one kept instance seeded
+        again (an int seed is all ``Random.seed`` hands it; the object is not built anew)."""
+        _seed_generator(self._rng, seed)
+        return self._rng
+
     def _working_copy(self, data: bytes) -> tuple[message.Message, SiteIndex]:
         """A fresh copy of the testcase ``data`` (an empty one if it does not parse) to
         change, and its sites (kept up to date through the changes)."""
         last, self._last = self._last, None
-        if last is not None and last[0] == data:
-            # the mutant made last (libFuzzer stacks mutations): its message and sites as
-            # they are, no parse, copy or walk; the parse cache gives the message up
-            self.cache.forget(data)
-            return last[1], last[2]
+        if last is not None:
+            if last[0] == data:
+                # the mutant made last (libFuzzer stacks mutations): its message and sites
+                # as they are, no parse, copy or walk; the parse cache gives the message up
+                self.cache.forget(data)
+                return last[1], last[2]
+            # libFuzzer moved on (after new coverage, or at its mutation depth): the mutant
+            # stays as it was made, its sites are those of a corpus entry (brought up to
+            # date if it is used as one: most are not)
+            self._dropped[last[0]] = last[2]
+            if len(self._dropped) > DROPPED_LIMIT:
+                self._dropped.popitem(last=False)
         return self._index(data).copy_indexed()
 
     def _index(self, data: bytes) -> SiteIndex:
-        """The kept sites of ``data`` (found the first time it is mutated). Mutants made a
-        moment ago, which libFuzzer's stacked mutations start from, never come here (see
+        """The kept sites of ``data`` (found the first time it is mutated). The mutant made
+        last, which libFuzzer's stacked mutations start from, never comes here (see
         ``_working_copy``): what does are corpus entries, mutated and crossed over again and
-        again."""
+        again; those that were mutants a moment ago keep the sites they were made with."""
         indexes = self._indexes
         found = indexes.get(data)
         if found is not None:
             indexes.move_to_end(data)
             return found
-        msg = self.cache.parse(data) or self.cls()
-        found = indexes[data] = SiteIndex(msg)
-        if len(indexes) > INDEX_LIMIT:
-            indexes.popitem(last=False)
-        return found
-        seen = self._seen_once
-        key = hash(data)  # (a collision only indexes a testcase early)
-        if key not in seen:
-            if len(seen) >= INDEX_LIMIT:
-                seen.clear()
-            seen.add(key)
-            return None
-        seen.discard(key)
-        found = indexes[data] = SiteIndex(self.cache.parse(data) or self.cls())
+        found = self._dropped.pop(data, None)  # a mutant made a moment ago: indexed then
+        if found is not None:
+            found.sync()
+        else:
+            found = SiteIndex(self.cache.parse(data) or self.cls())
+        indexes[data] = found
         if len(indexes) > INDEX_LIMIT:
             indexes.popitem(last=False)
         return found

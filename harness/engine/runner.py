@@ -75,7 +75,9 @@ def test_one_input(
     run = target.run_function(plane)
     if target.proto_name is None:
         return run  # bytes targets take the input as it is: nothing to add per input
-    decode = corpus.Decoder(target, cached=cached).decode
+    # a run function that only reads its input takes the parsed message itself
+    shared = (plane or target.default_plane()) in target.reads_input
+    decode = corpus.Decoder(target, cached=cached, shared=shared).decode
 
     def one_input(data: bytes) -> None:
         value = decode(data)

@@ -25,6 +25,7 @@ from harness.codec.http1 import (
     RequestHead,
 )
 from harness.codec.http1_writer import serialize_message
+from harness.codec.memo import Memo
 from harness.observation import Observation, UpstreamRequest
 from harness.oracle import check
 
@@ -104,10 +105,27 @@ def check_forwarded(request: UpstreamRequest, options: Options) -> None:
     )
 
 
-def check_observation(observation: Observation, begun: int, options: Options) -> None:
+# Forwarded requests that passed ``check_forwarded`` (a pure function), by their fields and
+# the limits: the mutants of a fuzz run forward their parents' requests again and again (in
+# a 30,000-run h2_capture fuzz from the seeds, 46 distinct ones among the first 10,000).
+_passed: Memo[tuple[str, str, tuple[tuple[str, str], ...], int, Options], bool] = Memo()
+
+
+def check_observation(
+    observation: Observation, begun: int, options: Options, *, remember: bool = False
+) -> None:
+    """The oracles above for ``observation`` of a connection that began ``begun`` requests.
+    ``remember``: a forwarded request that passed once passes again unchecked (for targets
+    that do not instrument the HTTP/1 codec, where the re-parse yields no coverage)."""
     check(
         len(observation.upstream) <= begun,
         f"smuggling: {len(observation.upstream)} requests upstream, {begun} begun downstream",
     )
     for request in observation.upstream:
-        check_forwarded(request, options)
+        if not remember:
+            check_forwarded(request, options)
+            continue
+        key = (request.method, request.target, tuple(request.headers), request.body, options)
+        if key not in _passed:
+            check_forwarded(request, options)  # raises when it does not pass
+            _passed.keep(key, True)
