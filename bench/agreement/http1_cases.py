@@ -23,6 +23,12 @@ def _get(*headers: str, target: str = "/", method: str = "GET", body: bytes = b"
     return f"{method} {target} HTTP/1.1\r\nhost: x\r\n{lines}\r\n".encode() + body
 
 
+def _chunked_end(after_last_chunk: bytes) -> bytes:
+    """A chunked POST of one byte whose last-chunk line is followed by ``after_last_chunk``."""
+    head = _get("transfer-encoding: chunked", method="POST")
+    return head + b"1\r\na\r\n0\r\n" + after_last_chunk
+
+
 _ROUTER = [
     # every x-envoy-* header a client might send: stripped, or passed through
     (f"client_{name}", _get(f"{name}: 1", "z: 2"))
@@ -248,6 +254,22 @@ _CASES: list[tuple[str, bytes]] = [
         "absolute_bad_host_te_deflate",
         b"GET http://b.co$m/ HTTP/1.1\r\ntransfer-encoding: deflate\r\n\r\n",
     ),
+    # Found by `fuzz h1_capture --differential` (issue 20), observed on 1.40. An empty te is
+    # forwarded as it is unless connection nominates it; a nominated te listing "trailers"
+    # stays (as "trailers").
+    ("te_empty_forwarded", _get("te: ")),
+    ("te_spaces_forwarded", _get("te:    ")),
+    ("te_comma_dropped", _get("te: ,")),
+    ("te_nominated_empty_dropped", _get("connection: te", "te: ")),
+    ("te_nominated_trailers_kept", _get("connection: TE, x-a", "te: gzip, trailers", "x-a: 1")),
+    # Balsa ends a trailer section at "\n\n" or "\n\r\n" among the CR/LF run after the
+    # last chunk: a CR-only line there is skipped, after a trailer field it is a 400.
+    ("trailer_cr_line_then_lf", _chunked_end(b"\r\r\n\n")),
+    ("trailer_cr_lines_then_crlf", _chunked_end(b"\r\r\n\r\r\n\r\n")),
+    ("trailer_cr_line_open", _chunked_end(b"\r\r\n")),
+    ("trailer_cr_line_then_next", _chunked_end(b"\r\r\n\n" + _NEXT)),
+    ("trailer_cr_line_then_field", _chunked_end(b"\r\r\nx: 1\r\n\r\n")),
+    ("trailer_field_then_cr_line", _chunked_end(b"x: 1\r\n\r\r\n\n")),
     # An upgrade needs an "upgrade" token in connection, not the substring.
     ("upgrade_connection_substring", _get("connection: upgradex", "upgrade: websocket")),
     ("upgrade_connection_keep_alive_token", _get("connection: keep-alive, Upgrade", "upgrade: ws")),

@@ -664,13 +664,13 @@ class Parser:
         start = pos
         while pos < n and buf[pos] in (13, 10):
             pos += 1
-        # "\r\n" or "\n" right after the last-chunk line ends the message.
-        if pos > start and (
-            buf[start] == 10 or (buf[start] == 13 and pos - start >= 2 and buf[start + 1] == 10)
-        ):
+        # Balsa ends a section at "\n\n" or "\n\r\n" in the CR/LF run after the last-chunk
+        # line's LF ("\r\r\n\n" too; observed on 1.40).
+        run = b"\n" + buf[start:pos]
+        if ends := [e + k for t, k in ((b"\n\n", 2), (b"\n\r\n", 3)) if (e := run.find(t)) >= 0]:
             events.append(END)
             self._state = _HEAD
-            return start + (1 if buf[start] == 10 else 2)
+            return start - 1 + min(ends)
         if pos == n:
             return -(start + 1)
         limit = pos + self._max_head

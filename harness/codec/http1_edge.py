@@ -91,12 +91,14 @@ def forwarded_headers(hmap: list[tuple[bytes, bytes]], host: bytes | None) -> li
     out: list[tuple[str, str]] = []
     for name, value in hmap:
         n = name.decode("latin-1")
-        if n in HOP_BY_HOP or n in nominated:
+        if n in HOP_BY_HOP or (n in nominated and n != "te"):
             continue
         if n == "expect" and value.lower() == b"100-continue":
             continue  # answered by Envoy itself
-        if n == "te":
-            # sanitizeTEHeader: "trailers" (exactly, as one of the list's items) or nothing
+        if n == "te" and (value or n in nominated):
+            # sanitizeConnectionHeader keeps a nominated te that lists "trailers" (and drops an
+            # empty one); sanitizeTEHeader leaves an empty te alone, else keeps "trailers"
+            # (exactly, as one of the list's items) or nothing. Observed on 1.40.
             if b"trailers" not in (t.strip() for t in value.split(b",")):
                 continue
             value = b"trailers"
