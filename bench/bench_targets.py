@@ -36,3 +36,12 @@ harness.register(
     corpus=REQUEST_HEADER_SEEDS,
     instrument=("h2", "hpack", "hyperframe"),
 )
+# What bench_bare_h2 was until 2026-12-07 (its seed path resolved to nothing): bare h2 from one
+# empty input. Kept beside the right yardstick so old and new ratios can be compared.
+harness.register(
+    "bench_bare_h2_from_empty",
+    bare_h2,
+    input="bytes",
+    corpus="corpora/bench_bare_h2_from_empty",  # absent on purpose: no seeds
+    instrument=("h2", "hpack", "hyperframe"),
+)

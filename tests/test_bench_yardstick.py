@@ -16,3 +16,8 @@ def test_bare_h2_fuzzes_from_the_request_header_seeds() -> None:
     names = {p.name for p in seeds.iterdir() if p.is_file()}
     expected = {p.name for p in targets.get("request_header").corpus.iterdir() if p.is_file()}
     assert len(expected) >= 10 and names == expected
+
+
+def test_the_old_yardstick_has_no_seeds() -> None:
+    targets.load_file(BENCH_TARGETS)
+    assert not targets.get("bench_bare_h2_from_empty").corpus.exists()
