@@ -270,6 +270,15 @@ _CASES: list[tuple[str, bytes]] = [
     ("trailer_cr_line_then_next", _chunked_end(b"\r\r\n\n" + _NEXT)),
     ("trailer_cr_line_then_field", _chunked_end(b"\r\r\nx: 1\r\n\r\n")),
     ("trailer_field_then_cr_line", _chunked_end(b"x: 1\r\n\r\r\n\n")),
+    # Thousands of digits (Python's int() refuses over 4,300): a port of zeros is port 0, and a
+    # content-length of 9,000 zeros reaches the upstream as it is (the generated inputs).
+    ("absolute_port_5000_zeros", b"GET http://a:" + b"0" * 5000 + b"/ HTTP/1.1\r\n\r\n"),
+    ("length_9000_zeros", _get("content-length: " + "0" * 9000, method="POST")),
+    # Envoy's isHttp11 is "the request line ends in HTTP/1.1": a version-less line that does is
+    # HTTP/1.1 with no headers (so its absolute-form authority is the host), not a 426.
+    ("versionless_absolute_ends_http11", b"GET http://b.comHTTP/1.1\r\nhost: a\r\n\r\n"),
+    ("versionless_absolute_query_ends_http11", b"GET http://b.com?q0HTTP/1.1\r\n\r\n"),
+    ("versionless_relative_ends_http11", b"GET /xHTTP/1.1\r\n\r\n"),
     # An upgrade needs an "upgrade" token in connection, not the substring.
     ("upgrade_connection_substring", _get("connection: upgradex", "upgrade: websocket")),
     ("upgrade_connection_keep_alive_token", _get("connection: keep-alive, Upgrade", "upgrade: ws")),

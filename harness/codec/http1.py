@@ -539,8 +539,9 @@ class Parser:
         method, target, version = part1, part2, part3
         is_connect = is_request and method == b"CONNECT"
         if is_request and not version and target.endswith(b"HTTP/1.1"):
-            # Observed on 1.40: a version-less line ending in "HTTP/1.1" is a 400, not 426.
-            return _codec("HPE_INVALID_VERSION")
+            # Envoy's BalsaParser::isHttp11 asks whether the line ends in "HTTP/1.1", so a
+            # version-less one that does is HTTP/1.1 (no 426) with no headers (observed).
+            part3 = version = b"HTTP/1.1"
         # Observed on 1.40: a CONNECT body (a `content-length: 0` is dropped), then bad
         # framing (400/501), then a bad request-target (`CONNECT /` with `transfer-encoding:
         # chunked` is a 501).

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from harness.util.http import decimal_value
+
 # http_parser_parse_url's authority, strict host characters (observed on 1.40: `_`, `~`,
 # `!`, `$` and `%` in a host, an empty or non-numeric port and one over 65535 are a 400;
 # userinfo before `@` and a bracketed IPv6 literal pass).
@@ -23,4 +25,4 @@ def url_authority_ok(target: bytes) -> bool:
         if 0 <= i < cut:
             cut = i
     m = _URL_AUTHORITY.fullmatch(rest[:cut])
-    return m is not None and (m.group(1) is None or int(m.group(1)) <= 65535)
+    return m is not None and (m.group(1) is None or decimal_value(m.group(1)) <= 65535)

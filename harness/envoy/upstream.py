@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from harness.codec.http2 import PREFACE as _H2_PREFACE
 from harness.observation import UpstreamRequest
+from harness.util.http import decimal_value
 
 Mode = Literal["ok", "raw"]
 Protocol = Literal["http1", "http2"]
@@ -160,7 +161,7 @@ class H1RequestParser:
             headers.append((n, v))
             low = n.lower()
             if low == "content-length":
-                length = int(v)
+                length = decimal_value(v)
             elif low == "transfer-encoding" and v.lower() == "chunked":
                 chunked = True
         record = _Record(parts[0].decode("latin-1"), parts[1].decode("latin-1"), headers)

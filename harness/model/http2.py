@@ -62,7 +62,7 @@ from harness.model.http2_fields import (
 )
 from harness.model.http2_wire import MAX_CONCURRENT_STREAMS, Sent, SentKind
 from harness.observation import Observation, UpstreamRequest
-from harness.util.http import is_grpc_content_type
+from harness.util.http import decimal_value, is_grpc_content_type
 
 PREFACE: Final = http2.PREFACE
 
@@ -582,7 +582,7 @@ class _Connection:
                 if name == b"content-length":
                     if content_length is not None or not value.isdigit():
                         raise _Silent("bad content-length")
-                    content_length = int(value)
+                    content_length = decimal_value(value)
                 elif name == b"host" and (not value or not AUTHORITY_CHARS.issuperset(value)):
                     raise _Silent("bad host")
             count += 1

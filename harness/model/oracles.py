@@ -28,6 +28,7 @@ from harness.codec.http1_writer import serialize_message
 from harness.codec.memo import Memo
 from harness.observation import Observation, UpstreamRequest
 from harness.oracle import check
+from harness.util.http import decimal_value
 
 # Envoy adds at most these to a forwarded request: x-forwarded-proto, x-request-id,
 # x-envoy-expected-rq-timeout-ms and a body-length header.
@@ -80,7 +81,7 @@ def check_forwarded(request: UpstreamRequest, options: Options) -> None:
     wire = serialize_message([sent, Data(b"x" * request.body), END])
     parser = Parser("request", _REPARSE)
     declared = dict(request.headers).get("content-length", "")
-    arriving = declared.isdigit() and int(declared) != request.body
+    arriving = declared.isdigit() and decimal_value(declared) != request.body
     # A body still arriving (the client sent less than it declared) ends early on close.
     events = parser.feed(wire) + ([] if arriving else parser.close())
     check(

@@ -401,3 +401,18 @@ def initialize_and_validate_options(options: Any, safe_defaults: bool = True) ->
         if not options.HasField(name):
             getattr(out, name).value = value
     return out
+
+
+_LONGEST_EXACT = 4000  # significant digits int() converts (Python refuses over 4,300)
+
+
+def decimal_value(digits: bytes | str) -> int:
+    """The value of a string of ASCII decimal digits, however long: a header may carry
+    thousands (``content-length: 000...0``), and ``int()`` raises on over 4,300 of them,
+    leading zeros included. Leading zeros are stripped; a value of more significant digits
+    than ``_LONGEST_EXACT`` is returned as ``10**_LONGEST_EXACT`` (past any real limit)."""
+    raw = digits.encode("ascii") if isinstance(digits, str) else digits
+    significant = raw.lstrip(b"0")
+    if len(significant) > _LONGEST_EXACT:
+        return 10**_LONGEST_EXACT
+    return int(significant or b"0")
