@@ -664,6 +664,10 @@ FLOOD_CASES: list[tuple[str, bytes]] = [
     ("rst_stream_idle_flood", start() + b"".join(rst_stream(2 * i + 1) for i in range(300))),
     ("rapid_reset_100", start() + open_and_reset(100) + get(201)),
     ("rapid_reset_600", start() + open_and_reset(600) + get(1201)),
+    # nghttp2's reset rate limit (burst 1000): RST_STREAMs on one closed stream count too
+    ("rst_closed_stream_1000", start() + open_and_reset(1) + rst_stream(1) * 999 + get(3)),
+    ("rst_closed_stream_1001", start() + open_and_reset(1) + rst_stream(1) * 1000 + get(3)),
+    ("rst_flood_after_get", start() + get(1) + get(3, end_stream=False) + rst_stream(3) * 1001),
     (
         "two_empty_data_frames",
         start()

@@ -65,6 +65,9 @@ class Limits:
     # overload.premature_reset_total_stream_count: half as many streams reset before an answer
     # abort the connection (observed on 1.40: 250 do, 249 do not)
     premature_reset_total_stream_count: int = 500
+    # nghttp2's stream reset rate limit (burst 1000, 33 a second; an input arrives at once):
+    # the 1,001st RST_STREAM received queues a GOAWAY and Envoy closes (observed on 1.40)
+    stream_reset_burst: int = 1000
     # what Envoy's codec hands the HTTP/2 session at a time (one buffer slice)
     read_slice: int = 16384
 

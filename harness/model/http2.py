@@ -56,6 +56,7 @@ from harness.model.http2_fields import (
     AUTHORITY_CHARS,
     REQUEST_PSEUDO,
     TRUNCATED,
+    content_type,
     inflate,
     pseudo_ok,
     regular_field_error,
@@ -192,6 +193,7 @@ class _Connection:
         self.forwarded: list[_Forwarded] = []
         self.pooled = WARM_POOL_CONNECTIONS  # idle upstream connections left in this read
         self.premature_resets = 0  # streams the client reset before an answer
+        self.resets_received = 0  # RST_STREAM frames (nghttp2's reset rate limit)
         self.control_frames = 0  # SETTINGS/PING ACKs and RST_STREAMs Envoy queues
         self.wire = wire  # record what Envoy queues, in order (harness.model.http2_wire)
         self.sent: list[Sent] = []
@@ -406,6 +408,7 @@ class _Connection:
             if stream.request is not None:
                 stream.request.reset = True
             del self.streams[sid]  # closed: later frames on it are ignored
+        self.resets_received += 1
 
     def _window_update(self, sid: int, increment: int) -> None:
         if sid == 0:
@@ -679,7 +682,7 @@ class _Connection:
     ) -> None:
         method = pseudo[b":method"]
         path = pseudo.get(b":path", b"")
-        grpc = is_grpc_content_type(_content_type(regular))
+        grpc = is_grpc_content_type(content_type(regular))
         if b"#" in path:
             self._local_reply(stream, OK if grpc else BAD_REQUEST)
             return
@@ -731,10 +734,6 @@ class _Connection:
         )
 
 
-def _content_type(regular: list[tuple[bytes, bytes]]) -> bytes:
-    return next((v for n, v in regular if n == b"content-type"), b"")
-
-
 def _requests(conn: _Connection, ended: bool = False) -> list[UpstreamRequest]:
     """What reached the upstream (a waiting one unless it or, ``ended``, the connection ended)."""
     kept = [r for r in conn.forwarded if not r.waits or not (ended or r.reset)]
@@ -765,8 +764,9 @@ def predict_http2_detail(
         waiting = any(r.complete and not r.waits for r in conn.forwarded)
         observed = Observation([], _requests(conn, ended=True), False)
         return Http2Prediction(observed, waiting, str(e), closes=True)
-    if conn.premature_resets * 2 >= DEFAULT_LIMITS.premature_reset_total_stream_count:
-        # rapid-reset defence (maybeDrainDueToPrematureResets): aborted, nothing queued goes
+    premature = conn.premature_resets * 2 >= DEFAULT_LIMITS.premature_reset_total_stream_count
+    if premature or conn.resets_received > DEFAULT_LIMITS.stream_reset_burst:
+        # rapid-reset defences (premature resets, nghttp2's reset limit): aborted, nothing sent
         observed = Observation([], _requests(conn, ended=True), True)
         return Http2Prediction(observed, True, "too many premature resets", closes=True)
     answered = [r for s in conn.streams.values() if (r := s.request) and r.complete and not s.reset]

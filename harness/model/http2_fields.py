@@ -27,6 +27,12 @@ CONNECTION_SPECIFIC: Final = frozenset(
     (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
 )
 
+
+def content_type(fields: list[tuple[bytes, bytes]]) -> bytes:
+    """The first ``content-type`` value among the regular fields (empty without one)."""
+    return next((v for n, v in fields if n == b"content-type"), b"")
+
+
 # hpack's messages for a block that ends inside a field (not an error in a partial frame).
 TRUNCATED: Final = ("Truncated header block", "Unable to decode HPACK integer")
 
