@@ -111,10 +111,48 @@ def without_generated_ids(
 ) -> list[UpstreamRequest]:
     """Envoy's generated x-request-ids in ``requests`` as ``GENERATED_ID`` (``sent``: the
     client's bytes). HTTP/1 looks for each id in the bytes sent (the name may appear in a
-    body or a broken line); HPACK may hide a client's id, so HTTP/2 keeps every id when the
-    name appears at all."""
+    body or a broken line); HPACK may hide a client's id, so HTTP/2 decodes the client's
+    header blocks for the ids it sent, and keeps every id when they do not decode."""
     if not http2:
         return [_without_generated_id(r, sent) for r in requests]
-    if b"x-request-id" in sent.lower():
+    if not requests:
         return requests
-    return [_without_generated_id(r, b"") for r in requests]
+    ids = client_request_ids_h2(sent)
+    if ids is None:
+        return requests  # the client's blocks do not all decode: keep every id as it came
+    return [_without_generated_id(r, b"\n".join(ids)) for r in requests]
+
+
+def client_request_ids_h2(sent: bytes) -> list[bytes] | None:
+    """The x-request-id values in the header blocks of an HTTP/2 client's bytes (one HPACK
+    context, as the server decodes them), or None when a block does not decode."""
+    from hpack import Decoder
+    from hpack.exceptions import HPACKError
+
+    from harness.codec import http2
+
+    frames, _ = http2.split_frames(
+        sent, len(http2.PREFACE) if sent.startswith(http2.PREFACE) else 0
+    )
+    decoder = Decoder(max_header_list_size=1 << 30)
+    ids: list[bytes] = []
+    block = b""
+    for frame in frames:
+        if frame.type == http2.HEADERS:
+            pad = frame.padding_length()
+            if pad < 0:
+                return None
+            skip = (1 if pad else 0) + (5 if frame.flags & http2.FLAG_PRIORITY else 0)
+            block = frame.payload[skip : len(frame.payload) - (pad - 1 if pad else 0)]
+        elif frame.type == http2.CONTINUATION:
+            block += frame.payload
+        else:
+            continue
+        if frame.flags & http2.FLAG_END_HEADERS:
+            try:
+                fields = decoder.decode(block, raw=True)
+            except (HPACKError, ValueError, IndexError):
+                return None
+            ids += [bytes(v) for n, v in fields if bytes(n).lower() == b"x-request-id"]
+            block = b""
+    return ids

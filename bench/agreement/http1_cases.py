@@ -279,6 +279,11 @@ _CASES: list[tuple[str, bytes]] = [
     ("versionless_absolute_ends_http11", b"GET http://b.comHTTP/1.1\r\nhost: a\r\n\r\n"),
     ("versionless_absolute_query_ends_http11", b"GET http://b.com?q0HTTP/1.1\r\n\r\n"),
     ("versionless_relative_ends_http11", b"GET /xHTTP/1.1\r\n\r\n"),
+    # A CONNECT authority's host has no colon unless bracketed (a 400 before the 426).
+    ("connect_host_colons_no_version", b"CONNECT ::10\r\n\r\n"),
+    ("connect_host_colons", b"CONNECT a:b:10 HTTP/1.1\r\n\r\n"),
+    ("connect_ipv6_bare", b"CONNECT ::1:10 HTTP/1.1\r\n\r\n"),
+    ("connect_ipv6_bracketed_no_version", b"CONNECT [::]:10\r\n\r\n"),
     # An upgrade needs an "upgrade" token in connection, not the substring.
     ("upgrade_connection_substring", _get("connection: upgradex", "upgrade: websocket")),
     ("upgrade_connection_keep_alive_token", _get("connection: keep-alive, Upgrade", "upgrade: ws")),

@@ -195,10 +195,9 @@ def url_is_valid(url: bytes, is_connect: bool) -> bool:
 
 def _connect_target_ok(target: bytes) -> bool:
     colon = target.rfind(b":")
-    if colon <= 0:
-        return False
-    if target[:1] == b"[" and target[colon - 1 : colon] != b"]":
-        return False
+    host = target[:colon]
+    if colon <= 0 or (host[-1:] != b"]" if host[:1] == b"[" else b":" in host):
+        return False  # a bracketed host ends at "]", a bare one has no ":" (observed on 1.40)
     port = target[colon + 1 :]
     if _DIGITS.fullmatch(port) is None:
         return False
