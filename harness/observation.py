@@ -112,14 +112,19 @@ def without_generated_ids(
     """Envoy's generated x-request-ids in ``requests`` as ``GENERATED_ID`` (``sent``: the
     client's bytes). HTTP/1 looks for each id in the bytes sent (the name may appear in a
     body or a broken line); HPACK may hide a client's id, so HTTP/2 decodes the client's
-    header blocks for the ids it sent, and keeps every id when they do not decode."""
+    header blocks for the ids it sent (when they do not decode, every id stays if the name
+    appears in the bytes at all)."""
     if not http2:
         return [_without_generated_id(r, sent) for r in requests]
     if not requests:
         return requests
     ids = client_request_ids_h2(sent)
-    if ids is None:
-        return requests  # the client's blocks do not all decode: keep every id as it came
+    if ids is None:  # the client's blocks do not all decode: guess from the name's presence
+        return (
+            requests
+            if b"x-request-id" in sent.lower()
+            else [_without_generated_id(r, b"") for r in requests]
+        )
     return [_without_generated_id(r, b"\n".join(ids)) for r in requests]
 
 
