@@ -107,57 +107,21 @@ def _without_generated_id(request: UpstreamRequest, sent: bytes) -> UpstreamRequ
 
 
 def without_generated_ids(
-    requests: list[UpstreamRequest], sent: bytes, http2: bool
+    requests: list[UpstreamRequest],
+    sent: bytes,
+    http2: bool,
+    client_ids: list[bytes] | None = None,
 ) -> list[UpstreamRequest]:
     """Envoy's generated x-request-ids in ``requests`` as ``GENERATED_ID`` (``sent``: the
     client's bytes). HTTP/1 looks for each id in the bytes sent (the name may appear in a
-    body or a broken line); HPACK may hide a client's id, so HTTP/2 decodes the client's
-    header blocks for the ids it sent (when they do not decode, every id stays if the name
-    appears in the bytes at all)."""
+    body or a broken line); HPACK may hide a client's id, so for HTTP/2 the caller decodes the
+    client's header blocks (``harness.codec.http2.client_request_ids``) and passes the ids it
+    sent as ``client_ids``; None (they did not decode) keeps every id when the name appears in
+    the bytes at all."""
     if not http2:
         return [_without_generated_id(r, sent) for r in requests]
-    if not requests:
-        return requests
-    ids = client_request_ids_h2(sent)
-    if ids is None:  # the client's blocks do not all decode: guess from the name's presence
-        return (
-            requests
-            if b"x-request-id" in sent.lower()
-            else [_without_generated_id(r, b"") for r in requests]
-        )
-    return [_without_generated_id(r, b"\n".join(ids)) for r in requests]
-
-
-def client_request_ids_h2(sent: bytes) -> list[bytes] | None:
-    """The x-request-id values in the header blocks of an HTTP/2 client's bytes (one HPACK
-    context, as the server decodes them), or None when a block does not decode."""
-    from hpack import Decoder
-    from hpack.exceptions import HPACKError
-
-    from harness.codec import http2
-
-    frames, _ = http2.split_frames(
-        sent, len(http2.PREFACE) if sent.startswith(http2.PREFACE) else 0
-    )
-    decoder = Decoder(max_header_list_size=1 << 30)
-    ids: list[bytes] = []
-    block = b""
-    for frame in frames:
-        if frame.type == http2.HEADERS:
-            pad = frame.padding_length()
-            if pad < 0:
-                return None
-            skip = (1 if pad else 0) + (5 if frame.flags & http2.FLAG_PRIORITY else 0)
-            block = frame.payload[skip : len(frame.payload) - (pad - 1 if pad else 0)]
-        elif frame.type == http2.CONTINUATION:
-            block += frame.payload
-        else:
-            continue
-        if frame.flags & http2.FLAG_END_HEADERS:
-            try:
-                fields = decoder.decode(block, raw=True)
-            except (HPACKError, ValueError, IndexError):
-                return None
-            ids += [bytes(v) for n, v in fields if bytes(n).lower() == b"x-request-id"]
-            block = b""
-    return ids
+    if client_ids is None:
+        if b"x-request-id" in sent.lower():
+            return requests
+        client_ids = []
+    return [_without_generated_id(r, b"\n".join(client_ids)) for r in requests]

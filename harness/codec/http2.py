@@ -16,6 +16,8 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
+from hpack import Decoder
+from hpack.exceptions import HPACKError
 from hyperframe import frame as hf
 from hyperframe.exceptions import HyperframeError
 
@@ -251,3 +253,31 @@ def frame_fields(frame: hf.Frame) -> tuple[object, ...]:
     elif isinstance(frame, hf.AltSvcFrame):
         fields = (*fields, frame.origin, frame.field)
     return fields
+
+
+def client_request_ids(sent: bytes) -> list[bytes] | None:
+    """The x-request-id values in the header blocks of an HTTP/2 client's bytes (one HPACK
+    context, as the server decodes them), or None when a block does not decode."""
+    frames, _ = split_frames(sent, len(PREFACE) if sent.startswith(PREFACE) else 0)
+    decoder = Decoder(max_header_list_size=1 << 30)
+    ids: list[bytes] = []
+    block = b""
+    for frame in frames:
+        if frame.type == HEADERS:
+            pad = frame.padding_length()
+            if pad < 0:
+                return None
+            skip = (1 if pad else 0) + (5 if frame.flags & FLAG_PRIORITY else 0)
+            block = frame.payload[skip : len(frame.payload) - (pad - 1 if pad else 0)]
+        elif frame.type == CONTINUATION:
+            block += frame.payload
+        else:
+            continue
+        if frame.flags & FLAG_END_HEADERS:
+            try:
+                fields = decoder.decode(block, raw=True)
+            except (HPACKError, ValueError, IndexError):
+                return None
+            ids += [bytes(v) for n, v in fields if bytes(n).lower() == b"x-request-id"]
+            block = b""
+    return ids

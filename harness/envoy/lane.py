@@ -79,6 +79,7 @@ import time
 from typing import Any, Literal
 
 from harness.codec.http2 import PREFACE as H2_PREFACE
+from harness.codec.http2 import client_request_ids
 from harness.config.proxy import (
     CLUSTER,
     PROXY_STAT_PREFIXES,
@@ -98,7 +99,7 @@ from harness.envoy.downstream import H1Responses, count_simple_requests
 from harness.envoy.errors import EnvoyCrash, EnvoyHang
 from harness.envoy.process import EnvoyProcess
 from harness.envoy.upstream import FakeUpstream, UpstreamConnection
-from harness.observation import Observation, without_generated_ids
+from harness.observation import Observation, UpstreamRequest, without_generated_ids
 
 _RQ_ACTIVE = f"http.{STAT_PREFIX}.downstream_rq_active"
 _UPSTREAM_ACTIVE = f"cluster.{CLUSTER}.upstream_rq_active"
@@ -492,8 +493,7 @@ class EnvoyLane:
             if expected is None or not self._await_answers(ex, expected):
                 self._settle(ex)
             self._check_alive(data)
-            requests = upstream.requests(by_content=http2)
-            requests = without_generated_ids(requests, data, http2)
+            requests = _normalised(upstream.requests(by_content=http2), data, http2)
             return Observation(list(down.statuses), requests, down.envoy_closed)
         finally:
             down.close()
@@ -641,9 +641,7 @@ class EnvoyLane:
                 upstream.sync()
                 if not self._synced:  # else the barrier vouched that Envoy lived through it
                     self._check_alive(case)
-            requests = upstream.requests(by_content=http2)
-            if requests:
-                requests = without_generated_ids(requests, b"".join(ex.written), http2)
+            requests = _normalised(upstream.requests(by_content=http2), b"".join(ex.written), http2)
             return Observation(list(down.statuses), requests, down.envoy_closed)
         finally:
             self._end_replay(down, case)
@@ -763,3 +761,11 @@ class EnvoyLane:
         self._closes_posted = barrier is not None and not barrier.pending and barrier.post()
         if self.finish == "sync":
             self._quiesce()
+
+
+def _normalised(requests: list[UpstreamRequest], sent: bytes, http2: bool) -> list[UpstreamRequest]:
+    """``requests`` with Envoy's generated x-request-ids as ``GENERATED_ID``."""
+    if not requests:
+        return requests
+    ids = client_request_ids(sent) if http2 else None
+    return without_generated_ids(requests, sent, http2, ids)
