@@ -27,6 +27,7 @@ from harness.codec.http1 import (
 )
 from harness.codec.http1_writer import serialize_message
 from harness.oracle import InvariantViolation
+from harness.util.http import decimal_value
 
 FUZZ_OPTIONS: Final = Options(
     allow_absolute_url=True,
@@ -76,7 +77,7 @@ def _check_limits(events: list[Event], role: Role) -> None:
                 te = any(k == b"transfer-encoding" for k, _ in headers)
                 upgrade = any(k == b"upgrade" for k, _ in headers)
                 if cls and not te and not upgrade:
-                    declared = int(cls[0].lstrip(b"0") or b"0")
+                    declared = decimal_value(cls[0])
 
 
 def _complete_messages(events: list[Event]) -> list[list[Event]]:

@@ -36,6 +36,7 @@ from typing import Final, Literal
 
 from harness.codec.http1_h2c import strip_h2c_upgrade
 from harness.codec.http1_url import url_authority_ok
+from harness.util.http import decimal_value
 
 Role = Literal["request", "response"]
 
@@ -270,14 +271,9 @@ def _parse_fields(lines: list[bytes]) -> list[tuple[bytes, bytes]] | Error:
 
 
 def _u64(digits: bytes) -> int | None:
-    """A decimal digit string as an unsigned 64-bit value, or None when it overflows.
-
-    Leading zeros are stripped first: Python refuses to convert very long decimal strings.
-    """
-    digits = digits.lstrip(b"0")
-    if len(digits) > 20:
-        return None
-    n = int(digits or b"0")
+    """A decimal digit string (of any length) as an unsigned 64-bit value, or None when it
+    overflows."""
+    n = decimal_value(digits)
     return n if n <= U64_MAX else None
 
 

@@ -258,22 +258,25 @@ def frame_fields(frame: hf.Frame) -> tuple[object, ...]:
 def client_request_ids(sent: bytes) -> list[bytes] | None:
     """The x-request-id values in the header blocks of an HTTP/2 client's bytes (one HPACK
     context, as the server decodes them), or None when a block does not decode."""
-    frames, _ = split_frames(sent, len(PREFACE) if sent.startswith(PREFACE) else 0)
-    decoder = Decoder(max_header_list_size=1 << 30)
+    start = len(PREFACE) if sent.startswith(PREFACE) else 0
+    frames, _ = scan_frames(sent, start)  # no payload copies: floods are long
+    decoder: Decoder | None = None
     ids: list[bytes] = []
     block = b""
-    for frame in frames:
-        if frame.type == HEADERS:
-            pad = frame.padding_length()
+    for offset, length, type_, flags, _sid in frames:
+        body = offset + HEADER_SIZE
+        if type_ == HEADERS:
+            pad = padding_length(sent, offset, length, type_, flags)
             if pad < 0:
                 return None
-            skip = (1 if pad else 0) + (5 if frame.flags & FLAG_PRIORITY else 0)
-            block = frame.payload[skip : len(frame.payload) - (pad - 1 if pad else 0)]
-        elif frame.type == CONTINUATION:
-            block += frame.payload
+            skip = (1 if pad else 0) + (5 if flags & FLAG_PRIORITY else 0)
+            block = sent[body + skip : body + length - (pad - 1 if pad else 0)]
+        elif type_ == CONTINUATION:
+            block += sent[body : body + length]
         else:
             continue
-        if frame.flags & FLAG_END_HEADERS:
+        if flags & FLAG_END_HEADERS:
+            decoder = decoder or Decoder(max_header_list_size=1 << 30)
             try:
                 fields = decoder.decode(block, raw=True)
             except (HPACKError, ValueError, IndexError):
