@@ -124,4 +124,5 @@ def without_generated_ids(
         if b"x-request-id" in sent.lower():
             return requests
         client_ids = []
-    return [_without_generated_id(r, b"\n".join(client_ids)) for r in requests]
+    sent_ids = b"\n".join(client_ids)  # once, not per request
+    return [_without_generated_id(r, sent_ids) for r in requests]
