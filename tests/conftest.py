@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,6 +41,33 @@ def default_sigint() -> None:
     """preexec_fn for children a test interrupts: a shell running a job in the background
     starts it with SIGINT ignored, and children inherit that; Ctrl-C must behave as usual."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def thread_states(pid: int) -> list[str]:
+    """The state letter (R, S, T, ...) of each thread of ``pid``, from /proc."""
+    states = []
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            states.append(stat.read_text().rsplit(")", 1)[1].split()[0])
+        except OSError:
+            pass  # a thread that has just exited
+    return states
+
+
+def sigstop(pid: int, timeout: float = 5.0) -> None:
+    """SIGSTOP ``pid`` and return once every one of its threads is stopped.
+
+    ``os.kill`` returns as soon as the signal is queued: the kernel wakes one thread (Envoy's
+    main thread, idle in epoll), and only when that thread runs does it stop the others. On a
+    busy machine that takes milliseconds, and meanwhile Envoy's worker still serves: a whole
+    proxied exchange, barrier included, can complete. A test of a stopped Envoy must wait.
+    """
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + timeout
+    while not all(state in "TtZX" for state in thread_states(pid)):  # stopped, traced, gone
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"pid {pid} not stopped {timeout} s after SIGSTOP")
+        time.sleep(0.0005)
 
 
 @pytest.fixture

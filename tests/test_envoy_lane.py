@@ -20,6 +20,7 @@ from harness.envoy.lane import EnvoyLane, UpstreamWaitMode
 from harness.envoy.process import stats_delta
 from harness.observation import GENERATED_ID
 from harness.proto.capture_fuzz_pb2 import CaptureFuzzTestCase
+from tests.conftest import sigstop
 
 pytestmark = pytest.mark.envoy
 
@@ -155,7 +156,7 @@ def test_stopped_envoy_is_a_hang_and_the_lane_recovers() -> None:
     with EnvoyLane(max_wait=0.3) as lane:
         assert lane.process is not None and lane.process.pid is not None
         pid = lane.process.pid
-        os.kill(pid, signal.SIGSTOP)
+        sigstop(pid)
         try:
             with pytest.raises(EnvoyHang) as info:
                 lane.observe(GET)
