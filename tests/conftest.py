@@ -43,12 +43,17 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def proc_state(stat: Path) -> str:
+    """The state letter (R, S, T, Z, ...) in a /proc ``stat`` file; OSError when it is gone."""
+    return stat.read_text().rsplit(")", 1)[1].split()[0]
+
+
 def thread_states(pid: int) -> list[str]:
-    """The state letter (R, S, T, ...) of each thread of ``pid``, from /proc."""
+    """The state letter of each thread of ``pid``, from /proc."""
     states = []
     for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
         try:
-            states.append(stat.read_text().rsplit(")", 1)[1].split()[0])
+            states.append(proc_state(stat))
         except OSError:
             pass  # a thread that has just exited
     return states

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.engine import launch
-from tests.conftest import default_sigint, envoy_fuzz
+from tests.conftest import default_sigint, envoy_fuzz, proc_state
 
 pytestmark = pytest.mark.envoy
 
@@ -54,11 +54,10 @@ time.sleep(60)
 def _envoy_running(pid: int) -> bool:
     """True while ``pid`` is a live (not zombie) envoy process; from /proc, no psutil."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        state = proc_state(Path(f"/proc/{pid}/stat"))
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (FileNotFoundError, ProcessLookupError):
         return False
-    state = stat.rsplit(")", 1)[1].split()[0]
     return state != "Z" and b"envoy" in cmdline
 
 
@@ -174,7 +173,7 @@ def _is_envoy(pid: int) -> bool:
 
 def _alive(pid: int) -> bool:
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        state = proc_state(Path(f"/proc/{pid}/stat"))
     except OSError:
         return False
     return state != "Z"
