@@ -7,9 +7,12 @@
   first, then stats first, ...) so that load from other sessions that rises or falls during
   the bench hits both modes alike; the figures are medians over the rounds (one 60 s run
   per mode swung 0.92x-1.40x in touched counters from run to run).
-* The lane's cost of the per-input read, on the same cases: replays/s of the fuzz plane's
-  lane alone, and with the stats read after each case (closes synced, counters read), taking
-  turns so that the machine's load hits both alike.
+* The lane's cost of the read, on the same cases: replays/s of the fuzz plane's lane alone,
+  with the stats read in batches (the default) and after every case, taking turns so that
+  the machine's load hits all alike.
+* What the kept inputs cost: each mode's final corpus (last round) replayed on a plain lane.
+  Inputs that move more of Envoy's counters take longer, so part of a whole run's exec/s
+  ratio is the corpus, not the read.
 """
 
 from __future__ import annotations
@@ -45,32 +48,52 @@ def fuzz_run(feedback: str, seconds: float) -> dict[str, Any]:
         )  # fmt: skip
         if done.returncode not in (0, 1):
             raise RuntimeError(done.stderr[-2000:])
-        return dict(json.loads(done.stdout))
+        result = dict(json.loads(done.stdout))
+        result["corpus"] = [p.read_bytes() for p in Path(tmp).iterdir() if p.is_file()]
+        return result
 
 
-def lane_cost(seconds: float) -> dict[str, float]:
-    """Cases/s of the h1 fuzz plane's lane without and with the per-input stats read."""
+def lane_cost(seconds: float, cases: list[Any] | None = None) -> dict[str, float]:
+    """Cases/s of the h1 fuzz plane's lane on the same cases: alone (``visible``: no read), with
+    the stats read in batches (``stats``, the fuzz run's default) and after every input
+    (``per_input``), taking turns. The watches know the cases' features first (one sweep
+    each, untimed), as in a fuzz run where nearly every batch moves only known counters."""
     from bench.bench_envoy import _capture_cases
     from harness.envoy import lanes
     from harness.envoy.lane import EnvoyLane
-    from harness.envoy.stats import CounterWatch
+    from harness.envoy.stats import BATCH, CounterWatch
 
-    cases = _capture_cases("h1_capture")
+    cases = cases or _capture_cases("h1_capture")
     with (
+        tempfile.TemporaryDirectory(prefix="bench-stats-hand-back-") as hand_back,
         EnvoyLane(lanes.H1, finish="input") as plain,
-        EnvoyLane(lanes.H1, finish="input") as read,
+        EnvoyLane(lanes.H1, finish="input") as batched,
+        EnvoyLane(lanes.H1, finish="input") as exact,
     ):
-        watch = CounterWatch(per_input=True)
-        watch.before_input(read)
 
-        def with_read(case: Any) -> None:
-            read.replay_capture(case, settle=False)
-            watch.after_input(read)
+        def watched(lane: EnvoyLane, watch: CounterWatch) -> Callable[[Any], None]:
+            def replay(case: Any) -> object:
+                return lane.replay_capture(case, settle=False)
+
+            def play(case: Any) -> None:
+                watch.before_input(lane, case, replay)
+                replay(case)
+                watch.after_input(lane, case, replay)
+
+            return play
 
         def without(case: Any) -> None:
             plain.replay_capture(case, settle=False)
 
-        runs: dict[str, Callable[[Any], None]] = {"visible": without, "stats": with_read}
+        batch_watch = CounterWatch(per_input=True, batch=BATCH, hand_back=Path(hand_back))
+        runs: dict[str, Callable[[Any], None]] = {
+            "visible": without,
+            "stats": watched(batched, batch_watch),
+            "per_input": watched(exact, CounterWatch(per_input=True)),
+        }
+        for play in runs.values():
+            for case in cases:
+                play(case)
         spent = dict.fromkeys(runs, 0.0)
         sweeps = 0
         deadline = time.perf_counter() + seconds
@@ -82,6 +105,32 @@ def lane_cost(seconds: float) -> dict[str, float]:
                 spent[name] += time.perf_counter() - start
             sweeps += 1
     return {name: sweeps * len(cases) / s for name, s in spent.items()}
+
+
+def corpus_cost(seconds: float, corpora: dict[str, list[bytes]]) -> dict[str, float]:
+    """Cases/s of a plain lane replaying each mode's final corpus (taking turns): what the
+    inputs each feedback kept cost to run, apart from any read."""
+    from harness.engine.corpus import parse_text_proto
+    from harness.envoy import lanes
+    from harness.envoy.lane import EnvoyLane
+    from harness.proto.capture_fuzz_pb2 import CaptureFuzzTestCase
+
+    cases = {
+        mode: [c for c in (parse_text_proto(CaptureFuzzTestCase, t) for t in texts) if c]
+        for mode, texts in corpora.items()
+    }
+    spent = dict.fromkeys(cases, 0.0)
+    sweeps = 0
+    with EnvoyLane(lanes.H1, finish="input") as lane:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline or sweeps == 0:
+            for mode, mine in cases.items():
+                start = time.perf_counter()
+                for case in mine:
+                    lane.replay_capture(case, settle=False)
+                spent[mode] += time.perf_counter() - start
+            sweeps += 1
+    return {mode: sweeps * len(cases[mode]) / max(s, 1e-9) for mode, s in spent.items()}
 
 
 def fuzz_rounds(rounds: int, seconds: float) -> list[dict[str, dict[str, Any]]]:
@@ -112,6 +161,7 @@ def run(report: Callable[..., Any] | None = None) -> dict[str, Any]:
     load = os.getloadavg()[0]
     rounds = fuzz_rounds(ROUNDS, SECONDS)
     lane = lane_cost(10.0)
+    kept = corpus_cost(10.0, {mode: rounds[-1][mode]["corpus"] for mode in MODES})
     touched_ratios = [
         r["stats"]["envoy_stats_touched"] / max(1, r["visible"]["envoy_stats_touched"])
         for r in rounds
@@ -147,6 +197,7 @@ def run(report: Callable[..., Any] | None = None) -> dict[str, Any]:
         "only_stats": sorted(names["stats"] - names["visible"]),
         "only_visible": sorted(names["visible"] - names["stats"]),
         "lane_cases_per_s": {k: round(v) for k, v in lane.items()},
+        "corpus_cases_per_s": {k: round(v) for k, v in kept.items()},
         "per_round": [
             {m: {k: r[m][k] for k in ("envoy_stats_touched", "exec_per_sec")} for m in MODES}
             for r in rounds
@@ -185,9 +236,23 @@ def _report(report: Callable[..., Any], out: dict[str, Any], lane: dict[str, flo
     report(f"{prefix}.corpus_visible", out["corpus_visible"], f"files ({spread})")
     report(f"{prefix}.only_stats", ", ".join(out["only_stats"]) or "-", "counters, any round")
     report(f"{prefix}.only_visible", ", ".join(out["only_visible"]) or "-", "counters, any round")
-    report("envoy_stats.lane_replay_visible", out["lane_cases_per_s"]["visible"], "cases/s")
-    report("envoy_stats.lane_replay_with_read", out["lane_cases_per_s"]["stats"], "cases/s")
+    cps = out["lane_cases_per_s"]
+    report("envoy_stats.lane_replay_visible", cps["visible"], "cases/s, no read")
+    report("envoy_stats.lane_replay_with_read", cps["stats"], "cases/s, reads in batches")
+    report("envoy_stats.lane_replay_read_per_input", cps["per_input"], "cases/s")
     report("envoy_stats.lane_read_vs_none", round(lane["stats"] / lane["visible"], 2), "x")
+    report(
+        "envoy_stats.lane_read_per_input_vs_none",
+        round(lane["per_input"] / lane["visible"], 2),
+        "x",
+    )
+    kept = out["corpus_cases_per_s"]
+    report(
+        "envoy_stats.corpus_replay_stats_vs_visible",
+        round(kept["stats"] / max(1, kept["visible"]), 2),
+        f"x, each mode's last corpus on a plain lane ({kept['stats']} vs {kept['visible']}"
+        " cases/s)",
+    )
     report("envoy_stats.load_at_start", round(out["load_at_start"], 2), "1-min load average")
     report("envoy_stats.load_at_end", round(out["load_at_end"], 2), "1-min load average")
 

@@ -14,11 +14,18 @@ from typing import cast
 import pytest
 
 from harness.config.proxy import PROXY_STAT_PREFIXES
-from harness.engine import corpus, features
-from harness.engine.runner import ENV_FEEDBACK, ENV_PLANE
+from harness.engine import corpus, features, runner
+from harness.engine.runner import ENV_FEEDBACK, ENV_PLANE, ENV_STATS_BATCH
 from harness.envoy import lanes
 from harness.envoy.lane import EnvoyLane
-from harness.envoy.stats import CounterWatch, _dechunk, changed_counters
+from harness.envoy.stats import (
+    BATCH,
+    CounterWatch,
+    _dechunk,
+    batch_size,
+    changed_counters,
+    hit_bucket,
+)
 from harness.proto.capture_fuzz_pb2 import CaptureFuzzTestCase
 from tests.conftest import ROOT, envoy_fuzz
 
@@ -79,20 +86,32 @@ def test_a_counter_delta_is_all_that_separates_the_two_inputs() -> None:
     assert all(n.decode().startswith(PROXY_STAT_PREFIXES) for n in plain_moved | other_moved)
 
 
-def _initial_corpus(tmp_path: Path, feedback: str) -> int:
-    """How many of the two seeds a real atheris run on a real Envoy keeps (libFuzzer's
-    ``INITED ... corp: N`` after reading the seeds; -runs=0: no mutations)."""
-    seeds = tmp_path / f"seeds-{feedback}"
+def _fuzz_seeds(tmp_path: Path, feedback: str, *flags: str, batch: int = 1) -> str:
+    """libFuzzer's log of a real atheris run on a real Envoy, its corpus dirs an empty output
+    dir then seeds PLAIN and COUNTER_ONLY."""
+    seeds = tmp_path / f"seeds-{feedback}-{batch}"
+    out = tmp_path / f"out-{feedback}-{batch}"
     seeds.mkdir()
+    out.mkdir()
     for case in (PLAIN, COUNTER_ONLY):
         corpus.store(seeds, corpus.to_text(case))
     env = dict(os.environ, **{ENV_PLANE: "envoy", ENV_FEEDBACK: feedback})
+    env[ENV_STATS_BATCH] = str(batch)
+    script = str(ROOT / "fuzzers" / "fuzz_h1_capture.py")
     done = subprocess.run(
-        [sys.executable, str(ROOT / "fuzzers" / "fuzz_h1_capture.py"), str(seeds), "-runs=0"],
+        [sys.executable, script, str(out), str(seeds), *flags],
         capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path,
     )  # fmt: skip
-    found = re.search(r"INITED .*corp: (\d+)/", done.stderr)
-    assert found, done.stderr[-2000:]
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stderr
+
+
+def _initial_corpus(tmp_path: Path, feedback: str) -> int:
+    """How many of the two seeds the run keeps (libFuzzer's ``INITED ... corp: N`` after
+    reading the seeds; -runs=0: no mutations), each input read on its own."""
+    log = _fuzz_seeds(tmp_path, feedback, "-runs=0")
+    found = re.search(r"INITED .*corp: (\d+)/", log)
+    assert found, log[-2000:]
     return int(found.group(1))
 
 
@@ -102,6 +121,91 @@ def test_an_input_that_only_changes_a_counter_is_kept(tmp_path: Path) -> None:
     feedback libFuzzer sees nothing new in it and keeps one of the two."""
     assert _initial_corpus(tmp_path, "stats") == 2
     assert _initial_corpus(tmp_path, "visible") == 1
+
+
+@pytest.mark.envoy
+def test_batches_hand_the_counter_only_input_back_and_libfuzzer_keeps_it(
+    tmp_path: Path,
+) -> None:
+    """In batches (the default), the seeds are read together with the first mutants; the
+    batch moved counters no input had, so its inputs are replayed one by one, and the ones
+    with new features - COUNTER_ONLY among them - are written to the output corpus, which
+    libFuzzer reloads and runs again, read on its own this time: a RELOAD that adds them."""
+    log = _fuzz_seeds(tmp_path, "stats", "-max_total_time=4", batch=4)
+    handed = tmp_path / "out-stats-4" / corpus.sha1(corpus.to_text(COUNTER_ONLY))
+    assert handed.is_file()
+    assert re.search(r"RELOAD cov: \d+ ft: \d+ corp: \d+", log), log[-2000:]
+
+
+@pytest.mark.envoy
+def test_a_batch_finds_the_input_that_moved_a_new_counter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hits: list[bytes] = []
+    monkeypatch.setattr(features, "hit", lambda key, times=1: hits.append(key))
+    watch = CounterWatch(per_input=True, batch=4, hand_back=tmp_path)
+    with EnvoyLane(lanes.H1, finish="input") as lane:
+
+        def replay(case: CaptureFuzzTestCase) -> object:
+            return lane.replay_capture(case, settle=False)
+
+        def run(case: CaptureFuzzTestCase) -> None:
+            watch.before_input(lane, case, replay)
+            replay(case)
+            watch.after_input(lane, case, replay)
+
+        for case in [PLAIN] * 4:  # every counter new: replayed one by one, the first handed back
+            run(case)
+        assert (watch.flushes, watch.confirmed) == (1, 1)
+        run(PLAIN)  # like the handed-back PLAIN: taken for libFuzzer's reload of it, read exactly
+        assert hits and watch.flushes == 1
+        hits.clear()
+        for case in [PLAIN] * 4:  # nothing new: one read, no replays
+            run(case)
+        assert (watch.flushes, watch.confirmed) == (2, 1)
+        handed = set(os.listdir(tmp_path))
+        for case in (PLAIN, COUNTER_ONLY, PLAIN, PLAIN):
+            run(case)
+        assert (watch.flushes, watch.confirmed) == (3, 2)
+        assert set(os.listdir(tmp_path)) - handed == {corpus.sha1(corpus.to_text(COUNTER_ONLY))}
+        assert hits == []  # batched inputs are no features: nobody knows whose they were
+        run(CaptureFuzzTestCase.FromString(COUNTER_ONLY.SerializeToString()))  # reloaded
+        assert b"cluster.cluster_0.upstream_rq_100" in hits
+        hits.clear()
+        run(COUNTER_ONLY)  # not pending any more: batched again
+        assert hits == []
+
+
+def test_hit_buckets_are_libfuzzers() -> None:
+    buckets = [hit_bucket(n) for n in range(1, 300)]
+    groups = [1, 2, 3, 4, 8, 16, 32, 128]  # where libFuzzer's buckets start
+    for n in range(1, 300):
+        start = max(g for g in groups if g <= n)
+        assert buckets[n - 1] == buckets[start - 1]
+        assert (n == start) or buckets[n - 2] == buckets[n - 1]
+    assert len(set(buckets)) == len(groups)
+
+
+def test_the_output_corpus_is_libfuzzers_first_corpus_dir(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "seeds").mkdir()
+    out, seeds, file = str(tmp_path / "out"), str(tmp_path / "seeds"), str(tmp_path / "f")
+    Path(file).write_bytes(b"x")
+    assert runner._output_corpus(["fuzz.py", "-seed=1", out, seeds]) == Path(out)
+    assert runner._output_corpus(["fuzz.py", out, "-reload=0"]) is None
+    assert runner._output_corpus(["fuzz.py", out, "-fork=2"]) is None
+    assert runner._output_corpus(["fuzz.py", file]) is None  # inputs run as files
+    assert runner._output_corpus(["fuzz.py", "-runs=10"]) is None
+
+
+def test_without_an_output_corpus_every_input_is_read_on_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert CounterWatch(per_input=True, batch=16).batch == 1
+    monkeypatch.setenv(ENV_STATS_BATCH, "8")
+    assert batch_size() == 8
+    monkeypatch.setenv(ENV_STATS_BATCH, "lots")
+    assert batch_size() == BATCH
 
 
 @pytest.mark.envoy

@@ -18,6 +18,8 @@ The environment carries what the command line cannot (libFuzzer re-executes the 
 * ``ENVOY_FUZZ_ENVOY_MODE``: how the config target's envoy plane runs Envoy on an input,
   ``validate`` (the default) or ``serve`` (``harness.envoy.serve``); the command sets it in
   its own environment, so that its end-of-run triage and side replays see it too;
+* ``ENVOY_FUZZ_STATS_BATCH``: inputs per read of Envoy's counters under ``--feedback stats``
+  (default ``harness.envoy.stats.BATCH``; 1 reads after every input);
 * ``ENVOY_FUZZ_SPIN``: seconds an Envoy lane polls before a wait for Envoy sleeps (default
   ``harness.envoy.lane.SPIN``; the launcher sets 0 when it runs more workers than cores, where
   polling takes the CPU an Envoy needs).
@@ -28,6 +30,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -39,8 +42,12 @@ ENV_MUTATOR = "ENVOY_FUZZ_MUTATOR"
 ENV_SPIN = "ENVOY_FUZZ_SPIN"
 ENV_FEEDBACK = "ENVOY_FUZZ_FEEDBACK"
 ENV_STATS_OUT = "ENVOY_FUZZ_STATS_OUT"
+ENV_STATS_BATCH = "ENVOY_FUZZ_STATS_BATCH"
 ENV_ENVOY_MODE = "ENVOY_FUZZ_ENVOY_MODE"
 FEEDBACKS = ("stats", "visible")
+# libFuzzer's output corpus (its first corpus dir, which it reloads every second) in a fuzz
+# run of this process; None outside one. The envoy plane hands inputs back through it.
+output_corpus: Path | None = None
 NOT_INSTRUMENTED = (
     "google",
     "grpc",
@@ -148,8 +155,21 @@ def _main(name: str, argv: list[str] | None, targets_module: str | None = None) 
             proto.message_class(target.proto_name), byte_mutator=lambda d, n: atheris.Mutate(d, n)
         )
         hooks = {"custom_mutator": mutator.mutate, "custom_crossover": mutator.crossover}
+    global output_corpus
+    output_corpus = _output_corpus(argv)
     atheris.Setup(argv, entry, **hooks)
     atheris.Fuzz()
+
+
+def _output_corpus(argv: list[str]) -> Path | None:
+    """libFuzzer's output corpus: its first corpus dir, unless the run reloads none
+    (``-reload=0``) or hands its inputs to children or takes them as files."""
+    if hands_inputs_to_children(argv) or any(a.startswith("-reload=0") for a in argv):
+        return None
+    dirs = [a for a in argv[1:] if not a.startswith("-")]
+    if dirs and Path(dirs[0]).is_dir():
+        return Path(dirs[0])
+    return None
 
 
 def feedback() -> str:

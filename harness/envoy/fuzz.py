@@ -90,11 +90,15 @@ def _watched(name: str, replay: Callable[[EnvoyLane, Any], Observation], case: A
     inside the confirmed replay, so a crash during the closes is checked like any other."""
     running = lane(name)
     counters = watch(name)
-    counters.before_input(running)
+
+    def again(c: Any) -> Observation:
+        return replay(running, c)
+
+    counters.before_input(running, case, again)
 
     def replay_and_read(c: Any) -> Observation:
         obs = replay(running, c)
-        counters.after_input(running)
+        counters.after_input(running, c, again)
         return obs
 
     _feedback(replay_confirmed(running, replay_and_read, case), running.upstream_connected)

@@ -16,8 +16,9 @@ import os
 from typing import TYPE_CHECKING, Any, Final
 
 from harness.config.proxy import ProxyConfig
+from harness.engine import runner
 from harness.engine.runner import ENV_SPIN, feedback
-from harness.envoy.stats import CounterWatch, out_dir_from_env
+from harness.envoy.stats import CounterWatch, batch_size, out_dir_from_env
 
 if TYPE_CHECKING:
     from harness.envoy.lane import EnvoyLane
@@ -74,7 +75,12 @@ def watch(name: str) -> CounterWatch:
     ``--feedback stats`` (the runner's ``feedback()``), else a read now and then."""
     found = _watches.get(name)
     if found is None:
-        found = _watches[name] = CounterWatch(feedback() == "stats", out_dir_from_env())
+        found = _watches[name] = CounterWatch(
+            feedback() == "stats",
+            out_dir_from_env(),
+            batch=batch_size(),
+            hand_back=runner.output_corpus,
+        )
     return found
 
 

@@ -1,9 +1,9 @@
 """Envoy's stat counters as fuzzing feedback (``--feedback stats``) and as a run's figure.
 
-After each input, ``CounterWatch.after_input`` reads the counters of the proxy the lane's
-bootstrap creates - its listener (``listener.127.0.0.1_0.``), connection manager
-(``http.config_test.``), codecs (``http1.``, ``http2.``) and cluster (``cluster.cluster_0.``)
-- and turns each counter's delta into an extra coverage feature
+An input read on its own (below: *exact*) has ``CounterWatch.after_input`` read the counters
+of the proxy the lane's bootstrap creates - its listener (``listener.127.0.0.1_0.``),
+connection manager (``http.config_test.``), codecs (``http1.``, ``http2.``) and cluster
+(``cluster.cluster_0.``) - and turns each counter's delta into an extra coverage feature
 (``harness.engine.features``: one counter per Envoy counter, hit ``delta`` times, so libFuzzer
 sees the (counter, delta bucket) pair). An input that makes Envoy bump
 ``http1.dropped_headers_with_underscores`` or ``http2.rx_reset`` for the first time is thus
@@ -25,6 +25,27 @@ connection closed) and reads again when they fall short
 (``slow_reads``); ``downstream_cx_total``/``_destroy`` move by 1 on every input and are
 no features (``_EVERY_INPUT``), so the late ``destroy`` needs no second read.
 
+Batches: a read costs about what a replay does (~250 us of wall time, half of it Envoy's main
+thread: ~75 us of that is any admin request's, ``/ready``'s too), so reading after every input
+ran the lane at ~0.55x. In a fuzz run with an output corpus to reload (``runner.output_corpus``)
+the watch reads once per ``BATCH`` inputs instead, and only the sums are known:
+
+* A batch whose sums move only counters some input has moved before is done: it may hold a new
+  hit bucket of a known counter, which is what ``SAMPLE_EVERY`` is for - every 64th input is
+  read exactly (a read before it closes the batch), its features given to libFuzzer as usual.
+* A batch that moved a counter nobody had moved is replayed, input by input, each read on its
+  own (``_confirm``); each input with a new feature is written to libFuzzer's output corpus
+  (``_hand_back``) and remembered as pending. libFuzzer reloads that dir every second
+  (``-reload``) and runs what it does not have: a pending input is read exactly, its features
+  make libFuzzer keep it. (Another worker reloads it too, moves the new counter in one of its
+  own batches, and hands it back again: the rewrite's new mtime makes it reload it.)
+
+That is about one read per 12 inputs; in a 30 s run each worker replayed 7-13 batches one by
+one (docs/performance.md). What is lost: a new hit bucket of a known counter on an input that is
+not sampled. A fault on a confirming replay is handed back, for libFuzzer's own run of the
+input to reproduce or not (``harness.envoy.faults``).
+``ENVOY_FUZZ_STATS_BATCH=1`` reads every input on its own.
+
 A read is one admin round trip on a kept connection (``GET /stats?usedonly&type=Counters``,
 ~80 lines; ~40 us of Envoy's time, more in waking its main thread), polled like the lane's
 barrier (``SPIN``). Sending it with the closes instead, and trusting it when
@@ -44,12 +65,14 @@ import contextlib
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from harness.config.proxy import CLUSTER, PROXY_STAT_PREFIXES, STAT_PREFIX
 from harness.engine import corpus, features
-from harness.engine.runner import ENV_STATS_OUT
+from harness.engine.runner import ENV_STATS_BATCH, ENV_STATS_OUT
+from harness.envoy.errors import EnvoyError
 
 if TYPE_CHECKING:
     from harness.envoy.lane import EnvoyLane
@@ -65,6 +88,15 @@ _DOWN_TOTAL: Final = f"http.{STAT_PREFIX}.downstream_cx_total".encode()
 _UP_TOTAL: Final = f"cluster.{CLUSTER}.upstream_cx_total".encode()
 _UP_DESTROY: Final = f"cluster.{CLUSTER}.upstream_cx_destroy".encode()
 VISIBLE_EVERY: Final = 1.0
+# Batches (CounterWatch docstring): inputs per read; every how many inputs one is read on its
+# own anyway (for new hit buckets of known counters); how long, and how many, handed-back
+# inputs wait to be reloaded.
+BATCH: Final = 16
+SAMPLE_EVERY: Final = 64
+PENDING_FOR: Final = 30.0
+MAX_PENDING: Final = 64
+# Upper bounds of libFuzzer's hit-count buckets (1, 2, 3, 4-7, 8-15, 16-31, 32-127, 128+).
+_BUCKETS: Final = (2, 3, 4, 8, 16, 32, 128, 256)
 _REQUEST: Final = b"GET /stats?usedonly&type=Counters HTTP/1.1\r\nHost: envoy-fuzz\r\n\r\n"
 _END_CHUNKED: Final = b"\r\n0\r\n\r\n"
 _DONTWAIT: Final = socket.MSG_DONTWAIT
@@ -170,28 +202,64 @@ class AdminCounters:
 class CounterWatch:
     """One lane's counters across a run: the per-input features and the touched set."""
 
-    def __init__(self, per_input: bool, out_dir: Path | None = None) -> None:
-        self.per_input = per_input  # --feedback stats: read after every input
+    def __init__(
+        self,
+        per_input: bool,
+        out_dir: Path | None = None,
+        *,
+        batch: int = 1,
+        hand_back: Path | None = None,
+    ) -> None:
+        self.per_input = per_input  # --feedback stats: every input's counters count
         self.out_dir = out_dir
+        # Inputs per read (``batch_size``); batches need a dir to hand inputs back through.
+        self.batch = batch if hand_back is not None else 1
+        self.hand_back = hand_back
         self.touched: set[str] = set()
         self.reads = 0
         self.slow_reads = 0  # inputs whose first read came before Envoy freed a connection
+        self.inputs = 0
+        self.flushes = 0  # batches read
+        self.confirmed = 0  # batches whose inputs were replayed one by one
+        self.handed_back = 0  # inputs written to ``hand_back`` for libFuzzer to reload
+        self._known: set[tuple[bytes, int]] = set()  # (counter, hit bucket) features seen
+        self._known_counters: set[bytes] = set()
+        self._open: list[Any] = []  # the open batch's inputs, not read yet
+        self._pending: list[tuple[Any, float]] = []  # handed back, not reloaded yet
+        self._exact = False  # this input is read on its own (handed back, or sampled)
         self._lines: set[bytes] | None = None  # the last read's lines (None: no baseline)
         self._values: dict[bytes, int] = {}
         self._reader: AdminCounters | None = None
         self._restarts = -1
         self._next_read = 0.0
 
-    def before_input(self, lane: EnvoyLane) -> None:
-        """The baseline, before the run's first input (and after an Envoy restart)."""
+    def before_input(
+        self, lane: EnvoyLane, case: Any = None, replay: Callable[[Any], object] | None = None
+    ) -> None:
+        """The baseline, before the run's first input (and after an Envoy restart); in batch
+        mode, the open batch is read first when ``case`` is one handed back (it is read on
+        its own)."""
         if self._lines is None or lane.restarts != self._restarts:
+            self._open.clear()  # a fresh Envoy's counters say nothing of the old batch
             self._read(lane, as_features=False)
+        self.inputs += 1
+        self._exact = self.batch == 1 or self.inputs % SAMPLE_EVERY == 0 or self._take_pending(case)
+        if self._exact and self._open:
+            self._flush(lane, replay)
 
-    def after_input(self, lane: EnvoyLane) -> None:
+    def after_input(
+        self, lane: EnvoyLane, case: Any = None, replay: Callable[[Any], object] | None = None
+    ) -> None:
         """Called once the input's replay returned (its closes sent): the counters once Envoy
-        has handled the closes too, so that what they bump counts for this input."""
-        if self.per_input:
+        has handled the closes too, so that what they bump counts for this input. In batch
+        mode most inputs only join the open batch; ``replay`` replays one again (to find
+        which input of a batch moved a new counter)."""
+        if self.per_input and self._exact:
             self._read_input(lane)
+        elif self.per_input:
+            self._open.append(case)
+            if len(self._open) >= self.batch:
+                self._flush(lane, replay)
         elif time.monotonic() >= self._next_read:
             self._next_read = time.monotonic() + VISIBLE_EVERY
             lane.sync_closes()
@@ -205,13 +273,21 @@ class CounterWatch:
                 self._read(lane, as_features=False)
 
     def _read_input(self, lane: EnvoyLane) -> None:
-        """One input's deltas: once Envoy has handled the case's closes (the lane's barrier),
-        one read; and, should its own counters show that Envoy has not got to all of them
-        (``_closes_done``), a second one adds what it missed."""
+        """One input's deltas, as features (see ``_deltas``)."""
+        deltas = self._deltas(lane)
+        if deltas is not None:
+            self._count(deltas, as_features=True)
+            self._know(deltas)
+
+    def _deltas(self, lane: EnvoyLane) -> dict[bytes, int] | None:
+        """The deltas since the last read (None: no baseline, or Envoy is gone): once Envoy
+        has handled the case's closes (the lane's barrier), one read; and, should its own
+        counters show that Envoy has not got to all of them (``_closes_done``), a second one
+        adds what it missed."""
         reader = self._reader_for(lane)
         if reader is None or self._lines is None:
             self._read(lane, as_features=False)  # no baseline (yet): one now, no features
-            return
+            return None
         lane.sync_closes()  # a crash or hang in the closes is raised here, on this input
         deltas: dict[bytes, int] = {}
         try:
@@ -221,8 +297,78 @@ class CounterWatch:
                 lane.sync_closes()
                 self._take(reader.read(), deltas)
         except OSError:
-            return  # a dead Envoy is the lane's to find; the next read rebases
-        self._count(deltas, as_features=True)
+            return None  # a dead Envoy is the lane's to find; the next read rebases
+        return deltas
+
+    # --- batches ------------------------------------------------------------------------------
+
+    def _flush(self, lane: EnvoyLane, replay: Callable[[Any], object] | None) -> None:
+        """Read the open batch's counters together. When they moved a counter no input has
+        moved before, replay the batch's inputs one by one, each read on its own, and hand
+        back each one that brings a new feature."""
+        batch, self._open = self._open, []
+        sums = self._deltas(lane)
+        if sums is None:
+            return
+        self.flushes += 1
+        self._count(sums, as_features=False)
+        moved = _feature_names(sums)
+        if replay is not None and any(n not in self._known_counters for n in moved):
+            self._confirm(lane, batch, replay)
+            # A counter none of the replays moved (a late close's, timing's) is known now:
+            # it would have every later batch it moves in replayed for nothing.
+            self._known_counters.update(moved)
+
+    def _confirm(self, lane: EnvoyLane, batch: list[Any], replay: Callable[[Any], object]) -> None:
+        self.confirmed += 1
+        for case in batch:
+            try:
+                replay(case)
+                deltas = self._deltas(lane)
+            except EnvoyError:
+                # Envoy failed on a replay that passed before: libFuzzer's own run of the
+                # input (once reloaded) finds out whether that reproduces.
+                self._hand_back(case)
+                return
+            if deltas is None:
+                return
+            self._count(deltas, as_features=False)
+            if self._know(deltas):
+                self._hand_back(case)
+
+    def _know(self, deltas: dict[bytes, int]) -> bool:
+        """Add the deltas' features to those seen; whether any was new."""
+        found = {(n, hit_bucket(deltas[n])) for n in _feature_names(deltas)}
+        if found <= self._known:
+            return False
+        self._known |= found
+        self._known_counters.update(n for n, _ in found)
+        return True
+
+    def _hand_back(self, case: Any) -> None:
+        """Write ``case`` into libFuzzer's output corpus, which libFuzzer reloads (``-reload``,
+        every second): its run of the input is read on its own and kept for its features.
+        Rewritten when there already (another worker's find): the new mtime makes this
+        worker's libFuzzer reload it too."""
+        assert self.hand_back is not None
+        data = corpus.to_text(case)
+        with contextlib.suppress(OSError):
+            corpus.write_atomic(self.hand_back / corpus.sha1(data), data)
+            self.handed_back += 1
+            self._pending.append((case, time.monotonic() + PENDING_FOR))
+            del self._pending[:-MAX_PENDING]
+
+    def _take_pending(self, case: Any) -> bool:
+        """Whether ``case`` is one handed back (then no longer pending); drops expired ones."""
+        if not self._pending:
+            return False
+        now = time.monotonic()
+        self._pending = [p for p in self._pending if p[1] > now]
+        for i, (pending, _) in enumerate(self._pending):
+            if pending == case:
+                del self._pending[i]
+                return True
+        return False
 
     def _closes_done(self, lane: EnvoyLane) -> bool:
         """Whether the read just taken shows Envoy done with the case's connections: every
@@ -274,7 +420,7 @@ class CounterWatch:
         for name, delta in deltas.items():
             if delta <= 0:
                 continue
-            if as_features and _NOT_FEATURES not in name and not name.endswith(_EVERY_INPUT):
+            if as_features and _is_feature(name):
                 features.hit(name, delta)
             label = name.decode()
             if label not in self.touched:
@@ -289,6 +435,31 @@ class CounterWatch:
         with contextlib.suppress(OSError):
             text = "".join(f"{n}\n" for n in sorted(self.touched)).encode()
             corpus.write_atomic(self.out_dir / f"touched-{os.getpid()}.txt", text)
+
+
+def _is_feature(name: bytes) -> bool:
+    return _NOT_FEATURES not in name and not name.endswith(_EVERY_INPUT)
+
+
+def _feature_names(deltas: dict[bytes, int]) -> list[bytes]:
+    return [n for n, d in deltas.items() if d > 0 and _is_feature(n)]
+
+
+def hit_bucket(times: int) -> int:
+    """libFuzzer's bucket of a counter hit ``times`` times (``harness.engine.features``)."""
+    for bound in _BUCKETS:
+        if times < bound:
+            return bound
+    return _BUCKETS[-1]
+
+
+def batch_size() -> int:
+    """Inputs per read under ``--feedback stats`` (``ENV_STATS_BATCH``; 1: every input read
+    on its own)."""
+    try:
+        return max(1, int(os.environ.get(ENV_STATS_BATCH, BATCH)))
+    except ValueError:
+        return BATCH
 
 
 def out_dir_from_env() -> Path | None:
