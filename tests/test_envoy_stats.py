@@ -318,3 +318,34 @@ def test_counters_that_move_on_every_input_are_touched_but_no_features(
     watch._count(moved, as_features=True)
     assert hits == [b"http.config_test.downstream_cx_destroy_remote"]
     assert watch.touched == {n.decode() for n in moved}
+
+
+def test_a_batch_is_replayed_when_a_sum_lands_in_a_new_bucket(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The rule, on made-up reads: a batch is replayed one by one when a counter's sum lands
+    in a hit bucket no batch's sum of it landed in, and only then."""
+    reads: list[dict[bytes, int]] = []
+    replayed: list[str] = []
+    watch = CounterWatch(per_input=True, batch=2, hand_back=tmp_path)
+    monkeypatch.setattr(watch, "_deltas", lambda lane: reads.pop(0))
+    monkeypatch.setattr(watch, "_hand_back", lambda case: None)
+    lane = cast(EnvoyLane, None)
+
+    def batch(sums: dict[bytes, int], per_input: list[dict[bytes, int]]) -> bool:
+        """Whether a batch with these sums was replayed (and its per-input reads taken)."""
+        before = len(replayed)
+        reads[:] = [sums, *per_input]
+        watch._open = ["a", "b"]
+        watch._flush(lane, replayed.append)
+        return len(replayed) > before
+
+    reset = b"http.config_test.downstream_rq_rx_reset"
+    assert batch({reset: 1}, [{reset: 1}, {}])  # a counter never moved
+    assert not batch({reset: 1}, [])  # the same sum again
+    assert batch({reset: 2}, [{reset: 1}, {reset: 1}])  # a new bucket of the sum: replayed
+    assert not batch({reset: 2}, [])  # ... once: no input made it, but the sum is known now
+    assert batch({reset: 5}, [{reset: 5}, {}])  # 4-7: new
+    assert not batch({reset: 6}, [])  # same bucket
+    assert not batch({b"http.config_test.downstream_cx_rx_bytes_total": 300}, [])  # no feature
+    assert reads == []

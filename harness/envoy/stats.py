@@ -30,20 +30,27 @@ thread: ~75 us of that is any admin request's, ``/ready``'s too), so reading aft
 ran the lane at ~0.55x. In a fuzz run with an output corpus to reload (``runner.output_corpus``)
 the watch reads once per ``BATCH`` inputs instead, and only the sums are known:
 
-* A batch whose sums move only counters some input has moved before is done: it may hold a new
-  hit bucket of a known counter, which is what ``SAMPLE_EVERY`` is for - every 64th input is
-  read exactly (a read before it closes the batch), its features given to libFuzzer as usual.
-* A batch that moved a counter nobody had moved is replayed, input by input, each read on its
-  own (``_confirm``); each input with a new feature is written to libFuzzer's output corpus
-  (``_hand_back``) and remembered as pending. libFuzzer reloads that dir every second
-  (``-reload``) and runs what it does not have: a pending input is read exactly, its features
-  make libFuzzer keep it. (Another worker reloads it too, moves the new counter in one of its
-  own batches, and hands it back again: the rewrite's new mtime makes it reload it.)
+* A batch each of whose counters' sums lands in a hit bucket (libFuzzer's: 1, 2, 3, 4-7, ...)
+  that some earlier batch's sum of it landed in is done. Most batches are: a rare counter's
+  sum is usually one input's delta, and a common one's has filled its buckets early. Such a
+  batch may still hold an input with a new bucket of a known counter, which is what
+  ``SAMPLE_EVERY`` is for - every 64th input is read exactly (a read before it closes the
+  batch), its features given to libFuzzer as usual.
+* A batch with a sum in a new bucket (a counter never moved is one) is replayed, input by
+  input, each read on its own (``_confirm``); each input with a new feature is written to
+  libFuzzer's output corpus (``_hand_back``) and remembered as pending. libFuzzer reloads
+  that dir every second (``-reload``) and runs what it does not have: a pending input is read
+  exactly, its features make libFuzzer keep it. (Another worker reloads it too, usually finds the
+  new feature in one of its own batches, and hands it back again: the rewrite's new mtime
+  makes it reload it.)
 
-That is about one read per 12 inputs; in a 30 s run each worker replayed 7-13 batches one by
-one (docs/performance.md). What is lost: a new hit bucket of a known counter on an input that is
-not sampled. A fault on a confirming replay is handed back, for libFuzzer's own run of the
-input to reproduce or not (``harness.envoy.faults``).
+The sum's bucket is known after its batch is replayed, whatever the replays found (two
+inputs' 1s make a 2 no input made), so each (counter, bucket) replays at most one batch. In a
+30 s run each worker read ~2,450 batches and replayed ~80, most early: about one read per 9
+inputs (docs/performance.md). What is lost: a new hit bucket of a known counter on an input
+that is not sampled, in a batch whose sums show nothing new. A fault on a confirming replay
+is handed back, for libFuzzer's own run of the input to reproduce or not
+(``harness.envoy.faults``).
 ``ENVOY_FUZZ_STATS_BATCH=1`` reads every input on its own.
 
 A read is one admin round trip on a kept connection (``GET /stats?usedonly&type=Counters``,
@@ -223,7 +230,9 @@ class CounterWatch:
         self.confirmed = 0  # batches whose inputs were replayed one by one
         self.handed_back = 0  # inputs written to ``hand_back`` for libFuzzer to reload
         self._known: set[tuple[bytes, int]] = set()  # (counter, hit bucket) features seen
-        self._known_counters: set[bytes] = set()
+        # (counter, hit bucket of a batch's sum) pairs some batch had; a pair no batch had is
+        # what gets a batch replayed one by one
+        self._known_sums: set[tuple[bytes, int]] = set()
         self._open: list[Any] = []  # the open batch's inputs, not read yet
         self._pending: list[tuple[Any, float]] = []  # handed back, not reloaded yet
         self._exact = False  # this input is read on its own (handed back, or sampled)
@@ -303,21 +312,22 @@ class CounterWatch:
     # --- batches ------------------------------------------------------------------------------
 
     def _flush(self, lane: EnvoyLane, replay: Callable[[Any], object] | None) -> None:
-        """Read the open batch's counters together. When they moved a counter no input has
-        moved before, replay the batch's inputs one by one, each read on its own, and hand
-        back each one that brings a new feature."""
+        """Read the open batch's counters together. When a counter's sum lands in a hit
+        bucket no batch's sum of it landed in (a counter never moved is one), replay the
+        batch's inputs one by one, each read on its own, and hand back each one that brings
+        a new feature."""
         batch, self._open = self._open, []
         sums = self._deltas(lane)
         if sums is None:
             return
         self.flushes += 1
         self._count(sums, as_features=False)
-        moved = _feature_names(sums)
-        if replay is not None and any(n not in self._known_counters for n in moved):
+        landed = {(n, hit_bucket(sums[n])) for n in _feature_names(sums)}
+        if replay is not None and not landed <= self._known_sums:
             self._confirm(lane, batch, replay)
-            # A counter none of the replays moved (a late close's, timing's) is known now:
-            # it would have every later batch it moves in replayed for nothing.
-            self._known_counters.update(moved)
+            # Known now, whatever the replays found: a sum that no single input makes (two
+            # inputs' 1s, a late close's counter) would have every batch like it replayed.
+            self._known_sums |= landed
 
     def _confirm(self, lane: EnvoyLane, batch: list[Any], replay: Callable[[Any], object]) -> None:
         self.confirmed += 1
@@ -342,7 +352,6 @@ class CounterWatch:
         if found <= self._known:
             return False
         self._known |= found
-        self._known_counters.update(n for n, _ in found)
         return True
 
     def _hand_back(self, case: Any) -> None:
