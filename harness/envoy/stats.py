@@ -372,7 +372,8 @@ class CounterWatch:
         if not self._pending:
             return False
         now = time.monotonic()
-        self._pending = [p for p in self._pending if p[1] > now]
+        while self._pending and self._pending[0][1] <= now:  # oldest first: appended in order
+            del self._pending[0]
         for i, (pending, _) in enumerate(self._pending):
             if pending == case:
                 del self._pending[i]
